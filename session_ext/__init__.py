@@ -1,0 +1,55 @@
+"""session_ext: an ORM-style Session on SQLAlchemy Core.
+
+Unit of work, identity map, ``sessionmaker``, ``scoped_session`` and
+``Model.query`` with the names of SQLAlchemy's ORM, built on
+``sqlalchemy.engine``/``sql``/``schema`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import exc
+from .factory import create_session, sessionmaker
+from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
+from .mapping.mapper import class_mapper
+from .session import (
+    Session,
+    close_all_sessions,
+    make_transient,
+    make_transient_to_detached,
+    object_session,
+)
+from .state import History, InstanceState, instance_state
+
+__version__ = "0.1.0"
+
+
+def inspect(subject: Any) -> Any:
+    """The :class:`InstanceState` of a mapped object, or the :class:`Mapper` of a
+    mapped class (SQLAlchemy's attribute names: ``.transient``, ``.pending``,
+    ``.persistent``, ``.deleted``, ``.detached``, ``.key``, ``.session``,
+    ``.attrs.<name>.history``)."""
+    if isinstance(subject, type):
+        return class_mapper(subject)
+    return instance_state(subject)
+
+
+__all__ = [
+    "DeclarativeBase",
+    "History",
+    "InstanceState",
+    "Mapper",
+    "Session",
+    "class_mapper",
+    "close_all_sessions",
+    "create_session",
+    "declarative_base",
+    "declared_attr",
+    "exc",
+    "inspect",
+    "make_transient",
+    "make_transient_to_detached",
+    "object_session",
+    "sessionmaker",
+]

@@ -1,0 +1,108 @@
+"""The identity map: one Python object per database row per session.
+
+Entries map an identity key ``(class, primary key tuple, None)`` to the
+object's :class:`~session_ext.state.InstanceState`.  The state refers to its
+object weakly, so an unmodified object that the application no longer uses is
+garbage collected and drops out of the map; an object with unflushed changes
+is held strongly (``state._strong``) until it is flushed, so changes are never
+silently lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .state import InstanceState
+
+
+class IdentityMap:
+    """Dict-like view ``identity key -> object`` over the session's states."""
+
+    def __init__(self) -> None:
+        self._dict: dict[tuple[Any, ...], InstanceState] = {}
+        #: states with unflushed attribute changes (held strongly)
+        self._modified: set[InstanceState] = set()
+
+    # mapping protocol (values are objects) -------------------------------------
+    def __getitem__(self, key: tuple[Any, ...]) -> object:
+        state = self._dict[key]
+        obj = state.obj()
+        if obj is None:
+            raise KeyError(key)
+        return obj
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        state = self._dict.get(key)
+        if state is None:
+            return default
+        obj = state.obj()
+        return default if obj is None else obj
+
+    def __contains__(self, key: object) -> bool:
+        state = self._dict.get(key)  # type: ignore[arg-type]
+        return state is not None and state.obj() is not None
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(list(self._dict))
+
+    def keys(self) -> list[tuple[Any, ...]]:
+        return list(self._dict)
+
+    def values(self) -> list[object]:
+        return [o for o in (s.obj() for s in list(self._dict.values())) if o is not None]
+
+    def items(self) -> list[tuple[tuple[Any, ...], object]]:
+        out = []
+        for key, state in list(self._dict.items()):
+            obj = state.obj()
+            if obj is not None:
+                out.append((key, obj))
+        return out
+
+    def all_states(self) -> list[InstanceState]:
+        return list(self._dict.values())
+
+    # state management (used by the session only) ------------------------------
+    def get_state(self, key: tuple[Any, ...]) -> InstanceState | None:
+        return self._dict.get(key)
+
+    def add_state(self, state: InstanceState) -> None:
+        self._dict[state.key] = state  # type: ignore[index]
+        if state.modified:
+            self._hold(state)
+
+    def _hold(self, state: InstanceState) -> None:
+        obj = state.obj()
+        if obj is not None:
+            state._strong = obj
+            self._modified.add(state)
+
+    def release(self, state: InstanceState) -> None:
+        """The object's changes are flushed: hold it weakly again."""
+        state._strong = None
+        self._modified.discard(state)
+
+    def remove_state(self, state: InstanceState) -> None:
+        if state.key is not None and self._dict.get(state.key) is state:
+            del self._dict[state.key]
+        self._modified.discard(state)
+        state._strong = None
+
+    def _discard(self, state: InstanceState) -> None:
+        """Weakref callback: the object is gone."""
+        if state.key is not None and self._dict.get(state.key) is state:
+            del self._dict[state.key]
+        self._modified.discard(state)
+
+    def clear(self) -> None:
+        for state in self._modified:
+            state._strong = None
+        self._dict.clear()
+        self._modified.clear()
+
+    def __repr__(self) -> str:
+        return f"<IdentityMap {len(self._dict)} object(s), {len(self._modified)} modified>"

@@ -1,0 +1,245 @@
+"""Rows to objects, through the identity map; expiry and refresh.
+
+Loading never calls ``__init__``: a new object is made with ``cls.__new__``,
+its ``__dict__`` filled from the row in one ``update`` and registered in the
+identity map.  A row for an object the session already has returns that
+object untouched (its unflushed changes win) unless ``populate_existing`` is
+asked for; attributes that were expired are filled in from the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import exc
+from .state import InstanceState
+
+if TYPE_CHECKING:
+    from .mapping.mapper import Mapper
+    from .session import Session
+
+
+def entity_loader(
+    session: Session,
+    mapper: Mapper,
+    offset: int,
+    row_width: int,
+    populate_existing: bool = False,
+) -> Callable[[Any], Any]:
+    """A function turning a result row into the session's object for ``mapper``,
+    whose columns sit at ``row[offset : offset + len(mapper.columns)]``."""
+    cls = mapper.class_
+    new = cls.__new__
+    keys = mapper.column_attr_keys
+    imap = session.identity_map._dict
+    sid = session.hash_key
+    pk_idx = tuple(offset + i for i in mapper.pk_indexes)
+    end = offset + len(keys)
+    whole_row = offset == 0 and end == row_width
+    State = InstanceState
+
+    def existing(state: InstanceState, obj: Any, row: Any) -> Any:
+        d = obj.__dict__
+        values = row if whole_row else row[offset:end]
+        if populate_existing:
+            d.update(zip(keys, values))
+            state.reset_changes()
+            session.identity_map.release(state)
+            state.expired = False
+        elif state.expired:
+            for k, v in zip(keys, values):
+                if k not in d:
+                    d[k] = v
+            state.expired = False
+        return obj
+
+    if len(pk_idx) == 1:
+        pk0 = pk_idx[0]
+
+        def load(row: Any) -> Any:
+            pkv = row[pk0]
+            if pkv is None:
+                return None
+            key = (cls, (pkv,), None)
+            state = imap.get(key)
+            if state is not None:
+                obj = state.obj()
+                if obj is not None:
+                    if populate_existing or state.expired:
+                        return existing(state, obj, row)
+                    return obj
+            obj = new(cls)
+            st = State(obj, mapper)
+            obj.__dict__.update(zip(keys, row if whole_row else row[offset:end]))
+            st.key = key
+            st.session_id = sid
+            imap[key] = st
+            return obj
+
+        return load
+
+    def load_composite(row: Any) -> Any:
+        ident = tuple([row[i] for i in pk_idx])
+        if all(v is None for v in ident):
+            return None
+        key = (cls, ident, None)
+        state = imap.get(key)
+        if state is not None:
+            obj = state.obj()
+            if obj is not None:
+                if populate_existing or state.expired:
+                    return existing(state, obj, row)
+                return obj
+        obj = new(cls)
+        st = State(obj, mapper)
+        obj.__dict__.update(zip(keys, row if whole_row else row[offset:end]))
+        st.key = key
+        st.session_id = sid
+        imap[key] = st
+        return obj
+
+    return load_composite
+
+
+def _connection(session: Session, mapper: Mapper) -> Any:
+    return session._connection_for_bind(session.get_bind(mapper))
+
+
+def get_by_identity(
+    session: Session,
+    mapper: Mapper,
+    pk: tuple[Any, ...],
+    *,
+    populate_existing: bool = False,
+    with_for_update: Any = None,
+) -> Any:
+    """``Session.get``: identity map first (no SQL), then one SELECT by key."""
+    if all(v is None for v in pk):
+        return None
+    key = (mapper.class_, pk, None)
+    state = session.identity_map._dict.get(key)
+    if state is not None and not populate_existing and not with_for_update:
+        obj = state.obj()
+        if obj is not None:
+            if state in session._deleted:
+                return None
+            if state.expired and state.unloaded:
+                try:
+                    load_expired_attributes(state, None)
+                except exc.ObjectDeletedError:
+                    session.identity_map.remove_state(state)
+                    state.session_id = None
+                    return None
+            return obj
+    session._autoflush()
+    stmt = mapper.select_by_pk()
+    if with_for_update:
+        opts = with_for_update if isinstance(with_for_update, dict) else {}
+        stmt = stmt.with_for_update(**opts)
+    row = _connection(session, mapper).execute(stmt, mapper.pk_params(pk)).first()
+    if row is None:
+        return None
+    return entity_loader(session, mapper, 0, len(row), populate_existing or bool(with_for_update))(
+        row
+    )
+
+
+def load_expired_attributes(state: InstanceState, key: str | None) -> None:
+    """Reload the unloaded column attributes of a persistent object (one SELECT)."""
+    session = state.session
+    obj = state.obj()
+    if session is None or obj is None:
+        raise exc.DetachedInstanceError(
+            f"Instance {exc.state_str(state)} is not bound to a Session; attribute "
+            f"{key!r} is not loaded and cannot be loaded. Keep the session open while "
+            "using its objects, add() the object to a session, or set "
+            "expire_on_commit=False"
+        )
+    mapper = state.mapper
+    d = obj.__dict__
+    missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+    if not missing:
+        state.expired = False
+        return
+    stmt = mapper.select_by_pk(missing)
+    row = _connection(session, mapper).execute(stmt, mapper.pk_params(state.key[1])).first()  # type: ignore[index]
+    if row is None:
+        raise exc.ObjectDeletedError(
+            f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
+            f"present (primary key {state.key[1]!r}); it cannot be refreshed. Expunge it "  # type: ignore[index]
+            "from the session or roll back"
+        )
+    for k, v in zip(missing, row):
+        d[k] = v
+    state.expired = False
+
+
+def refresh_state(
+    session: Session,
+    state: InstanceState,
+    attribute_names: list[str] | None,
+    with_for_update: Any = None,
+) -> bool:
+    """Overwrite attributes from the database; False if the row is gone."""
+    mapper = state.mapper
+    obj = state.obj()
+    assert obj is not None and state.key is not None
+    names = mapper.column_attr_keys if attribute_names is None else tuple(attribute_names)
+    rel_names = [n for n in names if n in mapper.relationships]
+    col_names = tuple(n for n in names if n in mapper.column_attrs)
+    for n in names:
+        if n not in mapper.attrs:
+            raise exc.InvalidRequestError(
+                f"{mapper.class_.__name__} has no mapped attribute {n!r} to refresh"
+            )
+    d = obj.__dict__
+    if col_names:
+        stmt = mapper.select_by_pk(col_names)
+        if with_for_update:
+            stmt = stmt.with_for_update(
+                **(with_for_update if isinstance(with_for_update, dict) else {})
+            )
+        row = _connection(session, mapper).execute(stmt, mapper.pk_params(state.key[1])).first()
+        if row is None:
+            return False
+        for k, v in zip(col_names, row):
+            d[k] = v
+            state.committed.pop(k, None)
+    for n in rel_names:
+        d.pop(n, None)
+        state.committed.pop(n, None)
+        mapper.relationships[n].load_now(state, obj)
+    if not state.committed:
+        state.modified = False
+        session.identity_map.release(state)
+    state.expired = bool(state.unloaded)
+    return True
+
+
+def expire_state(session: Session, state: InstanceState, attribute_names: list[str] | None) -> None:
+    """Unload attributes so the next access reloads them; discards their changes."""
+    obj = state.obj()
+    if obj is None or state.key is None:
+        return
+    mapper = state.mapper
+    d = obj.__dict__
+    if attribute_names is None:
+        for k in mapper.column_attr_keys:
+            d.pop(k, None)
+        for k in mapper.relationships:
+            d.pop(k, None)
+        state.committed = {}
+    else:
+        for k in attribute_names:
+            if k not in mapper.attrs:
+                raise exc.InvalidRequestError(
+                    f"{mapper.class_.__name__} has no mapped attribute {k!r} to expire"
+                )
+            d.pop(k, None)
+            state.committed.pop(k, None)
+    if not state.committed:
+        state.modified = False
+        session.identity_map.release(state)
+    state.expired = True
+

@@ -1,0 +1,80 @@
+"""Instrumented column attributes.
+
+On the class, ``User.name`` is the mapped :class:`~sqlalchemy.schema.Column`
+itself, so every Core expression works unchanged (``User.name == "x"``,
+``User.id.in_([...])``, ``select(User.id)``).  On an instance it reads the
+value from ``obj.__dict__`` and records the old value on first change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
+
+if TYPE_CHECKING:
+    from sqlalchemy.schema import Column
+
+    from .mapper import Mapper
+
+
+class ColumnAttribute:
+    """Descriptor for one column-mapped attribute."""
+
+    is_relationship = False
+
+    __slots__ = ("mapper", "key", "column", "_compare")
+
+    def __init__(self, mapper: Mapper, key: str, column: Column[Any]) -> None:
+        self.mapper = mapper
+        self.key = key
+        self.column = column
+        self._compare = column.type.compare_values
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.column
+        try:
+            return obj.__dict__[self.key]
+        except KeyError:
+            return self._load_missing(obj)
+
+    def __set__(self, obj: object, value: Any) -> None:
+        d = obj.__dict__
+        state = d.get(STATE_ATTR)
+        if state is None:
+            state = instance_state(obj)
+        key = self.key
+        if key not in state.committed:
+            state.committed[key] = d.get(key, NO_VALUE)
+        d[key] = value
+        if not state.modified:
+            state.mark_modified()
+
+    def __delete__(self, obj: object) -> None:
+        d = obj.__dict__
+        if self.key not in d:
+            raise AttributeError(self.key)
+        self.__set__(obj, None)
+
+    def _load_missing(self, obj: object) -> Any:
+        state: InstanceState = instance_state(obj)
+        if state.key is None:
+            # transient / pending: a never-set column reads as None, as in SQLAlchemy
+            return None
+        from ..loading import load_expired_attributes
+
+        load_expired_attributes(state, self.key)
+        return obj.__dict__.get(self.key)
+
+    def values_differ(self, old: Any, new: Any) -> bool:
+        if old is new:
+            return False
+        try:
+            return not self._compare(old, new)
+        except Exception:  # incomparable values: treat as changed
+            return True
+
+    # class-level helpers ----------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<ColumnAttribute {self.mapper.class_.__name__}.{self.key}>"

@@ -1,0 +1,293 @@
+"""Declarative mapping: classes with ``__tablename__`` and ``Column`` attributes.
+
+Two equivalent spellings::
+
+    Base = declarative_base()
+
+    class Base(DeclarativeBase):
+        pass
+
+A direct subclass of :class:`DeclarativeBase` is a *base*: it owns a
+``MetaData`` (``Base.metadata``) and a :class:`Registry` of its classes.
+Every further subclass is mapped when the class statement runs, unless it
+sets ``__abstract__ = True``.  Columns may come from the class body, from
+mixins (copied per class) or from ``__table__`` (an existing or reflected
+Core table).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import MetaData
+from sqlalchemy.schema import Column, Table
+
+from .. import exc
+from ..state import STATE_ATTR
+from .mapper import Mapper
+
+_T = TypeVar("_T")
+
+
+class declared_attr:
+    """Mark a mixin method whose result is computed per mapped class.
+
+    Use it for ``__tablename__``, ``__table_args__`` or for columns that must
+    be built anew for each class (a ``ForeignKey`` column on a mixin, say)::
+
+        class TimestampMixin:
+            @declared_attr
+            def __tablename__(cls):
+                return cls.__name__.lower()
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __get__(self, obj: Any, cls: type) -> Any:
+        return self.fn(cls)
+
+
+class Registry:
+    """The classes of one declarative base, by name (for string lookups)."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.metadata = metadata
+        self._by_name: dict[str, list[type]] = {}
+        self.mappers: list[Mapper] = []
+
+    def add(self, cls: type) -> None:
+        self._by_name.setdefault(cls.__name__, []).append(cls)
+        self._by_name.setdefault(f"{cls.__module__}.{cls.__qualname__}", []).append(cls)
+        self.mappers.append(cls.__mapper__)  # type: ignore[attr-defined]
+
+    def resolve(self, name: str) -> type:
+        found = self._by_name.get(name)
+        if not found:
+            raise exc.InvalidRequestError(
+                f"No mapped class named {name!r} in this declarative base; known classes: "
+                f"{sorted(k for k in self._by_name if '.' not in k)}. Check the spelling "
+                "or define the class before the mapping is first used"
+            )
+        if len(found) > 1:
+            raise exc.InvalidRequestError(
+                f"Several mapped classes are named {name!r}: "
+                f"{[f'{c.__module__}.{c.__qualname__}' for c in found]}; "
+                "use the module-qualified name"
+            )
+        return found[0]
+
+
+def _is_base(cls: type) -> bool:
+    return DeclarativeBase in cls.__bases__
+
+
+def _table_args(cls: type) -> tuple[list[Any], dict[str, Any]]:
+    args = getattr(cls, "__table_args__", None)
+    if args is None:
+        return [], {}
+    if isinstance(args, dict):
+        return [], dict(args)
+    if isinstance(args, tuple):
+        if args and isinstance(args[-1], dict):
+            return list(args[:-1]), dict(args[-1])
+        return list(args), {}
+    raise exc.ArgumentError(
+        f"{cls.__name__}.__table_args__ must be a tuple (optionally ending in a dict) or a "
+        f"dict, not {type(args).__name__}"
+    )
+
+
+def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, Any]]:
+    """Columns and other mapped properties of ``cls``: own body plus mixins."""
+    columns: dict[str, Column[Any]] = {}
+    props: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object or klass is DeclarativeBase or _is_base(klass):
+            continue
+        own = klass is cls
+        for key, value in list(vars(klass).items()):
+            if isinstance(value, declared_attr):
+                if key.startswith("__"):
+                    continue
+                value = getattr(cls, key)
+                if not isinstance(value, Column) and not hasattr(value, "_se_declare"):
+                    continue
+                setattr(cls, key, value)
+            if isinstance(value, Column):
+                if not own:
+                    if value.foreign_keys and not isinstance(vars(klass)[key], declared_attr):
+                        raise exc.ArgumentError(
+                            f"Column {key!r} on mixin {klass.__name__} has a ForeignKey; "
+                            "wrap it in a @declared_attr method so each class gets its own copy"
+                        )
+                    value = value._copy()
+                columns.pop(key, None)
+                columns[key] = value
+            elif hasattr(value, "_se_declare"):
+                props[key] = value
+    return columns, props
+
+
+def _map_class(cls: type) -> None:
+    base = next(b for b in cls.__mro__ if _is_base(b))
+    registry: Registry = base.registry  # type: ignore[attr-defined]
+    metadata = registry.metadata
+    for klass in cls.__mro__[1:]:
+        if "__mapper__" in vars(klass):
+            raise exc.ArgumentError(
+                f"Class {cls.__name__} inherits from mapped class {klass.__name__}; "
+                "mapped class inheritance is not supported. Put the shared columns on a "
+                "mixin or an __abstract__ base instead"
+            )
+    columns, props = _collect_properties(cls)
+    table = cls.__dict__.get("__table__")
+    tablename = getattr(cls, "__tablename__", None)
+    if table is None:
+        if tablename is None:
+            raise exc.ArgumentError(
+                f"Class {cls.__name__} has no __tablename__ or __table__: give it one, or set "
+                "__abstract__ = True if it is only a base for other classes"
+            )
+        for key, col in columns.items():
+            if col.name is None:
+                col.name = key
+            if col.key is None or col.key != key:
+                col.key = key
+        args, kwargs = _table_args(cls)
+        table = Table(tablename, metadata, *columns.values(), *args, **kwargs)
+        col_for_key = {key: table.c[key] for key in columns}
+    else:
+        if not isinstance(table, Table):
+            raise exc.ArgumentError(
+                f"{cls.__name__}.__table__ must be a sqlalchemy Table, not {type(table).__name__}"
+            )
+        col_for_key = {}
+        for key, col in columns.items():
+            if col.table is not table:
+                raise exc.ArgumentError(
+                    f"{cls.__name__} declares __table__ and also Column {key!r}; with "
+                    "__table__ the columns come from the table: remove the Column"
+                )
+            col_for_key[key] = col
+    try:
+        mapper = Mapper(cls, table, registry)
+    except exc.ArgumentError:
+        if "__table__" not in cls.__dict__:
+            metadata.remove(table)
+        raise
+    cls.__mapper__ = mapper  # type: ignore[attr-defined]
+    cls.__table__ = table  # type: ignore[attr-defined]
+    for key, col in col_for_key.items():
+        setattr(cls, key, mapper.add_column_attribute(key, col))
+    mapper.configure_columns()
+    for key, prop in props.items():
+        prop._se_declare(mapper, key)
+    registry.add(cls)
+
+
+def _clause_element(cls: type) -> Any:
+    mapper = cls.__dict__.get("__mapper__")
+    if mapper is None:
+        raise exc.UnmappedClassError(
+            f"Class {cls.__name__} is not mapped (it is a declarative base or __abstract__), "
+            "so it cannot be used in a SQL statement"
+        )
+    return mapper._selectable
+
+
+class _MappedClassMeta(type):
+    """Lets a mapped class itself act as a Core FROM/columns element."""
+
+    def __clause_element__(cls) -> Any:
+        return _clause_element(cls)
+
+
+class DeclarativeBase(metaclass=_MappedClassMeta):
+    """Subclass this once to make a declarative base for your models.
+
+    The base holds ``metadata`` (pass your own ``MetaData`` as a class attribute
+    to share it) and ``registry``; its subclasses are mapped to tables.
+    """
+
+    metadata: ClassVar[MetaData]
+    registry: ClassVar[Registry]
+    __mapper__: ClassVar[Mapper]
+    __table__: ClassVar[Table]
+    __abstract__: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if _is_base(cls):
+            md = cls.__dict__.get("metadata")
+            if md is None:
+                md = MetaData()
+                cls.metadata = md
+            cls.registry = Registry(md)
+            return
+        if cls.__dict__.get("__abstract__", False):
+            return
+        _map_class(cls)
+
+    def __init__(self, **kwargs: Any) -> None:
+        cls = type(self)
+        for key, value in kwargs.items():
+            if not hasattr(cls, key):
+                mapper = cls.__dict__.get("__mapper__")
+                known = sorted(mapper.attrs) if mapper is not None else []
+                raise TypeError(
+                    f"{key!r} is an invalid keyword argument for {cls.__name__}: it has no "
+                    f"attribute of that name (mapped attributes: {', '.join(known)})"
+                )
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        mapper = cls.__dict__.get("__mapper__")
+        if mapper is None:
+            return object.__repr__(self)
+        d = self.__dict__
+        state = d.get(STATE_ATTR)
+        parts = []
+        for key in mapper.pk_keys:
+            parts.append(f"{key}={d.get(key)!r}")
+        shown = 0
+        for key in mapper.column_attr_keys:
+            if key in mapper.pk_keys or key not in d or shown >= 3:
+                continue
+            value = d[key]
+            text = repr(value)
+            if len(text) > 40:
+                text = text[:37] + "..."
+            parts.append(f"{key}={text}")
+            shown += 1
+        status = ""
+        if state is not None and state.key is None and state.session_id is not None:
+            status = " (pending)"
+        elif state is not None and state.deleted:
+            status = " (deleted)"
+        return f"<{cls.__name__} {' '.join(parts)}{status}>"
+
+
+def declarative_base(
+    metadata: MetaData | None = None,
+    name: str = "Base",
+    cls: type | tuple[type, ...] = object,
+) -> type[DeclarativeBase]:
+    """Return a new declarative base class (the 1.x-style spelling of
+    subclassing :class:`DeclarativeBase`).
+
+    ``metadata`` is shared if given; ``cls`` adds your own base class(es) whose
+    methods every model inherits.
+    """
+    bases = cls if isinstance(cls, tuple) else (cls,)
+    bases = tuple(b for b in bases if b is not object) + (DeclarativeBase,)
+    namespace: dict[str, Any] = {"__module__": __name__, "__doc__": "A declarative base."}
+    if metadata is not None:
+        namespace["metadata"] = metadata
+    return _MappedClassMeta(name, bases, namespace)  # type: ignore[return-value]
+
+
+def is_mapped_class(cls: Any) -> bool:
+    return isinstance(cls, type) and "__mapper__" in vars(cls)

@@ -1,0 +1,160 @@
+"""The link between a mapped class and its Core ``Table``.
+
+A :class:`Mapper` is built once per class by the declarative base and holds
+everything the session needs precomputed: column attribute keys in table
+order, primary key positions, defaults to apply at flush, the columns the
+database generates, and cached Core statements.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.schema import Column, Table
+
+from .. import exc
+from .attributes import ColumnAttribute
+
+if TYPE_CHECKING:
+    from .declarative import Registry
+
+ENTITY_ANNOTATION = "session_ext_mapper"
+
+
+class Mapper:
+    """Maps one class to one table."""
+
+    def __init__(self, class_: type, table: Table, registry: Registry) -> None:
+        self.class_ = class_
+        self.table = table
+        self.local_table = table
+        self.registry = registry
+        self.attrs: dict[str, Any] = {}
+        self.column_attrs: dict[str, ColumnAttribute] = {}
+        self.relationships: dict[str, Any] = {}
+        self.col_to_key: dict[Column[Any], str] = {}
+        if not table.primary_key.columns:
+            raise exc.ArgumentError(
+                f"Mapper for class {class_.__name__} could not assemble a primary key: "
+                f"table {table.name!r} has no primary key column. Mark a column with "
+                "Column(..., primary_key=True) or give the Table a PrimaryKeyConstraint"
+            )
+        self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
+        self._stmt_cache: dict[Any, Any] = {}
+        self._selectable = table._annotate({ENTITY_ANNOTATION: self})
+
+    def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
+        attr = ColumnAttribute(self, key, column)
+        self.attrs[key] = attr
+        self.column_attrs[key] = attr
+        self.col_to_key[column] = key
+        return attr
+
+    def configure_columns(self) -> None:
+        """Freeze the precomputed column layout once all attributes are added."""
+        cols = list(self.table.columns)
+        missing = [c for c in cols if c not in self.col_to_key]
+        for c in missing:  # columns of the table with no attribute: map by key
+            setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
+        #: column attribute keys in the table's column order (the SELECT order)
+        self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
+        self.columns: tuple[Column[Any], ...] = tuple(cols)
+        self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
+        self.pk_indexes: tuple[int, ...] = tuple(cols.index(c) for c in self.primary_key)
+        # flush-time facts
+        self.python_defaults: dict[str, Any] = {}
+        self.python_onupdates: dict[str, Any] = {}
+        self.fetch_on_insert: set[str] = set()
+        self.fetch_on_update: set[str] = set()
+        for c in cols:
+            key = self.col_to_key[c]
+            d = c.default
+            if d is not None and (d.is_scalar or d.is_callable):
+                self.python_defaults[key] = d
+            elif d is not None or c.server_default is not None:
+                self.fetch_on_insert.add(key)
+            elif c.primary_key and c is self.table.autoincrement_column:
+                self.fetch_on_insert.add(key)
+            u = c.onupdate
+            if u is not None and (u.is_scalar or u.is_callable):
+                self.python_onupdates[key] = u
+            elif u is not None or c.server_onupdate is not None:
+                self.fetch_on_update.add(key)
+        self.has_self_reference = any(
+            fk.column.table is self.table for fk in self.table.foreign_keys
+        )
+
+    # -- identity ---------------------------------------------------------------
+    def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (self.class_, pk, None)
+
+    def primary_key_from_dict(self, d: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(d.get(k) for k in self.pk_keys)
+
+    def normalize_ident(self, ident: Any) -> tuple[Any, ...]:
+        """Turn what ``Session.get`` accepts into a primary key tuple."""
+        n = len(self.pk_keys)
+        if isinstance(ident, dict):
+            try:
+                values = tuple(ident[k] for k in self.pk_keys)
+            except KeyError as err:
+                raise exc.InvalidRequestError(
+                    f"Incorrect names of values in identifier for {self.class_.__name__}: "
+                    f"expected the keys {list(self.pk_keys)}, got {sorted(ident)}"
+                ) from err
+            return values
+        if isinstance(ident, (tuple, list)):
+            values = tuple(ident)
+        else:
+            values = (ident,)
+        if len(values) != n:
+            raise exc.InvalidRequestError(
+                f"Incorrect number of values in identifier for {self.class_.__name__}: "
+                f"the primary key has {n} column(s) {list(self.pk_keys)}, got {len(values)} "
+                f"value(s) {values!r}; pass a tuple or dict in primary key order"
+            )
+        return values
+
+    # -- cached statements --------------------------------------------------------
+    def select_by_pk(self, keys: tuple[str, ...] | None = None) -> Any:
+        """``SELECT <columns> FROM table WHERE pk = :pk_0 ...`` (cached)."""
+        cache_key = ("select_pk", keys)
+        stmt = self._stmt_cache.get(cache_key)
+        if stmt is None:
+            cols = self.columns if keys is None else [self.column_attrs[k].column for k in keys]
+            stmt = select(*cols).where(
+                and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(self.primary_key)))
+            )
+            self._stmt_cache[cache_key] = stmt
+        return stmt
+
+    def pk_params(self, pk: tuple[Any, ...]) -> dict[str, Any]:
+        return {f"_se_pk_{i}": v for i, v in enumerate(pk)}
+
+    def __clause_element__(self) -> Any:
+        return self._selectable
+
+    def __repr__(self) -> str:
+        return f"<Mapper {self.class_.__name__} -> {self.table.name}>"
+
+
+def class_mapper(cls: type) -> Mapper:
+    mapper = cls.__dict__.get("__mapper__") if isinstance(cls, type) else None
+    if mapper is None:
+        raise exc.UnmappedClassError(
+            f"Class {getattr(cls, '__qualname__', cls)!r} is not mapped: declare it on a "
+            "session_ext declarative base with a __tablename__ or __table__"
+        )
+    return mapper
+
+
+def entity_of(element: Any) -> Mapper | None:
+    """The mapper a Core element stands for, if it is a mapped entity."""
+    ann = getattr(element, "_annotations", None)
+    if ann:
+        return ann.get(ENTITY_ANNOTATION)
+    return None
+
+
+__all__ = ["Mapper", "class_mapper", "entity_of"]

@@ -1,0 +1,363 @@
+"""Emit a flush plan through Core, a table at a time, in batches.
+
+* INSERT: rows with the same set of columns go into one ``executemany``; when
+  keys or server defaults must come back, a single ``INSERT .. RETURNING``
+  executemany with ``sort_by_parameter_order`` (Core's "insertmanyvalues":
+  ~1,000 rows per statement) where the dialect supports it, else a statement
+  per row.
+* UPDATE: only columns with a net change; rows with the same changed columns
+  share one ``executemany``; the primary key goes in the WHERE clause.
+* DELETE: one ``executemany`` per table.
+
+Rowcounts of UPDATE/DELETE are checked where the dialect reports them
+reliably; a mismatch raises :class:`~session_ext.exc.StaleDataError`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam
+
+from . import exc
+from .state import NO_VALUE
+
+if TYPE_CHECKING:
+    from .mapping.mapper import Mapper
+    from .state import InstanceState
+    from .unitofwork import FlushPlan
+
+Item = tuple["InstanceState", object]
+
+
+class _DefaultContext:
+    """What a Python-side ``default=``/``onupdate=`` callable may ask for."""
+
+    __slots__ = ("current_parameters", "connection", "current_column")
+
+    def __init__(self, params: dict[str, Any], connection: Any, column: Any) -> None:
+        self.current_parameters = params
+        self.connection = connection
+        self.current_column = column
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> dict[str, Any]:
+        return self.current_parameters
+
+    @property
+    def engine(self) -> Any:
+        return self.connection.engine
+
+
+def _default_value(default: Any, params: dict[str, Any], conn: Any, column: Any) -> Any:
+    if default.is_scalar:
+        return default.arg
+    return default.arg(_DefaultContext(params, conn, column))
+
+
+def _stmt(mapper: Mapper, key: Any, build: Any) -> Any:
+    cache = mapper._stmt_cache
+    stmt = cache.get(key)
+    if stmt is None:
+        stmt = cache[key] = build()
+    return stmt
+
+
+# --------------------------------------------------------------------------- INSERT
+def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    conn = plan.connection(mapper)
+    table = mapper.table
+    attrs = mapper.column_attrs
+    keys = mapper.column_attr_keys
+    col_key = {k: attrs[k].column.key for k in keys}
+    same_keys = all(k == c for k, c in col_key.items())
+    none_is_default = [
+        k for k in keys if k in mapper.python_defaults or k in mapper.fetch_on_insert
+    ]
+    py_defaults = mapper.python_defaults
+    undo = plan.undo
+    if mapper.has_self_reference and len(items) > 1:
+        items = _sort_self_referential(mapper, items)
+    groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
+    for item in items:
+        d = item[1].__dict__
+        values = {k: d[k] for k in keys if k in d}
+        for k in none_is_default:
+            if k in values and values[k] is None:
+                del values[k]
+        for k, default in py_defaults.items():
+            if k not in values:
+                value = _default_value(default, values, conn, attrs[k].column)
+                values[k] = value
+                undo.set(d, k, value)
+        params = values if same_keys else {col_key[k]: v for k, v in values.items()}
+        groups.setdefault(tuple(values), []).append((item, params))
+    dialect = conn.dialect
+    for present, rows in groups.items():
+        fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
+        if not fetch:
+            stmt = _stmt(mapper, ("insert",), table.insert)
+            conn.execute(stmt, [p for _, p in rows])
+            continue
+        ret_cols = [attrs[k].column for k in fetch]
+        if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
+            # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
+            # order, so sorting the RETURNING rows by key pairs them with our rows.
+            stmt = _stmt(
+                mapper,
+                ("insert_returning", tuple(fetch)),
+                lambda cols=ret_cols: table.insert().returning(*cols),
+            )
+            result = conn.execute(stmt, [p for _, p in rows])
+            pk_pos = fetch.index(mapper.pk_keys[0])
+            returned = sorted(result.all(), key=lambda r: r[pk_pos])
+            if len(returned) != len(rows):
+                raise exc.FlushError(
+                    f"INSERT into {table.name!r} returned {len(returned)} rows for "
+                    f"{len(rows)} objects"
+                )
+            for ((_, obj), _p), row in zip(rows, returned):
+                d = obj.__dict__
+                for k, v in zip(fetch, row):
+                    undo.set(d, k, v)
+        elif len(rows) > 1 and getattr(
+            dialect, "insert_executemany_returning_sort_by_parameter_order", False
+        ) and dialect.name != "sqlite":
+            stmt = _stmt(
+                mapper,
+                ("insert_returning_sorted", tuple(fetch)),
+                lambda cols=ret_cols: table.insert().returning(*cols, sort_by_parameter_order=True),
+            )
+            result = conn.execute(stmt, [p for _, p in rows])
+            for ((_, obj), _p), row in zip(rows, result.all()):
+                d = obj.__dict__
+                for k, v in zip(fetch, row):
+                    undo.set(d, k, v)
+        elif dialect.insert_returning:
+            stmt = _stmt(
+                mapper,
+                ("insert_returning", tuple(fetch)),
+                lambda cols=ret_cols: table.insert().returning(*cols),
+            )
+            for (_, obj), params in rows:
+                row = conn.execute(stmt, params).one()
+                d = obj.__dict__
+                for k, v in zip(fetch, row):
+                    undo.set(d, k, v)
+        else:
+            stmt = _stmt(mapper, ("insert",), table.insert)
+            pk_fetch = [k for k in fetch if k in mapper.pk_keys]
+            for (_, obj), params in rows:
+                result = conn.execute(stmt, params)
+                d = obj.__dict__
+                inserted = result.inserted_primary_key
+                for k, v in zip(mapper.pk_keys, inserted):
+                    if k in pk_fetch:
+                        undo.set(d, k, v)
+                for k in fetch:
+                    if k not in pk_fetch:
+                        undo.unset(d, k)  # unknown server value: load on access
+
+
+def _rowid_ordered(dialect: Any, mapper: Mapper, fetch: list[str]) -> bool:
+    """True when SQLite's rowid order can pair RETURNING rows with parameter rows:
+    the key is a single INTEGER PRIMARY KEY (a rowid alias) that SQLite assigns."""
+    if dialect.name != "sqlite" or not dialect.insert_executemany_returning:
+        return False
+    if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
+        return False
+    col = mapper.primary_key[0]
+    return col is mapper.table.autoincrement_column and col.default is None
+
+
+def _sort_self_referential(mapper: Mapper, items: list[Item]) -> list[Item]:
+    """Order rows of a self-referencing table so referenced rows come first."""
+    table = mapper.table
+    fk_pairs = [
+        (mapper.col_to_key[fk.parent], mapper.col_to_key[fk.column])
+        for fk in table.foreign_keys
+        if fk.column.table is table
+    ]
+    by_value: dict[tuple[str, Any], int] = {}
+    for i, (_, obj) in enumerate(items):
+        d = obj.__dict__
+        for _, target in fk_pairs:
+            v = d.get(target)
+            if v is not None:
+                by_value[(target, v)] = i
+    deps: dict[int, set[int]] = {}
+    for i, (_, obj) in enumerate(items):
+        d = obj.__dict__
+        for src, target in fk_pairs:
+            v = d.get(src)
+            j = by_value.get((target, v)) if v is not None else None
+            if j is not None and j != i:
+                deps.setdefault(i, set()).add(j)
+    if not deps:
+        return items
+    out: list[Item] = []
+    done: set[int] = set()
+    visiting: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in done or i in visiting:
+            return
+        visiting.add(i)
+        for j in deps.get(i, ()):
+            visit(j)
+        visiting.discard(i)
+        done.add(i)
+        out.append(items[i])
+
+    for i in range(len(items)):
+        visit(i)
+    return out
+
+
+# --------------------------------------------------------------------------- UPDATE
+def _pk_where(mapper: Mapper) -> Any:
+    return and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(mapper.primary_key)))
+
+
+def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    attrs = mapper.attrs
+    pk_keys = mapper.pk_keys
+    undo = plan.undo
+    groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
+    conn = None
+    for item in items:
+        state, obj = item
+        d = obj.__dict__
+        changes: dict[str, Any] = {}
+        for key, old in state.committed.items():
+            attr = attrs[key]
+            if attr.is_relationship:
+                continue
+            new = d.get(key, NO_VALUE)
+            if new is NO_VALUE:
+                continue
+            if old is NO_VALUE or attr.values_differ(old, new):
+                changes[key] = new
+        if not changes:
+            plan.unchanged.append(state)
+            continue
+        if conn is None:
+            conn = plan.connection(mapper)
+        for key, onupdate in mapper.python_onupdates.items():
+            if key not in changes:
+                value = _default_value(onupdate, changes, conn, attrs[key].column)
+                changes[key] = value
+                undo.set(d, key, value)
+        pk = []
+        for k in pk_keys:
+            old = state.committed.get(k, NO_VALUE)
+            pk.append(d.get(k) if old is NO_VALUE else old)
+        params = {attrs[k].column.key: v for k, v in changes.items()}
+        for i, v in enumerate(pk):
+            params[f"_se_pk_{i}"] = v
+        new_pk = tuple(d.get(k) for k in pk_keys)
+        if tuple(pk) != new_pk:
+            plan.key_switches.append((state, state.key))  # type: ignore[arg-type]
+        groups.setdefault(tuple(changes), []).append((item, params))
+        plan.updated.append(item)
+    if not groups:
+        return
+    assert conn is not None
+    dialect = conn.dialect
+    table = mapper.table
+    for changed, rows in groups.items():
+        stmt = _stmt(mapper, ("update",), lambda: table.update().where(_pk_where(mapper)))
+        params_list = [p for _, p in rows]
+        result = conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
+        _check_rowcount(dialect, result, len(params_list), "UPDATE", mapper)
+        fetch = mapper.fetch_on_update - set(changed)
+        if fetch:
+            for (_, obj), _p in rows:
+                for k in fetch:
+                    undo.unset(obj.__dict__, k)
+
+
+def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper: Mapper) -> None:
+    if expected > 1:
+        reliable = dialect.supports_sane_multi_rowcount
+    else:
+        reliable = dialect.supports_sane_rowcount
+    if not reliable:
+        return
+    matched = result.rowcount
+    if matched != expected:
+        raise exc.StaleDataError(
+            f"{verb} statement on table {mapper.table.name!r} (class {mapper.class_.__name__}) "
+            f"expected to {'update' if verb == 'UPDATE' else 'delete'} {expected} row(s); "
+            f"{matched} were matched. The rows were changed or deleted by another transaction "
+            "or statement since they were loaded: roll back and reload them"
+        )
+
+
+# --------------------------------------------------------------------------- DELETE
+def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    conn = plan.connection(mapper)
+    pk_keys = mapper.pk_keys
+    if mapper.has_self_reference and len(items) > 1:
+        items = list(reversed(_sort_self_referential(mapper, items)))
+    params_list = []
+    for state, obj in items:
+        d = obj.__dict__
+        pk = []
+        for k in pk_keys:
+            old = state.committed.get(k, NO_VALUE)
+            pk.append(d.get(k) if old is NO_VALUE else old)
+        params_list.append({f"_se_pk_{i}": v for i, v in enumerate(pk)})
+    table = mapper.table
+    stmt = _stmt(mapper, ("delete",), lambda: table.delete().where(_pk_where(mapper)))
+    result = conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
+    _check_rowcount(conn.dialect, result, len(params_list), "DELETE", mapper)
+
+
+# --------------------------------------------------------------------------- relationship extras
+def write_post_updates(plan: FlushPlan) -> None:
+    """UPDATEs that break row-level cycles (``post_update=True`` relationships)."""
+    if not plan.post_updates:
+        return
+    by_mapper: dict[Any, list[tuple[Any, object, dict[str, Any]]]] = {}
+    for state, obj, values in plan.post_updates:
+        by_mapper.setdefault(state.mapper, []).append((state, obj, values))
+    for mapper, rows in by_mapper.items():
+        conn = plan.connection(mapper)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for _state, obj, values in rows:
+            d = obj.__dict__
+            params = dict(values)
+            for i, k in enumerate(mapper.pk_keys):
+                params[f"_se_pk_{i}"] = d[k]
+            groups.setdefault(tuple(values), []).append(params)
+        stmt = _stmt(mapper, ("update",), lambda m=mapper: m.table.update().where(_pk_where(m)))
+        for params_list in groups.values():
+            conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
+
+
+def write_secondary(plan: FlushPlan, deletes: bool) -> None:
+    """Insert or delete association-table rows of many-to-many relationships."""
+    source = plan.secondary_deletes if deletes else plan.secondary_inserts
+    for table, rows in source.items():
+        if not rows:
+            continue
+        conn = plan.connection(None, table)
+        if deletes:
+            cols = list(rows[0])
+            stmt = table.delete().where(
+                and_(*(table.c[c] == bindparam(f"_se_sec_{c}") for c in cols))
+            )
+            params = [{f"_se_sec_{c}": r[c] for c in cols} for r in rows]
+            result = conn.execute(stmt, params if len(params) > 1 else params[0])
+            reliable = (
+                conn.dialect.supports_sane_multi_rowcount
+                if len(params) > 1
+                else conn.dialect.supports_sane_rowcount
+            )
+            if reliable and result.rowcount != len(params):
+                raise exc.StaleDataError(
+                    f"DELETE statement on association table {table.name!r} expected to delete "
+                    f"{len(params)} row(s); only {result.rowcount} were matched"
+                )
+        else:
+            conn.execute(table.insert(), rows)

@@ -1,0 +1,739 @@
+"""``Session``: the unit of work and identity map, on SQLAlchemy Core.
+
+The public face of the package.  It keeps the object collections (new,
+deleted, identity map), owns the transaction stack and delegates the real
+work: flushing to :mod:`session_ext.unitofwork` / :mod:`session_ext.persistence`,
+loading rows to :mod:`session_ext.loading`, statement execution to
+:mod:`session_ext.execution`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, text
+from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.util import find_tables
+
+from . import exc
+from .identity import IdentityMap
+from .mapping.mapper import Mapper, class_mapper
+from .state import InstanceState, _sessions, instance_state
+from .transaction import JOIN_MODES, SessionTransaction
+
+_T = TypeVar("_T")
+_O = TypeVar("_O", bound=object)
+_next_hash_key = itertools.count(1)
+
+
+class Session:
+    """Manages persistence operations for mapped objects.
+
+    Mirrors SQLAlchemy 2.x's ``Session``: objects are added, changed and
+    deleted in Python and written in dependency order by :meth:`flush`, which
+    runs automatically before queries (``autoflush``) and on :meth:`commit`.
+    ``with Session(engine) as session:`` closes the session at the end of the
+    block; it never commits by itself.
+    """
+
+    _is_session_ext = True
+
+    def __init__(
+        self,
+        bind: Engine | Connection | None = None,
+        *,
+        binds: dict[Any, Engine | Connection] | None = None,
+        autoflush: bool = True,
+        expire_on_commit: bool = True,
+        autobegin: bool = True,
+        twophase: bool = False,
+        info: dict[Any, Any] | None = None,
+        query_cls: type | None = None,
+        join_transaction_mode: str = "conditional_savepoint",
+    ) -> None:
+        if join_transaction_mode not in JOIN_MODES:
+            raise exc.ArgumentError(
+                f"join_transaction_mode={join_transaction_mode!r} is not one of {JOIN_MODES}"
+            )
+        self.bind = bind
+        self.autoflush = autoflush
+        self.expire_on_commit = expire_on_commit
+        self.autobegin = autobegin
+        self.twophase = twophase
+        self.join_transaction_mode = join_transaction_mode
+        self.info: dict[Any, Any] = dict(info) if info else {}
+        self._query_cls = query_cls
+        self._binds: dict[Any, Engine | Connection] = {}
+        if binds:
+            for key, value in binds.items():
+                self._add_bind(key, value)
+        self.identity_map = IdentityMap()
+        #: pending objects, in the order they were added
+        self._new: dict[InstanceState, object] = {}
+        #: persistent objects marked for deletion, not yet flushed
+        self._deleted: dict[InstanceState, object] = {}
+        self._transaction: SessionTransaction | None = None
+        self._flushing = False
+        self._autoflush_blocks = 0
+        self.hash_key = next(_next_hash_key)
+        _sessions[self.hash_key] = self
+        self._warn_on_events = False
+
+    # ------------------------------------------------------------------ context
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<session_ext.Session {self.hash_key} bind={self.bind!r}>"
+
+    # ------------------------------------------------------------------ binds
+    def _add_bind(self, key: Any, bind: Engine | Connection) -> None:
+        if isinstance(key, Table):
+            self._binds[key] = bind
+        elif isinstance(key, type):
+            self._binds[key] = bind
+        elif isinstance(key, Mapper):
+            self._binds[key.class_] = bind
+        else:
+            raise exc.ArgumentError(
+                f"binds keys must be mapped classes, base classes or Table objects, "
+                f"not {key!r}"
+            )
+
+    def bind_mapper(self, mapper: Any, bind: Engine | Connection) -> None:
+        """Route a mapped class (or every class of a base) to ``bind``."""
+        self._add_bind(mapper, bind)
+
+    def bind_table(self, table: Table, bind: Engine | Connection) -> None:
+        """Route statements on ``table`` to ``bind``."""
+        self._add_bind(table, bind)
+
+    def get_bind(
+        self,
+        mapper: Any = None,
+        clause: ClauseElement | None = None,
+        **kw: Any,
+    ) -> Engine | Connection:
+        """The engine or connection to use, looked up in this order: the mapped
+        class and its bases, the mapper's table, the tables in ``clause``,
+        then the session's own ``bind``."""
+        if self._binds:
+            if mapper is not None:
+                cls = mapper.class_ if isinstance(mapper, Mapper) else mapper
+                if isinstance(cls, type):
+                    for klass in cls.__mro__:
+                        bind = self._binds.get(klass)
+                        if bind is not None:
+                            return bind
+                    m = cls.__dict__.get("__mapper__")
+                    if m is not None and m.table in self._binds:
+                        return self._binds[m.table]
+            if clause is not None:
+                for table in find_tables(clause, include_crud=True):
+                    bind = self._binds.get(table)
+                    if bind is None:
+                        ann = getattr(table, "_annotations", None)
+                        if ann:
+                            m = ann.get("session_ext_mapper")
+                            if m is not None:
+                                return self.get_bind(m)
+                        base = getattr(table, "_Annotated__element", None)
+                        if base is not None:
+                            bind = self._binds.get(base)
+                    if bind is not None:
+                        return bind
+        if self.bind is not None:
+            return self.bind
+        what = []
+        if mapper is not None:
+            what.append(f"mapper {getattr(mapper, '__name__', mapper)!r}")
+        if clause is not None:
+            what.append(f"SQL expression {str(clause)[:60]!r}")
+        raise exc.UnboundExecutionError(
+            f"Could not locate a bind configured on {' or '.join(what) or 'this Session'}: "
+            "pass bind=engine to Session()/sessionmaker(), or map the class or table in "
+            "binds={...}"
+        )
+
+    # ------------------------------------------------------------------ transactions
+    def _autobegin(self, operation: str = "this operation") -> SessionTransaction:
+        tx = self._transaction
+        if tx is not None:
+            return tx
+        if not self.autobegin:
+            raise exc.InvalidRequestError(
+                f"Autobegin is disabled on this Session; call session.begin() before {operation}"
+            )
+        tx = self._transaction = SessionTransaction(self)
+        return tx
+
+    def begin(self) -> SessionTransaction:
+        """Begin the root transaction explicitly; use as ``with session.begin():``."""
+        if self._transaction is not None:
+            raise exc.InvalidRequestError(
+                "A transaction is already begun on this Session; commit or roll it back "
+                "first, or use begin_nested() for a SAVEPOINT"
+            )
+        self._transaction = SessionTransaction(self, origin="begin")
+        return self._transaction
+
+    def begin_nested(self) -> SessionTransaction:
+        """Begin a SAVEPOINT; use as ``with session.begin_nested():``."""
+        parent = self._autobegin("begin_nested()")
+        parent.check_active("begin_nested()")
+        if self._flushable():
+            self.flush()
+        tx = SessionTransaction(self, parent=self._transaction, nested=True, origin="begin_nested")
+        self._transaction = tx
+        return tx
+
+    def commit(self) -> None:
+        """Flush, then commit the outermost transaction (releasing SAVEPOINTs)."""
+        tx = self._transaction
+        if tx is None:
+            if not self.autobegin:
+                raise exc.InvalidRequestError(
+                    "No transaction is begun on this Session (autobegin is disabled)"
+                )
+            tx = self._autobegin("commit()")
+        while tx.nested:
+            tx.commit()
+            tx = self._transaction  # type: ignore[assignment]
+        tx.commit()
+
+    def rollback(self) -> None:
+        """Roll back the outermost transaction: pending objects become transient,
+        deleted ones are restored and every persistent object is expired."""
+        tx = self._transaction
+        if tx is None:
+            self._discard_pending()
+            return
+        tx.root.rollback()
+
+    def prepare(self) -> None:
+        """Prepare the root transaction for two-phase commit (``twophase=True``)."""
+        tx = self._autobegin("prepare()")
+        tx.root.prepare()
+
+    def close(self) -> None:
+        """Release connections and expunge every object; the session stays usable."""
+        self._close()
+
+    def reset(self) -> None:
+        """Like :meth:`close`, for reuse of a session object."""
+        self._close()
+
+    def _close(self) -> None:
+        tx = self._transaction
+        if tx is not None:
+            while tx is not None:
+                tx.close()
+                tx = tx.parent
+            self._transaction = None
+        self.expunge_all()
+
+    def in_transaction(self) -> bool:
+        return self._transaction is not None
+
+    def in_nested_transaction(self) -> bool:
+        return self._transaction is not None and self._transaction.nested
+
+    def get_transaction(self) -> SessionTransaction | None:
+        return self._transaction.root if self._transaction is not None else None
+
+    def get_nested_transaction(self) -> SessionTransaction | None:
+        tx = self._transaction
+        return tx if tx is not None and tx.nested else None
+
+    @property
+    def is_active(self) -> bool:
+        tx = self._transaction
+        return tx is None or tx.is_active
+
+    def connection(
+        self,
+        bind_arguments: dict[str, Any] | None = None,
+        execution_options: dict[str, Any] | None = None,
+    ) -> Connection:
+        """The connection of the current transaction for the session's bind
+        (or the bind chosen by ``bind_arguments``: ``mapper``, ``clause``, ``bind``)."""
+        bind_arguments = bind_arguments or {}
+        bind = bind_arguments.get("bind") or self.get_bind(
+            bind_arguments.get("mapper"), bind_arguments.get("clause")
+        )
+        conn = self._connection_for_bind(bind)
+        if execution_options:
+            conn = conn.execution_options(**execution_options)
+        return conn
+
+    def _connection_for_bind(self, bind: Any) -> Connection:
+        tx = self._autobegin("acquiring a connection")
+        return tx.connection_for_bind(bind)
+
+    # ------------------------------------------------------------------ object collections
+    @property
+    def new(self) -> list[object]:
+        """Objects added and not yet flushed."""
+        return list(self._new.values())
+
+    @property
+    def deleted(self) -> list[object]:
+        """Objects marked for deletion and not yet flushed."""
+        return list(self._deleted.values())
+
+    @property
+    def dirty(self) -> list[object]:
+        """Persistent objects with changed attributes (use :meth:`is_modified`
+        for whether the change is a net one)."""
+        out = []
+        for state in list(self.identity_map._modified):
+            if state in self._deleted:
+                continue
+            obj = state.obj()
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    def __contains__(self, obj: object) -> bool:
+        state = instance_state(obj)
+        return state.session_id == self.hash_key and not state.deleted
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(list(self._new.values()) + self.identity_map.values())
+
+    def _state_modified(self, state: InstanceState) -> None:
+        if state.key is not None and not state.deleted:
+            self.identity_map._hold(state)
+
+    def add(self, instance: object, _warn: bool = True) -> None:
+        """Place an object in the session: transient -> pending, detached -> persistent."""
+        state = instance_state(instance)
+        self._save_or_update_state(state, instance)
+        self._cascade_save_or_update(state, instance)
+
+    def _save_or_update_state(self, state: InstanceState, obj: object) -> None:
+        sid = state.session_id
+        if sid == self.hash_key:
+            if state.deleted:
+                raise exc.InvalidRequestError(
+                    f"Instance {exc.state_str(state)} has been deleted in this transaction; "
+                    "use make_transient() on it to insert it again as a new row"
+                )
+            return
+        if sid is not None and _sessions.get(sid) is not None:
+            raise exc.InvalidRequestError(
+                f"Object {exc.state_str(state)} is already attached to session {sid} "
+                f"(this is {self.hash_key}); expunge it from that session first, or use "
+                "merge() to copy its state into this one"
+            )
+        if state.key is None:
+            state.session_id = self.hash_key
+            self._new[state] = obj
+        else:
+            self._attach_persistent(state, obj)
+
+    def _attach_persistent(self, state: InstanceState, obj: object) -> None:
+        existing = self.identity_map.get_state(state.key)  # type: ignore[arg-type]
+        if existing is not None and existing is not state and existing.obj() is not None:
+            raise exc.InvalidRequestError(
+                f"Can't attach instance {exc.state_str(state)}: another instance with key "
+                f"{state.key[1]!r} is already present in this session; use merge() instead"  # type: ignore[index]
+            )
+        state.session_id = self.hash_key
+        state.was_deleted = False
+        self.identity_map.add_state(state)
+        if state.modified:
+            self.identity_map._hold(state)
+
+    def _cascade_save_or_update(self, state: InstanceState, obj: object) -> None:
+        rels = state.mapper.relationships
+        if rels:
+            for rel in rels.values():
+                rel.cascade_add(self, state, obj)
+
+    def add_all(self, instances: Iterable[object]) -> None:
+        """Add each object (see :meth:`add`)."""
+        for obj in instances:
+            self.add(obj)
+
+    def delete(self, instance: object) -> None:
+        """Mark a persistent object for deletion at the next flush."""
+        state = instance_state(instance)
+        if state.key is None:
+            raise exc.InvalidRequestError(
+                f"Instance {exc.state_str(state)} is not persisted (it is "
+                f"{'pending' if state.session_id else 'transient'}); to cancel a pending "
+                "add use session.expunge(obj)"
+            )
+        if state.session_id != self.hash_key:
+            self._attach_persistent(state, instance)
+        if state.deleted:
+            return
+        self._deleted[state] = instance
+        rels = state.mapper.relationships
+        if rels:
+            for rel in rels.values():
+                rel.cascade_delete(self, state, instance)
+
+    def expunge(self, instance: object) -> None:
+        """Remove one object from the session (pending -> transient, persistent -> detached)."""
+        state = instance_state(instance)
+        if state.session_id != self.hash_key:
+            raise exc.InvalidRequestError(
+                f"Instance {exc.state_str(state)} is not present in this Session; nothing "
+                "to expunge"
+            )
+        self._expunge_state(state)
+        for rel in state.mapper.relationships.values():
+            rel.cascade_expunge(self, state, instance)
+
+    def _expunge_state(self, state: InstanceState) -> None:
+        self._new.pop(state, None)
+        self._deleted.pop(state, None)
+        self.identity_map.remove_state(state)
+        state.session_id = None
+
+    def expunge_all(self) -> None:
+        """Remove every object from the session."""
+        for state in list(self.identity_map.all_states()):
+            state.session_id = None
+            state._strong = None
+        for state in list(self._new):
+            state.session_id = None
+        for state in list(self._deleted):
+            state.session_id = None
+        tx = self._transaction
+        while tx is not None:
+            for state in tx._deleted:
+                state.session_id = None
+            tx = tx.parent
+        self.identity_map.clear()
+        self._new.clear()
+        self._deleted.clear()
+
+    def _discard_pending(self) -> None:
+        for state in list(self._new):
+            self._expunge_state(state)
+        self._deleted.clear()
+
+    # ------------------------------------------------------------------ expiry & refresh
+    def expire(self, instance: object, attribute_names: Iterable[str] | None = None) -> None:
+        """Mark attributes (all by default) to be reloaded on next access;
+        unflushed changes to them are discarded."""
+        state = self._state_in_session(instance, "expire")
+        from .loading import expire_state
+
+        expire_state(self, state, None if attribute_names is None else list(attribute_names))
+
+    def expire_all(self) -> None:
+        """Expire every persistent object in the session."""
+        from .loading import expire_state
+
+        for state in self.identity_map.all_states():
+            expire_state(self, state, None)
+
+    def refresh(
+        self,
+        instance: object,
+        attribute_names: Iterable[str] | None = None,
+        with_for_update: Any = None,
+    ) -> None:
+        """Reload attributes (all by default) from the database now."""
+        state = self._state_in_session(instance, "refresh")
+        if state.key is None:
+            raise exc.InvalidRequestError(
+                f"Instance {exc.state_str(state)} is not persistent (it is pending); flush "
+                "the session before refreshing it"
+            )
+        from .loading import refresh_state
+
+        self._autoflush()
+        names = None if attribute_names is None else list(attribute_names)
+        if not refresh_state(self, state, names, with_for_update=with_for_update):
+            raise exc.InvalidRequestError(
+                f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
+                f"{state.key[1]!r} no longer exists"
+            )
+
+    def _state_in_session(self, instance: object, operation: str) -> InstanceState:
+        state = instance_state(instance)
+        if state.session_id != self.hash_key:
+            raise exc.InvalidRequestError(
+                f"Instance {exc.state_str(state)} is not persistent within this Session, so "
+                f"{operation} cannot proceed; add() or merge() it first"
+            )
+        return state
+
+    def is_modified(self, instance: object, include_collections: bool = True) -> bool:
+        """True if the object has a net change to flush."""
+        state = instance_state(instance)
+        if not state.committed:
+            return False
+        return state.has_net_changes()
+
+    # ------------------------------------------------------------------ flush
+    @property
+    def no_autoflush(self) -> contextlib.AbstractContextManager[Session]:
+        """``with session.no_autoflush:`` - suspend autoflush inside the block."""
+        return self._no_autoflush()
+
+    @contextlib.contextmanager
+    def _no_autoflush(self) -> Iterator[Session]:
+        self._autoflush_blocks += 1
+        try:
+            yield self
+        finally:
+            self._autoflush_blocks -= 1
+
+    def _flushable(self) -> bool:
+        return bool(self._new or self._deleted or self.identity_map._modified)
+
+    def _autoflush(self) -> None:
+        if (
+            self.autoflush
+            and not self._autoflush_blocks
+            and not self._flushing
+            and self._flushable()
+        ):
+            try:
+                self.flush()
+            except exc.StaleDataError:
+                raise
+            except Exception as err:
+                if hasattr(err, "add_detail"):
+                    err.add_detail(
+                        "raised as a result of Query-invoked autoflush; consider using a "
+                        "session.no_autoflush block if this flush is occurring prematurely"
+                    )
+                raise
+
+    def flush(self, objects: Iterable[object] | None = None) -> None:
+        """Write every pending change to the database in the current transaction.
+
+        On failure the transaction is rolled back (the SAVEPOINT, inside
+        begin_nested()), nothing stays half-written, and the session raises
+        ``PendingRollbackError`` until ``rollback()`` is called.
+        """
+        if self._flushing:
+            raise exc.InvalidRequestError(
+                "Session is already flushing; flush() was called from inside a flush "
+                "(an event handler or a default function running SQL through this session?)"
+            )
+        if not self._flushable():
+            if self._transaction is not None:
+                self._transaction.check_active("flush")
+            return
+        from .unitofwork import flush_session
+
+        tx = self._autobegin("flush()")
+        tx.check_active("flush")
+        self._flushing = True
+        try:
+            flush_session(self, tx, None if objects is None else list(objects))
+        finally:
+            self._flushing = False
+
+    def _flush_for_commit(self, tx: SessionTransaction) -> None:
+        if self._flushable():
+            self.flush()
+
+    # ------------------------------------------------------------------ after commit / rollback
+    def _after_commit(self, tx: SessionTransaction) -> None:
+        for state in tx._deleted:
+            state.session_id = None
+        if self.expire_on_commit:
+            from .loading import expire_state
+
+            for state in self.identity_map.all_states():
+                expire_state(self, state, None)
+
+    def _restore_after_rollback(self, tx: SessionTransaction, dirty_only: bool) -> None:
+        """Put objects back in step with the database after ``tx`` rolled back."""
+        from .loading import expire_state
+
+        imap = self.identity_map
+        # keys changed by flushed primary key updates go back to the old key
+        for state, old_key in tx._key_switches.items():
+            imap.remove_state(state)
+            state.key = old_key
+            if state.session_id == self.hash_key:
+                imap.add_state(state)
+        # rows inserted in the transaction are gone: their objects are transient again
+        for state in tx._new:
+            if state.session_id == self.hash_key:
+                imap.remove_state(state)
+                state.session_id = None
+            state.key = None
+            state.was_deleted = False
+        # pending objects are discarded, as the work they were part of is gone
+        for state in list(self._new):
+            self._expunge_state(state)
+        self._deleted.clear()
+        # rows deleted in the transaction exist again
+        for state, obj in tx._deleted.items():
+            state.was_deleted = False
+            existing = imap.get_state(state.key)  # type: ignore[arg-type]
+            if existing is None or existing.obj() is None:
+                state.session_id = self.hash_key
+                imap.add_state(state)
+            if obj is not None:
+                expire_state(self, state, None)
+        if dirty_only:
+            targets = set(tx._dirty) | set(imap._modified)
+        else:
+            targets = set(imap.all_states())
+        for state in targets:
+            if state.session_id == self.hash_key and state.key is not None:
+                expire_state(self, state, None)
+
+    # ------------------------------------------------------------------ execution
+    def execute(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: dict[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
+    ) -> Result[Any]:
+        """Execute a statement in the session's transaction.
+
+        ``select(Model)`` rows contain the session's objects; a plain string is
+        run as ``text()``; any other Core construct runs as it would on a
+        ``Connection``.
+        """
+        from .execution import execute
+
+        if isinstance(statement, str):
+            statement = text(statement)
+        return execute(self, statement, params, execution_options or {}, bind_arguments)
+
+    def scalars(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: dict[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
+    ) -> Any:
+        """Execute and return the first column of each row (``ScalarResult``)."""
+        return self.execute(
+            statement, params, execution_options=execution_options, bind_arguments=bind_arguments
+        ).scalars()
+
+    def scalar(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: dict[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
+    ) -> Any:
+        """Execute and return the first column of the first row, or None."""
+        return self.execute(
+            statement, params, execution_options=execution_options, bind_arguments=bind_arguments
+        ).scalar()
+
+    # ------------------------------------------------------------------ get / merge
+    def get(
+        self,
+        entity: type[_O],
+        ident: Any,
+        *,
+        populate_existing: bool = False,
+        with_for_update: Any = None,
+        options: Any = None,
+        execution_options: dict[str, Any] | None = None,
+        identity_token: Any = None,
+    ) -> _O | None:
+        """The object with this primary key, or None.
+
+        ``ident`` is a scalar, a tuple in primary key order or a dict of
+        attribute names. An object already in the identity map is returned
+        without SQL.
+        """
+        from .loading import get_by_identity
+
+        mapper = class_mapper(entity)
+        pk = mapper.normalize_ident(ident)
+        return get_by_identity(  # type: ignore[return-value]
+            self, mapper, pk, populate_existing=populate_existing, with_for_update=with_for_update
+        )
+
+    def get_one(self, entity: type[_O], ident: Any, **kw: Any) -> _O:
+        """Like :meth:`get`, but raise ``NoResultFound`` when there is no such row."""
+        obj = self.get(entity, ident, **kw)
+        if obj is None:
+            raise exc.NoResultFound(
+                f"No row was found for {entity.__name__} with primary key {ident!r}"
+            )
+        return obj
+
+    def merge(self, instance: _O, *, load: bool = True, options: Any = None) -> _O:
+        """Copy the state of ``instance`` onto the session's object with the same
+        primary key (loaded or created as needed) and return that object; the
+        argument itself is never added."""
+        from .merging import merge
+
+        return merge(self, instance, load, {})  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ legacy query
+    def query(self, *entities: Any, **kw: Any) -> Any:
+        """Legacy ``Query`` over entities or columns (see :mod:`session_ext.query`)."""
+        from .query import Query
+
+        cls = self._query_cls or Query
+        return cls(entities, self, **kw)
+
+
+def object_session(instance: object) -> Session | None:
+    """The session the object belongs to, or None."""
+    state = instance_state(instance)
+    return state.session
+
+
+def make_transient(instance: object) -> None:
+    """Detach the object from its session and forget its identity: it becomes
+    transient and will be INSERTed if added again. Unloaded attributes stay
+    unloaded."""
+    state = instance_state(instance)
+    session = state.session
+    if session is not None:
+        session._expunge_state(state)
+    state.session_id = None
+    state.key = None
+    state.was_deleted = False
+    state.expired = False
+    state._strong = None
+
+
+def make_transient_to_detached(instance: object) -> None:
+    """Give a transient object the identity its primary key attributes name,
+    making it detached (as if loaded and then expunged)."""
+    state = instance_state(instance)
+    if state.session_id is not None or state.key is not None:
+        raise exc.InvalidRequestError(
+            f"Instance {exc.state_str(state)} is not transient; make_transient_to_detached "
+            "only applies to transient objects"
+        )
+    d = instance.__dict__
+    pk = state.mapper.primary_key_from_dict(d)
+    if any(v is None for v in pk):
+        raise exc.InvalidRequestError(
+            f"Instance {exc.state_str(state)} has no complete primary key {pk!r}; set it first"
+        )
+    state.key = state.mapper.identity_key_from_values(pk)
+    state.reset_changes()
+
+
+def close_all_sessions() -> None:
+    """Close every session in this process (for test teardown)."""
+    for session in list(_sessions.values()):
+        session.close()
+

@@ -1,0 +1,324 @@
+"""Per-instance state: lifecycle, committed values and attribute history.
+
+Every mapped object carries one :class:`InstanceState` in its ``__dict__``
+under :data:`STATE_ATTR`.  The object's current attribute values live in the
+object's own ``__dict__`` (so reads are a plain dict lookup); the state keeps
+only what is needed to know what changed since the last load or flush.
+
+Lifecycle (the same five states as SQLAlchemy's ORM)::
+
+    transient --add()--> pending --flush--> persistent --delete()+flush--> deleted
+        ^                  |                    |                           |
+        +-- rollback() ----+                close()/expunge()        commit(): detached
+        +-- make_transient() / rollback() of a flushed insert       rollback(): persistent
+
+* transient: no identity key, no session.
+* pending: no identity key, in a session's ``new`` collection.
+* persistent: identity key, in a session's identity map.
+* deleted: identity key, its DELETE flushed, transaction not yet ended.
+* detached: identity key, no session.
+
+The session modules make these transitions; this module only describes them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import exc
+
+if TYPE_CHECKING:
+    from .mapping.mapper import Mapper
+    from .session import Session
+
+STATE_ATTR = "_se_state"
+
+
+class _NoValue:
+    """Marker for "no value loaded/known" (distinct from None)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NO_VALUE: Any = _NoValue()
+
+#: All live sessions by ``hash_key``; states refer to their session by key so that
+#: an object never keeps a session (and its connections) alive.
+_sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
+
+
+class History(NamedTuple):
+    """Changes of one attribute since it was loaded: SQLAlchemy's shape."""
+
+    added: tuple[Any, ...]
+    unchanged: tuple[Any, ...]
+    deleted: tuple[Any, ...]
+
+    def has_changes(self) -> bool:
+        return bool(self.added or self.deleted)
+
+    def empty(self) -> bool:
+        return not (self.added or self.unchanged or self.deleted)
+
+
+class AttributeState:
+    """The view ``inspect(obj).attrs.name`` gives of one attribute."""
+
+    __slots__ = ("_state", "key")
+
+    def __init__(self, state: InstanceState, key: str) -> None:
+        self._state = state
+        self.key = key
+
+    @property
+    def value(self) -> Any:
+        obj = self._state.obj()
+        return getattr(obj, self.key)
+
+    @property
+    def loaded_value(self) -> Any:
+        obj = self._state.obj()
+        return obj.__dict__.get(self.key, NO_VALUE) if obj is not None else NO_VALUE
+
+    @property
+    def history(self) -> History:
+        return self._state.history(self.key)
+
+
+class _AttrsView:
+    __slots__ = ("_state",)
+
+    def __init__(self, state: InstanceState) -> None:
+        self._state = state
+
+    def __getattr__(self, key: str) -> AttributeState:
+        if key not in self._state.mapper.attrs:
+            raise AttributeError(
+                f"{self._state.class_.__name__} has no mapped attribute {key!r}"
+            )
+        return AttributeState(self._state, key)
+
+    def __getitem__(self, key: str) -> AttributeState:
+        return self.__getattr__(key)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (AttributeState(self._state, k) for k in self._state.mapper.attrs)
+
+    def keys(self) -> list[str]:
+        return list(self._state.mapper.attrs)
+
+
+class InstanceState:
+    """What session_ext knows about one mapped object."""
+
+    __slots__ = (
+        "obj",
+        "mapper",
+        "key",
+        "session_id",
+        "committed",
+        "modified",
+        "expired",
+        "was_deleted",
+        "_strong",
+        "parents",
+        "__weakref__",
+    )
+
+    def __init__(self, obj: object, mapper: Mapper) -> None:
+        self.obj = weakref.ref(obj, self._gone)
+        self.mapper = mapper
+        #: identity key ``(class, primary key tuple, None)`` once persistent
+        self.key: tuple[Any, ...] | None = None
+        self.session_id: int | None = None
+        #: value each changed attribute had when last loaded/flushed (NO_VALUE: unknown)
+        self.committed: dict[str, Any] = {}
+        self.modified = False
+        #: True when some loaded attributes were expired (are to be reloaded)
+        self.expired = False
+        #: True once the object's DELETE has been flushed
+        self.was_deleted = False
+        #: strong reference to the object while it has unflushed changes
+        self._strong: object | None = None
+        self.parents: Any = None
+        obj.__dict__[STATE_ATTR] = self
+
+    # -- lifecycle ----------------------------------------------------------
+    @property
+    def class_(self) -> type:
+        return self.mapper.class_
+
+    @property
+    def session(self) -> Session | None:
+        """The session the object belongs to, or None."""
+        if self.session_id is None:
+            return None
+        return _sessions.get(self.session_id)
+
+    @property
+    def transient(self) -> bool:
+        return self.key is None and self.session is None
+
+    @property
+    def pending(self) -> bool:
+        return self.key is None and self.session is not None
+
+    @property
+    def persistent(self) -> bool:
+        return self.key is not None and not self.was_deleted and self.session is not None
+
+    @property
+    def deleted(self) -> bool:
+        """The object's DELETE was flushed and its transaction has not ended."""
+        return self.was_deleted and self.session is not None
+
+    @property
+    def detached(self) -> bool:
+        return self.key is not None and self.session is None
+
+    @property
+    def identity(self) -> tuple[Any, ...] | None:
+        """The primary key tuple of a persistent or detached object."""
+        return self.key[1] if self.key is not None else None
+
+    @property
+    def identity_key(self) -> tuple[Any, ...] | None:
+        return self.key
+
+    @property
+    def object(self) -> object | None:
+        return self.obj()
+
+    @property
+    def dict(self) -> dict[str, Any]:
+        obj = self.obj()
+        return obj.__dict__ if obj is not None else {}
+
+    @property
+    def attrs(self) -> _AttrsView:
+        return _AttrsView(self)
+
+    @property
+    def unloaded(self) -> set[str]:
+        """Names of column attributes with no loaded value."""
+        d = self.dict
+        return {k for k in self.mapper.column_attr_keys if k not in d}
+
+    @property
+    def expired_attributes(self) -> set[str]:
+        return self.unloaded if self.key is not None else set()
+
+    @property
+    def modified_keys(self) -> set[str]:
+        return {k for k in self.committed if self.history(k).has_changes()}
+
+    # -- change tracking ----------------------------------------------------
+    def mark_modified(self) -> None:
+        """First change since load/flush: the session must now hold the object."""
+        self.modified = True
+        if self.session_id is not None:
+            session = _sessions.get(self.session_id)
+            if session is not None:
+                session._state_modified(self)
+
+    def reset_changes(self) -> None:
+        """The current values are now the committed ones (after load or flush)."""
+        if self.committed:
+            self.committed = {}
+        self.modified = False
+        self._strong = None
+
+    def history(self, key: str) -> History:
+        obj = self.obj()
+        if obj is None:
+            return History((), (), ())
+        d = obj.__dict__
+        rel = self.mapper.relationships.get(key)
+        if rel is not None:
+            return rel.history(self, d)
+        current = d.get(key, NO_VALUE)
+        if key in self.committed:
+            old = self.committed[key]
+            if current is NO_VALUE:
+                return History((), (), (() if old is NO_VALUE else (old,)))
+            if old is NO_VALUE:
+                return History((current,), (), ())
+            if not self.mapper.attrs[key].values_differ(old, current):
+                return History((), (current,), ())
+            return History((current,), (), (old,))
+        if current is NO_VALUE:
+            return History((), (), ())
+        if self.key is None:
+            return History((current,), (), ())
+        return History((), (current,), ())
+
+    def has_net_changes(self) -> bool:
+        """True if some column attribute differs from its committed value."""
+        d = self.obj().__dict__  # type: ignore[union-attr]
+        attrs = self.mapper.attrs
+        for key, old in self.committed.items():
+            attr = attrs[key]
+            if attr.is_relationship:
+                if attr.has_changes(self, d):
+                    return True
+                continue
+            new = d.get(key, NO_VALUE)
+            if new is NO_VALUE:
+                continue
+            if old is NO_VALUE or attr.values_differ(old, new):
+                return True
+        return False
+
+    # -- garbage collection ---------------------------------------------------
+    def _gone(self, ref: weakref.ref[Any]) -> None:
+        """The object was garbage collected: drop it from its identity map."""
+        sid = self.session_id
+        if sid is None or self.key is None:
+            return
+        session = _sessions.get(sid)
+        if session is not None:
+            session.identity_map._discard(self)
+
+    def __repr__(self) -> str:
+        status = (
+            "transient"
+            if self.transient
+            else "pending"
+            if self.pending
+            else "deleted"
+            if self.deleted
+            else "persistent"
+            if self.persistent
+            else "detached"
+        )
+        return f"<InstanceState {self.class_.__name__} {status} key={self.key!r}>"
+
+
+def instance_state(obj: object) -> InstanceState:
+    """The state of a mapped object, created on first use; raises for unmapped objects."""
+    try:
+        return obj.__dict__[STATE_ATTR]
+    except KeyError:
+        mapper = getattr(type(obj), "__mapper__", None)
+        if mapper is None:
+            raise exc.UnmappedInstanceError(
+                f"Class {type(obj).__module__}.{type(obj).__qualname__} is not mapped: "
+                "pass an instance of a class declared on a session_ext declarative base"
+            ) from None
+        return InstanceState(obj, mapper)
+    except AttributeError:
+        raise exc.UnmappedInstanceError(
+            f"{obj!r} is not an instance of a mapped class: pass an instance of a class "
+            "declared on a session_ext declarative base"
+        ) from None
+
+
+def object_state(obj: object) -> InstanceState:
+    return instance_state(obj)

@@ -1,0 +1,290 @@
+"""The session's transaction state machine.
+
+A :class:`SessionTransaction` is the root transaction of a session (one
+database transaction per bind, begun lazily when a connection is first
+needed) or a nested one (a SAVEPOINT on each connection it touches).
+
+States: ``ACTIVE`` -> (``PREPARED``) -> ``COMMITTED`` / ``ROLLED_BACK`` -> ``CLOSED``;
+``DEACTIVE`` after a failed flush: the database work was already rolled back
+and the transaction refuses further work with ``PendingRollbackError`` until
+it (or the whole session) is rolled back.
+
+Each transaction records which objects it inserted, deleted, updated or
+re-keyed, so that rolling it back can put the session's objects back in step
+with the database (see :meth:`Session._restore_after_rollback`).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from . import exc
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .state import InstanceState
+
+JOIN_MODES = ("conditional_savepoint", "create_savepoint", "control_fully", "rollback_only")
+
+
+class TxState(enum.Enum):
+    ACTIVE = "active"
+    DEACTIVE = "deactive"
+    PREPARED = "prepared"
+    COMMITTED = "committed"
+    ROLLED_BACK = "rolled back"
+    CLOSED = "closed"
+
+
+class _ConnectionHandle:
+    """One connection the transaction uses and what it may do with it."""
+
+    __slots__ = ("connection", "transaction", "close_connection", "commit_allowed")
+
+    def __init__(
+        self,
+        connection: Connection,
+        transaction: Any,
+        close_connection: bool,
+        commit_allowed: bool = True,
+    ) -> None:
+        self.connection = connection
+        self.transaction = transaction
+        self.close_connection = close_connection
+        #: False in "rollback_only" join mode: commit leaves the outer transaction alone
+        self.commit_allowed = commit_allowed
+
+
+class SessionTransaction:
+    """A session-level transaction: the root one or a SAVEPOINT."""
+
+    def __init__(
+        self,
+        session: Session,
+        parent: SessionTransaction | None = None,
+        nested: bool = False,
+        origin: str = "autobegin",
+    ) -> None:
+        self.session = session
+        self.parent = parent
+        self.nested = nested
+        self.origin = origin
+        self._connections: dict[Any, _ConnectionHandle] = {}
+        self._state = TxState.ACTIVE
+        self._failure: BaseException | None = None
+        #: states whose INSERT was flushed in this transaction
+        self._new: dict[InstanceState, None] = {}
+        #: states whose DELETE was flushed in this transaction (-> object, held strongly)
+        self._deleted: dict[InstanceState, object] = {}
+        #: states whose UPDATE was flushed in this transaction
+        self._dirty: set[InstanceState] = set()
+        #: states whose identity key changed in this transaction (-> old key)
+        self._key_switches: dict[InstanceState, tuple[Any, ...]] = {}
+
+    # -- inspection -----------------------------------------------------------
+    @property
+    def is_active(self) -> bool:
+        return self._state is TxState.ACTIVE
+
+    @property
+    def root(self) -> SessionTransaction:
+        tx = self
+        while tx.parent is not None:
+            tx = tx.parent
+        return tx
+
+    def __repr__(self) -> str:
+        kind = "nested" if self.nested else "root"
+        return f"<SessionTransaction {kind} {self._state.value} origin={self.origin}>"
+
+    # -- connections ----------------------------------------------------------
+    def check_active(self, operation: str) -> None:
+        if self._state is TxState.ACTIVE:
+            return
+        if self._state is TxState.DEACTIVE:
+            raise exc.PendingRollbackError(
+                f"This session's {'nested ' if self.nested else ''}transaction has been "
+                f"rolled back due to a previous exception during flush, so {operation} "
+                "cannot proceed. Call session.rollback() (or roll back the nested "
+                f"transaction) first. Original exception was: {self._failure!r}",
+                orig=self._failure,
+            )
+        if self._state is TxState.PREPARED and operation != "commit":
+            raise exc.InvalidRequestError(
+                f"This session's transaction is prepared for two-phase commit; {operation} "
+                "is not possible until it is committed or rolled back"
+            )
+        if self._state not in (TxState.ACTIVE, TxState.PREPARED):
+            raise exc.InvalidRequestError(
+                f"This transaction is {self._state.value}; {operation} needs an active "
+                "transaction. Start a new one with session.begin() or let autobegin do it"
+            )
+
+    def connection_for_bind(self, bind: Any) -> Connection:
+        handle = self._connections.get(bind)
+        if handle is not None:
+            return handle.connection
+        self.check_active("acquiring a connection")
+        if self.parent is not None:
+            conn = self.parent.connection_for_bind(bind)
+            trans = conn.begin_nested() if self.nested else None
+            self._connections[bind] = _ConnectionHandle(conn, trans, False)
+            return conn
+        self._connections[bind] = handle = self._begin_root(bind)
+        return handle.connection
+
+    def _begin_root(self, bind: Any) -> _ConnectionHandle:
+        session = self.session
+        if isinstance(bind, Engine):
+            conn = bind.connect()
+            try:
+                trans = conn.begin_twophase() if session.twophase else conn.begin()
+            except BaseException:
+                conn.close()
+                raise
+            return _ConnectionHandle(conn, trans, True)
+        if isinstance(bind, Connection):
+            if not bind.in_transaction():
+                return _ConnectionHandle(bind, bind.begin(), False)
+            mode = session.join_transaction_mode
+            if mode == "conditional_savepoint":
+                mode = "create_savepoint" if bind.in_nested_transaction() else "rollback_only"
+            if mode == "create_savepoint":
+                return _ConnectionHandle(bind, bind.begin_nested(), False)
+            outer = bind.get_transaction()
+            if mode == "control_fully":
+                return _ConnectionHandle(bind, outer, False)
+            return _ConnectionHandle(bind, outer, False, commit_allowed=False)
+        raise exc.ArgumentError(
+            f"A session bind must be an Engine or a Connection, not {type(bind).__name__}"
+        )
+
+    def connections(self) -> list[Connection]:
+        return [h.connection for h in self._connections.values()]
+
+    # -- outcomes -------------------------------------------------------------
+    def prepare(self) -> None:
+        if self.parent is not None or not self.session.twophase:
+            raise exc.InvalidRequestError(
+                "prepare() is only for the root transaction of a session created with "
+                "twophase=True"
+            )
+        self.check_active("prepare")
+        self.session._flush_for_commit(self)
+        for handle in self._connections.values():
+            if handle.transaction is not None and hasattr(handle.transaction, "prepare"):
+                handle.transaction.prepare()
+        self._state = TxState.PREPARED
+
+    def commit(self) -> None:
+        session = self.session
+        if self._state is not TxState.PREPARED:
+            self.check_active("commit")
+            session._flush_for_commit(self)
+        if self.nested:
+            for handle in self._connections.values():
+                if handle.transaction is not None and handle.transaction.is_active:
+                    handle.transaction.commit()
+            parent = self.parent
+            assert parent is not None
+            parent._new.update(self._new)
+            parent._deleted.update(self._deleted)
+            parent._dirty |= self._dirty
+            for state, key in self._key_switches.items():
+                parent._key_switches.setdefault(state, key)
+            self._state = TxState.COMMITTED
+            session._transaction = parent
+            return
+        if session.twophase and self._state is not TxState.PREPARED:
+            for handle in self._connections.values():
+                if handle.transaction is not None and hasattr(handle.transaction, "prepare"):
+                    handle.transaction.prepare()
+        try:
+            for handle in self._connections.values():
+                if handle.commit_allowed and handle.transaction is not None:
+                    if handle.transaction.is_active or self._state is TxState.PREPARED:
+                        handle.transaction.commit()
+        except BaseException:
+            self._rollback_connections()
+            self._state = TxState.ROLLED_BACK
+            self._close_connections()
+            session._transaction = None
+            session._restore_after_rollback(self, dirty_only=False)
+            raise
+        self._state = TxState.COMMITTED
+        self._close_connections()
+        session._transaction = None
+        session._after_commit(self)
+
+    def rollback(self) -> None:
+        """Roll back this transaction (and any nested ones inside it)."""
+        session = self.session
+        # roll back inner transactions first
+        current = session._transaction
+        while current is not None and current is not self:
+            current._rollback_connections()
+            current._state = TxState.ROLLED_BACK
+            session._restore_after_rollback(current, dirty_only=current.nested)
+            current = current.parent
+        self._rollback_connections()
+        self._state = TxState.ROLLED_BACK
+        if self.nested:
+            session._transaction = self.parent
+            session._restore_after_rollback(self, dirty_only=True)
+        else:
+            self._close_connections()
+            session._transaction = None
+            session._restore_after_rollback(self, dirty_only=False)
+
+    def close(self) -> None:
+        """End without restoring objects (the session is expunging them anyway)."""
+        self._rollback_connections()
+        self._close_connections()
+        self._state = TxState.CLOSED
+
+    def fail(self, error: BaseException) -> None:
+        """A flush failed: undo its database work now and refuse work until rollback."""
+        self._rollback_connections()
+        self._state = TxState.DEACTIVE
+        self._failure = error
+
+    def _rollback_connections(self) -> None:
+        for handle in self._connections.values():
+            trans = handle.transaction
+            if trans is None:
+                continue
+            try:
+                if trans.is_active or self._state is TxState.PREPARED:
+                    trans.rollback()
+            except Exception:  # the connection may already be broken; closing follows
+                if handle.close_connection:
+                    handle.connection.invalidate()
+
+    def _close_connections(self) -> None:
+        if self.parent is not None:
+            self._connections.clear()
+            return
+        for handle in self._connections.values():
+            if handle.close_connection:
+                handle.connection.close()
+        self._connections.clear()
+
+    # -- context manager --------------------------------------------------------
+    def __enter__(self) -> SessionTransaction:
+        return self
+
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if self._state in (TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED):
+            return
+        if type_ is None:
+            try:
+                self.commit()
+            except BaseException:
+                if self._state in (TxState.ACTIVE, TxState.DEACTIVE, TxState.PREPARED):
+                    self.rollback()
+                raise
+        else:
+            self.rollback()
