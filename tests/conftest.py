@@ -29,6 +29,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from session_ext.engines import configure_sqlite
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     # Make `import session_ext` work from the work tree even when not installed.
@@ -213,8 +215,8 @@ def _pg_engine(database: _PgDatabase) -> Iterator[Engine]:
 
 
 def _sqlite_memory_engine() -> Engine:
-    return create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    return configure_sqlite(
+        create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     )
 
 
@@ -235,7 +237,7 @@ def engine(backend: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
         eng = _sqlite_memory_engine()
     elif backend == "sqlite_file":
         path = request.getfixturevalue("tmp_path") / "test.sqlite3"
-        eng = create_engine(f"sqlite:///{path}")
+        eng = configure_sqlite(create_engine(f"sqlite:///{path}"))
     else:  # pragma: no cover - guarded by BACKENDS
         raise AssertionError(backend)
     try:
@@ -278,12 +280,19 @@ class StatementLog:
     ``stmts.statements`` (just the SQL strings).  One entry per DBAPI cursor
     execution: an ``executemany`` is one entry, and a multi-row INSERT that
     SQLAlchemy batches ("insertmanyvalues") is one entry per batch.
+    Transaction control (BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO) is not counted:
+    SQLite emits BEGIN as a statement where psycopg does not, and tests count
+    the work, not the driver's bookkeeping.
     """
+
+    _CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
     def __init__(self) -> None:
         self._entries: list[ExecutedStatement] = []
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith(self._CONTROL):
+            return
         self._entries.append(ExecutedStatement(statement, parameters, executemany))
 
     @property
