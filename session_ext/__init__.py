@@ -13,6 +13,9 @@ from . import exc
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
 from .mapping.mapper import class_mapper
+from .pagination import Pagination, paginate
+from .query import Query
+from .scoping import Scope, current_scope, scope, scoped_session
 from .session import (
     Session,
     close_all_sessions,
@@ -40,10 +43,14 @@ __all__ = [
     "History",
     "InstanceState",
     "Mapper",
+    "Pagination",
+    "Query",
+    "Scope",
     "Session",
     "class_mapper",
     "close_all_sessions",
     "create_session",
+    "current_scope",
     "declarative_base",
     "declared_attr",
     "exc",
@@ -51,5 +58,8 @@ __all__ = [
     "make_transient",
     "make_transient_to_detached",
     "object_session",
+    "paginate",
+    "scope",
+    "scoped_session",
     "sessionmaker",
 ]
