@@ -13,6 +13,7 @@ from . import exc
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
 from .mapping.mapper import class_mapper
+from .mapping.relationships import InstrumentedList, backref, relationship
 from .pagination import Pagination, paginate
 from .query import Query
 from .scoping import Scope, current_scope, scope, scoped_session
@@ -24,6 +25,15 @@ from .session import (
     object_session,
 )
 from .state import History, InstanceState, instance_state
+from .strategies import (
+    NPlusOneError,
+    NPlusOneWarning,
+    joinedload,
+    lazyload,
+    noload,
+    raiseload,
+    selectinload,
+)
 
 __version__ = "0.1.0"
 
@@ -41,6 +51,9 @@ def inspect(subject: Any) -> Any:
 __all__ = [
     "DeclarativeBase",
     "History",
+    "InstrumentedList",
+    "NPlusOneError",
+    "NPlusOneWarning",
     "InstanceState",
     "Mapper",
     "Pagination",
@@ -49,17 +62,24 @@ __all__ = [
     "Session",
     "class_mapper",
     "close_all_sessions",
+    "backref",
     "create_session",
     "current_scope",
     "declarative_base",
     "declared_attr",
     "exc",
     "inspect",
+    "joinedload",
+    "lazyload",
+    "noload",
     "make_transient",
     "make_transient_to_detached",
     "object_session",
     "paginate",
+    "raiseload",
+    "relationship",
     "scope",
     "scoped_session",
+    "selectinload",
     "sessionmaker",
 ]

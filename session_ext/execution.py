@@ -17,6 +17,15 @@ from sqlalchemy.sql.dml import Delete, Update
 from . import exc
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
+from .state import instance_state
+from .strategies import (
+    JoinedStep,
+    LoadContext,
+    apply_joined,
+    collect_options,
+    post_load,
+    set_loaded,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result
@@ -67,10 +76,11 @@ def execute(
         core_opts["stream_results"] = True
     if isinstance(statement, (Update, Delete)):
         return _execute_dml(session, conn, statement, params, core_opts, opts)
-    result = conn.execute(statement, params, execution_options=core_opts)
     if entities is None:
-        return result
-    return _entity_result(session, entities, result, opts)
+        return conn.execute(statement, params, execution_options=core_opts)
+    eager = _EagerLoading(statement, entities)
+    result = conn.execute(eager.statement, params, execution_options=core_opts)
+    return _entity_result(session, entities, result, opts, eager)
 
 
 _SESSION_OPTIONS = frozenset({"autoflush", "populate_existing", "synchronize_session"})
@@ -120,8 +130,26 @@ def _execute_dml(
                 if tx is not None and obj is not None:
                     tx._deleted[state] = obj
             else:
-                expire_state(session, state, list(mapper.column_attr_keys))
+                expire_state(session, state, _updated_keys(statement, mapper, params))
     return result
+
+
+def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
+    """Attribute keys an UPDATE sets (all column attributes if that can't be told)."""
+    values = getattr(statement, "_values", None) or dict(
+        getattr(statement, "_ordered_values", None) or ()
+    )
+    names: set[str] = set()
+    for key in values or ():
+        col = getattr(key, "key", key)
+        names.add(col)
+    if isinstance(params, dict):
+        names |= set(params)
+    elif isinstance(params, (list, tuple)) and params and isinstance(params[0], dict):
+        names |= set(params[0])
+    by_col = {c.key: mapper.col_to_key[c] for c in mapper.columns}
+    keys = [by_col[n] for n in names if n in by_col]
+    return keys or list(mapper.column_attr_keys)
 
 
 def _has_objects_of(session: Session, mapper: Mapper) -> bool:
@@ -129,40 +157,122 @@ def _has_objects_of(session: Session, mapper: Mapper) -> bool:
     return any(key[0] is cls for key in session.identity_map._dict)
 
 
+class _EagerLoading:
+    """The relationship loading a select() of entities asks for (options + defaults)."""
+
+    def __init__(self, statement: Any, layout: list[tuple[Mapper | None, int]]) -> None:
+        self.statement = statement
+        self.steps: list[JoinedStep] = []
+        self.post: dict[int, Any] = {}
+        mappers = [m for m, _ in layout if m is not None]
+        options = collect_options(statement)
+        if not options and not any(m.has_eager_defaults() for m in mappers):
+            return
+        paths: dict[int, list[Any]] = {}
+        for i, (mapper, _n) in enumerate(layout):
+            if mapper is not None:
+                paths[i] = [list(o.path) for o in options if o.path[0][0].parent is mapper]
+        self.statement, self.steps, self.post = apply_joined(statement, layout, paths)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.steps or any(paths for _m, paths, _v in self.post.values()))
+
+
 def _entity_result(
     session: Session,
     layout: list[tuple[Mapper | None, int]],
     result: Any,
     opts: dict[str, Any],
+    eager: _EagerLoading,
 ) -> Result[Any]:
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
-    width = sum(n for _, n in layout)
+    width = len(keys)
     out_keys: list[str] = []
     getters: list[Any] = []
+    slots: list[int | None] = []  # for each getter: the eager slot it fills (entities)
     offset = 0
-    for mapper, n in layout:
+    for slot, (mapper, n) in enumerate(layout):
         if mapper is not None:
             out_keys.append(mapper.class_.__name__)
             getters.append(entity_loader(session, mapper, offset, width, populate))
+            slots.append(slot)
         else:
             for i in range(offset, offset + n):
                 out_keys.append(keys[i] if i < len(keys) else f"col_{i}")
                 getters.append(i)
+                slots.append(None)
         offset += n
-    if len(getters) == 1 and not isinstance(getters[0], int):
+    steps = eager.steps
+    for step in steps:
+        step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
+    n_slots = len(layout) + len(steps)
+    track = eager.active or bool(session.n_plus_one)
+
+    if len(getters) == 1 and not isinstance(getters[0], int) and not steps:
         load = getters[0]
 
-        def convert(rows: Any) -> list[Any]:
-            return [(load(r),) for r in rows]
+        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+            data = [(load(r),) for r in rows]
+            return data, [[d[0] for d in data]] if track else []
     else:
 
-        def convert(rows: Any) -> list[Any]:
-            return [tuple(r[g] if isinstance(g, int) else g(r) for g in getters) for r in rows]
+        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+            data = []
+            per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
+            collected: list[dict[int, tuple[Any, list[Any], set[int]]]] = [{} for _ in steps]
+            for r in rows:
+                filled: list[Any] = [None] * n_slots
+                out = []
+                for g, slot in zip(getters, slots):
+                    if slot is None:
+                        out.append(r[g])
+                    else:
+                        obj = g(r)
+                        filled[slot] = obj
+                        out.append(obj)
+                for k, step in enumerate(steps):
+                    parent = filled[step.parent_slot]
+                    if parent is None:
+                        continue
+                    child = step.loader(r)
+                    filled[step.slot] = child
+                    entry = collected[k].get(id(parent))
+                    if entry is None:
+                        entry = collected[k][id(parent)] = (parent, [], set())
+                    if child is not None and id(child) not in entry[2]:
+                        entry[2].add(id(child))
+                        entry[1].append(child)
+                if track:
+                    for slot_i, obj in enumerate(filled):
+                        if obj is not None:
+                            per_slot[slot_i].append(obj)
+                data.append(tuple(out))
+            for k, step in enumerate(steps):
+                rel = step.rel
+                for parent, children, _ids in collected[k].values():
+                    pstate = instance_state(parent)
+                    value = children if rel.uselist else (children[0] if children else None)
+                    set_loaded(rel, pstate, parent, value, populate)
+            if any(step.rel.uselist for step in steps):
+                data = _unique_rows(data)
+            return data, per_slot
+
+    def convert(rows: Any) -> list[Any]:
+        data, per_slot = convert_rows(rows)
+        if track:
+            _after_rows(session, eager, per_slot, populate)
+        return data
 
     metadata = SimpleResultMetaData(out_keys)
     yield_per = opts.get("yield_per")
     if yield_per:
+        if any(step.rel.uselist for step in steps):
+            raise exc.InvalidRequestError(
+                "yield_per cannot be combined with joined eager loading of a collection "
+                "(a parent's children could be split across batches); use selectinload"
+            )
 
         def chunks(size: int | None) -> Any:
             for partition in result.partitions(size or yield_per):
@@ -171,3 +281,29 @@ def _entity_result(
         streamed = ChunkedIteratorResult(metadata, chunks, raw=result, dynamic_yield_per=False)
         return streamed.yield_per(yield_per)
     return IteratorResult(metadata, iter(convert(result.all())))
+
+
+def _unique_rows(data: list[Any]) -> list[Any]:
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for row in data:
+        key = tuple(id(v) if hasattr(v, "__dict__") else v for v in row)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
+def _after_rows(
+    session: Session, eager: _EagerLoading, per_slot: list[list[Any]], populate: bool
+) -> None:
+    if session.n_plus_one:
+        ctx = LoadContext()
+        for objs in per_slot:
+            for obj in objs:
+                instance_state(obj).load_context = ctx
+    for slot, (mapper, paths, visited) in eager.post.items():
+        if slot >= len(per_slot) or not paths:
+            continue
+        objs = list({id(o): o for o in per_slot[slot]}.values())
+        post_load(session, mapper, objs, paths, visited, populate, defaults=False)

@@ -122,8 +122,6 @@ def get_by_identity(
     if state is not None and not populate_existing and not with_for_update:
         obj = state.obj()
         if obj is not None:
-            if state in session._deleted:
-                return None
             if state.expired and state.unloaded:
                 try:
                     load_expired_attributes(state, None)
@@ -206,6 +204,10 @@ def refresh_state(
         for k, v in zip(col_names, row):
             d[k] = v
             state.committed.pop(k, None)
+    if attribute_names is None:
+        for n in mapper.relationships:
+            if n not in state.committed:
+                d.pop(n, None)
     for n in rel_names:
         d.pop(n, None)
         state.committed.pop(n, None)

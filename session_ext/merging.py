@@ -47,6 +47,12 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any]) -> 
             memo[id(instance)] = merged
             _merge_relationships(session, mapper, instance, merged, load, memo)
             return merged
+        if merged is not None and not load:
+            # load=False: the given values are taken as the database's
+            _copy_as_loaded(mapper, d, merged)
+            memo[id(instance)] = merged
+            _merge_relationships(session, mapper, instance, merged, load, memo)
+            return merged
         if merged is None:
             merged = session.get(cls, key[1])
     elif not load:
@@ -67,6 +73,20 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any]) -> 
                 setattr(merged, k, value)
     _merge_relationships(session, mapper, instance, merged, load, memo)
     return merged
+
+
+def _copy_as_loaded(mapper: Any, source: dict[str, Any], target: Any) -> None:
+    state = instance_state(target)
+    md = target.__dict__
+    for k in mapper.column_attr_keys:
+        if k in source:
+            md[k] = source[k]
+            state.committed.pop(k, None)
+    if not state.committed and state.modified:
+        state.modified = False
+        session = state.session
+        if session is not None:
+            session.identity_map.release(state)
 
 
 def _merge_relationships(

@@ -103,21 +103,19 @@ class Pagination:
         With 20 pages on page 10 and the defaults: 1 2 None 8 9 10 11 12 13 14 None 19 20.
         """
         pages = self.pages
-        if pages == 0:
-            return
-        left_end = min(1 + left_edge, pages + 1)
-        yield from range(1, left_end)
-        if left_end > pages:
-            return
-        mid_start = max(left_end, self.page - left_current)
-        mid_end = min(pages + 1, self.page + right_current + 1)
-        if mid_start > left_end:
-            yield None
-        yield from range(mid_start, mid_end)
-        right_start = max(mid_end, pages - right_edge + 1)
-        if mid_end < right_start:
-            yield None
-        yield from range(right_start, pages + 1)
+        shown = [
+            n
+            for n in range(1, pages + 1)
+            if n <= left_edge
+            or n > pages - right_edge
+            or self.page - left_current <= n <= self.page + right_current
+        ]
+        previous = 0
+        for n in shown:
+            if n != previous + 1:
+                yield None
+            yield n
+            previous = n
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.items)

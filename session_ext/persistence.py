@@ -247,16 +247,16 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                 value = _default_value(onupdate, changes, conn, attrs[key].column)
                 changes[key] = value
                 undo.set(d, key, value)
-        pk = []
-        for k in pk_keys:
-            old = state.committed.get(k, NO_VALUE)
-            pk.append(d.get(k) if old is NO_VALUE else old)
+        if state.key is not None:
+            pk = list(state.key[1])
+        else:  # a new object replacing a deleted row with the same key
+            pk = [d.get(k) for k in pk_keys]
         params = {attrs[k].column.key: v for k, v in changes.items()}
         for i, v in enumerate(pk):
             params[f"_se_pk_{i}"] = v
         new_pk = tuple(d.get(k) for k in pk_keys)
-        if tuple(pk) != new_pk:
-            plan.key_switches.append((state, state.key))  # type: ignore[arg-type]
+        if state.key is not None and tuple(pk) != new_pk:
+            plan.key_switches.append((state, state.key))
         groups.setdefault(tuple(changes), []).append((item, params))
         plan.updated.append(item)
     if not groups:
@@ -296,16 +296,11 @@ def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper:
 # --------------------------------------------------------------------------- DELETE
 def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     conn = plan.connection(mapper)
-    pk_keys = mapper.pk_keys
     if mapper.has_self_reference and len(items) > 1:
         items = list(reversed(_sort_self_referential(mapper, items)))
     params_list = []
-    for state, obj in items:
-        d = obj.__dict__
-        pk = []
-        for k in pk_keys:
-            old = state.committed.get(k, NO_VALUE)
-            pk.append(d.get(k) if old is NO_VALUE else old)
+    for state, _obj in items:
+        pk = state.key[1]  # type: ignore[index]
         params_list.append({f"_se_pk_{i}": v for i, v in enumerate(pk)})
     table = mapper.table
     stmt = _stmt(mapper, ("delete",), lambda: table.delete().where(_pk_where(mapper)))

@@ -40,6 +40,14 @@ class Query(Generic[_T]):
         self._entities = tuple(entities)
         self._select: Select[Any] = select(*entities)
         first = next((e for e in entities if _is_entity(e)), None)
+        if first is None:
+            from .mapping.mapper import mapper_for_table
+
+            for e in entities:
+                m = mapper_for_table(getattr(e, "table", None))
+                if m is not None:
+                    first = m.class_
+                    break
         self._filter_by_entity = first
         self._single_entity = len(entities) == 1 and _is_entity(entities[0])
         self._exec_options: dict[str, Any] = {}
@@ -237,18 +245,25 @@ class Query(Generic[_T]):
                 raise exc.InvalidRequestError("Query slicing does not support a step")
             if (start is not None and start < 0) or (stop is not None and stop < 0):
                 return self.all()[item]
-            q = self
-            if start:
-                q = q.offset(start)
-            if stop is not None:
-                q = q.limit(max(stop - (start or 0), 0))
-            return q.all()
+            return self._window(start or 0, stop).all()
         if item < 0:
             return self.all()[item]
-        results = self.offset(item).limit(1).all()
+        results = self._window(item, item + 1).all()
         if not results:
             raise IndexError("query index out of range")
         return results[0]
+
+    def _window(self, start: int, stop: int | None) -> Query[_T]:
+        """LIMIT/OFFSET for rows start..stop, relative to any LIMIT/OFFSET already set."""
+        base_offset = self._select._offset or 0
+        base_limit = self._select._limit
+        offset = base_offset + start
+        limit = None if stop is None else max(stop - start, 0)
+        if base_limit is not None:
+            remaining = max(base_limit - start, 0)
+            limit = remaining if limit is None else min(limit, remaining)
+        q = self.offset(offset or None)
+        return q.limit(limit) if limit is not None else q
 
     # -- bulk DML ----------------------------------------------------------------
     def _dml_target(self, verb: str) -> Any:

@@ -147,6 +147,9 @@ class ThreadLocalRegistry:
         return int(self.has())
 
 
+_NO_SCOPE = object()
+
+
 class ScopedRegistry:
     """One value per ``scopefunc()`` key; a :class:`Scope` key removes its own
     entry when the scope ends."""
@@ -167,14 +170,20 @@ class ScopedRegistry:
                 value = self.registry.setdefault(key, value)
             return value
 
+    def _key_or_none(self) -> Any:
+        try:
+            return self.scopefunc()
+        except exc.InvalidRequestError:  # no scope active: nothing can be registered
+            return _NO_SCOPE
+
     def has(self) -> bool:
-        return self.scopefunc() in self.registry
+        return self._key_or_none() in self.registry
 
     def set(self, value: Any) -> None:
         self.registry[self.scopefunc()] = value
 
     def clear(self) -> None:
-        self.registry.pop(self.scopefunc(), None)
+        self.registry.pop(self._key_or_none(), None)
 
     def pop_key(self, key: Any) -> Any:
         return self.registry.pop(key, None)

@@ -21,7 +21,7 @@ from sqlalchemy.sql.util import find_tables
 
 from . import exc
 from .identity import IdentityMap
-from .mapping.mapper import Mapper, class_mapper
+from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
 from .state import InstanceState, _sessions, instance_state
 from .transaction import JOIN_MODES, SessionTransaction
 
@@ -54,7 +54,17 @@ class Session:
         info: dict[Any, Any] | None = None,
         query_cls: type | None = None,
         join_transaction_mode: str = "conditional_savepoint",
+        n_plus_one: str | None = None,
+        n_plus_one_threshold: int = 3,
     ) -> None:
+        if n_plus_one not in (None, "warn", "raise"):
+            raise exc.ArgumentError(
+                f"n_plus_one={n_plus_one!r}: use None (off), 'warn' or 'raise'"
+            )
+        #: N+1 detection: warn or raise when one relationship lazy-loads for
+        #: ``n_plus_one_threshold`` objects loaded by the same statement
+        self.n_plus_one = n_plus_one
+        self.n_plus_one_threshold = n_plus_one_threshold
         if join_transaction_mode not in JOIN_MODES:
             raise exc.ArgumentError(
                 f"join_transaction_mode={join_transaction_mode!r} is not one of {JOIN_MODES}"
@@ -79,6 +89,7 @@ class Session:
         self._transaction: SessionTransaction | None = None
         self._flushing = False
         self._autoflush_blocks = 0
+        self._cascading_delete: set[InstanceState] = set()
         self.hash_key = next(_next_hash_key)
         _sessions[self.hash_key] = self
         self._warn_on_events = False
@@ -138,17 +149,19 @@ class Session:
             if clause is not None:
                 for table in find_tables(clause, include_crud=True):
                     bind = self._binds.get(table)
-                    if bind is None:
-                        ann = getattr(table, "_annotations", None)
-                        if ann:
-                            m = ann.get("session_ext_mapper")
-                            if m is not None:
-                                return self.get_bind(m)
-                        base = getattr(table, "_Annotated__element", None)
-                        if base is not None:
-                            bind = self._binds.get(base)
                     if bind is not None:
                         return bind
+                    m = entity_of(table) or mapper_for_table(table)
+                    if m is None:
+                        base = getattr(table, "_Annotated__element", None)
+                        bind = self._binds.get(base) if base is not None else None
+                        if bind is not None:
+                            return bind
+                        continue
+                    for klass in m.class_.__mro__:
+                        bind = self._binds.get(klass)
+                        if bind is not None:
+                            return bind
         if self.bind is not None:
             return self.bind
         what = []
@@ -313,10 +326,22 @@ class Session:
             self.identity_map._hold(state)
 
     def add(self, instance: object, _warn: bool = True) -> None:
-        """Place an object in the session: transient -> pending, detached -> persistent."""
+        """Place an object in the session: transient -> pending, detached -> persistent.
+
+        Related objects follow along relationships with the save-update cascade."""
+        self._add_with_cascade(instance, set())
+
+    def _add_with_cascade(self, instance: object, visited: set[int]) -> None:
+        if id(instance) in visited:
+            return
+        visited.add(id(instance))
         state = instance_state(instance)
         self._save_or_update_state(state, instance)
-        self._cascade_save_or_update(state, instance)
+        rels = state.mapper.relationships
+        if rels:
+            state.mapper.registry.configure()
+            for rel in rels.values():
+                rel.cascade_add(self, state, instance, visited)
 
     def _save_or_update_state(self, state: InstanceState, obj: object) -> None:
         sid = state.session_id
@@ -352,12 +377,6 @@ class Session:
         if state.modified:
             self.identity_map._hold(state)
 
-    def _cascade_save_or_update(self, state: InstanceState, obj: object) -> None:
-        rels = state.mapper.relationships
-        if rels:
-            for rel in rels.values():
-                rel.cascade_add(self, state, obj)
-
     def add_all(self, instances: Iterable[object]) -> None:
         """Add each object (see :meth:`add`)."""
         for obj in instances:
@@ -374,13 +393,21 @@ class Session:
             )
         if state.session_id != self.hash_key:
             self._attach_persistent(state, instance)
-        if state.deleted:
+        if state.deleted or state in self._deleted or state in self._cascading_delete:
             return
-        self._deleted[state] = instance
         rels = state.mapper.relationships
         if rels:
-            for rel in rels.values():
-                rel.cascade_delete(self, state, instance)
+            state.mapper.registry.configure()
+            self._cascading_delete.add(state)
+            # load what the cascade needs before this object counts as deleted,
+            # and without flushing half of the deletion
+            with self.no_autoflush:
+                try:
+                    for rel in rels.values():
+                        rel.cascade_delete(self, state, instance)
+                finally:
+                    self._cascading_delete.discard(state)
+        self._deleted[state] = instance
 
     def expunge(self, instance: object) -> None:
         """Remove one object from the session (pending -> transient, persistent -> detached)."""
@@ -431,6 +458,24 @@ class Session:
         from .loading import expire_state
 
         expire_state(self, state, None if attribute_names is None else list(attribute_names))
+        if attribute_names is None:
+            for related in self._refresh_expire_cascade(instance):
+                expire_state(self, instance_state(related), None)
+
+    def _refresh_expire_cascade(self, instance: object) -> list[object]:
+        """Related objects reached through ``refresh-expire`` cascades (loaded ones)."""
+        out: list[object] = []
+        seen = {id(instance)}
+        todo = [instance]
+        while todo:
+            obj = todo.pop()
+            for rel in instance_state(obj).mapper.relationships.values():
+                for item in rel.cascade_expire(self, obj, False):
+                    if id(item) not in seen:
+                        seen.add(id(item))
+                        out.append(item)
+                        todo.append(item)
+        return out
 
     def expire_all(self) -> None:
         """Expire every persistent object in the session."""
@@ -452,15 +497,22 @@ class Session:
                 f"Instance {exc.state_str(state)} is not persistent (it is pending); flush "
                 "the session before refreshing it"
             )
-        from .loading import refresh_state
+        from .loading import expire_state, refresh_state
 
-        self._autoflush()
         names = None if attribute_names is None else list(attribute_names)
+        # unflushed changes to what is refreshed are discarded, not flushed
+        expire_state(self, state, names)
+        self._autoflush()
+        related = self._refresh_expire_cascade(instance) if names is None else []
         if not refresh_state(self, state, names, with_for_update=with_for_update):
             raise exc.InvalidRequestError(
                 f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
                 f"{state.key[1]!r} no longer exists"
             )
+        for obj in related:
+            rstate = instance_state(obj)
+            if rstate.key is not None:
+                refresh_state(self, rstate, None)
 
     def _state_in_session(self, instance: object, operation: str) -> InstanceState:
         state = instance_state(instance)

@@ -128,7 +128,8 @@ class InstanceState:
         "expired",
         "was_deleted",
         "_strong",
-        "parents",
+        "load_options",
+        "load_context",
         "__weakref__",
     )
 
@@ -147,7 +148,10 @@ class InstanceState:
         self.was_deleted = False
         #: strong reference to the object while it has unflushed changes
         self._strong: object | None = None
-        self.parents: Any = None
+        #: per-object loader strategy overrides from query options {attr: "raise"|...}
+        self.load_options: dict[str, str] | None = None
+        #: the query that loaded the object (only kept for N+1 detection)
+        self.load_context: Any = None
         obj.__dict__[STATE_ATTR] = self
 
     # -- lifecycle ----------------------------------------------------------

@@ -124,10 +124,11 @@ class SessionTransaction:
             )
 
     def connection_for_bind(self, bind: Any) -> Connection:
+        if self._state is not TxState.ACTIVE:
+            self.check_active("acquiring a connection")
         handle = self._connections.get(bind)
         if handle is not None:
             return handle.connection
-        self.check_active("acquiring a connection")
         if self.parent is not None:
             conn = self.parent.connection_for_bind(bind)
             trans = conn.begin_nested() if self.nested else None
@@ -240,8 +241,11 @@ class SessionTransaction:
             session._restore_after_rollback(self, dirty_only=False)
 
     def close(self) -> None:
-        """End without restoring objects (the session is expunging them anyway)."""
-        self._rollback_connections()
+        """End without restoring objects (the session is expunging them anyway).
+
+        A transaction the session may not commit ("rollback_only" join mode) is
+        left to its owner."""
+        self._rollback_connections(include_external=False)
         self._close_connections()
         self._state = TxState.CLOSED
 
@@ -251,10 +255,10 @@ class SessionTransaction:
         self._state = TxState.DEACTIVE
         self._failure = error
 
-    def _rollback_connections(self) -> None:
+    def _rollback_connections(self, include_external: bool = True) -> None:
         for handle in self._connections.values():
             trans = handle.transaction
-            if trans is None:
+            if trans is None or (not include_external and not handle.commit_allowed):
                 continue
             try:
                 if trans.is_active or self._state is TxState.PREPARED:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
-from . import exc, persistence
+from . import dependency, exc, persistence
 from .state import NO_VALUE, InstanceState
 
 if TYPE_CHECKING:
@@ -31,9 +31,18 @@ if TYPE_CHECKING:
 
 
 @functools.lru_cache(maxsize=512)
-def table_order(tables: frozenset[Table]) -> tuple[Table, ...]:
-    """Tables sorted so that referenced tables come first (cycles broken arbitrarily)."""
-    ordered = [t for t, _fkcs in sort_tables_and_constraints(tables) if t is not None]
+def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
+    """Tables sorted so that referenced tables come first.
+
+    ``skip``: foreign key constraints written by post_update (they do not order
+    tables); remaining cycles are broken arbitrarily.
+    """
+
+    def filter_fn(constraint: Any) -> bool | None:
+        return True if constraint in skip else None
+
+    pairs = sort_tables_and_constraints(tables, filter_fn=filter_fn)
+    ordered = [t for t, _ in pairs if t is not None]
     return tuple(t for t in ordered if t in tables)
 
 
@@ -82,6 +91,20 @@ class FlushPlan:
         self.secondary_inserts: dict[Table, list[dict[str, Any]]] = {}
         self.secondary_deletes: dict[Table, list[dict[str, Any]]] = {}
         self.key_switches: list[tuple[InstanceState, tuple[Any, ...]]] = []
+        #: key syncs per dependent state: [(relationship, source object or None)]
+        self.syncs: dict[InstanceState, list[tuple[Any, Any]]] = {}
+        #: syncs of post_update relationships: (state, obj, relationship, source)
+        self.post_syncs: list[tuple[InstanceState, object, Any, Any]] = []
+        #: many-to-many changes: (relationship, parent, child, adding)
+        self.m2m: list[tuple[Any, Any, Any, bool]] = []
+        #: new objects that replace a deleted row with the same key (written as UPDATE)
+        self.replacing: dict[InstanceState, InstanceState] = {}
+
+    def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
+        if rel.post_update:
+            self.post_syncs.append((state, obj, rel, source))
+        else:
+            self.syncs.setdefault(state, []).append((rel, source))
 
     def connection(self, mapper: Mapper | None, table: Table | None = None) -> Any:
         session = self.session
@@ -138,8 +161,9 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx)
     try:
-        _run_relationship_preprocess(session, plan)
+        dependency.presort(session, plan)
         _collect(session, plan, only)
+        _convert_replacements(session, plan)
         _check_identity_conflicts(session, plan)
         _emit(plan)
     except BaseException as error:
@@ -149,43 +173,68 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     _settle(session, tx, plan)
 
 
-def _run_relationship_preprocess(session: Session, plan: FlushPlan) -> None:
-    """Let relationships cascade pending objects and decide orphans before planning."""
-    mappers = {s.mapper for s in session._new} | {s.mapper for s in session._deleted}
-    mappers |= {s.mapper for s in session.identity_map._modified}
-    for mapper in mappers:
-        for rel in mapper.relationships.values():
-            rel.presort(session, plan)
+def _convert_replacements(session: Session, plan: FlushPlan) -> None:
+    """A new object whose key is that of an object deleted in this flush takes
+    over the row: one UPDATE instead of a DELETE and an INSERT."""
+    if not plan.deletes or not plan.inserts:
+        return
+    for mapper, items in list(plan.inserts.items()):
+        deleted = plan.deletes.get(mapper)
+        if not deleted:
+            continue
+        by_key = {state.key: (state, obj) for state, obj in deleted}
+        keep = []
+        for state, obj in items:
+            d = obj.__dict__
+            pk = tuple(d.get(k) for k in mapper.pk_keys)
+            old = by_key.get(mapper.identity_key_from_values(pk)) if None not in pk else None
+            if old is None:
+                keep.append((state, obj))
+                continue
+            old_state, old_obj = old
+            deleted.remove(old)
+            plan.deleted.append(old)
+            for k in mapper.column_attr_keys:
+                if k in d and k not in mapper.pk_keys:
+                    plan.undo.set(state.committed, k, NO_VALUE)
+            plan.updates.setdefault(mapper, []).append((state, obj))
+            plan.replacing[state] = old_state
+        plan.inserts[mapper] = keep
 
 
 def _emit(plan: FlushPlan) -> None:
     mappers = set(plan.inserts) | set(plan.updates) | set(plan.deletes)
-    for rel_mapper in list(mappers):
-        for rel in rel_mapper.relationships.values():
-            if rel.secondary is not None:
-                mappers.add(rel.mapper)
     tables = frozenset(m.table for m in mappers)
+    skip = frozenset(
+        fk.constraint
+        for m in mappers
+        for rel in m.relationships.values()
+        if rel.post_update and rel._configured and rel.direction != "many-to-many"
+        for _ref, col in rel.sync_pairs
+        for fk in col.foreign_keys
+    )
     by_table: dict[Table, list[Mapper]] = {}
     for m in mappers:
         by_table.setdefault(m.table, []).append(m)
-    order = table_order(tables)
+    order = table_order(tables, skip)
     for table in order:
         for mapper in by_table.get(table, ()):
             items = plan.inserts.get(mapper)
             if items:
-                _sync_before_insert(plan, mapper, items)
-                persistence.insert_rows(plan, mapper, items)
+                for level in dependency.insert_levels(plan, mapper, items):
+                    dependency.apply_syncs(plan, level)
+                    persistence.insert_rows(plan, mapper, level)
                 plan.inserted.extend(items)
             items = plan.updates.get(mapper)
             if items:
-                _sync_before_update(plan, mapper, items)
+                dependency.apply_syncs(plan, items)
                 persistence.update_rows(plan, mapper, items)
-    for rel_mapper in mappers:
-        for rel in rel_mapper.relationships.values():
-            rel.process_after_save(plan)
+    dependency.post_update_values(plan)
     persistence.write_post_updates(plan)
-    persistence.write_secondary(plan, deletes=True)
-    persistence.write_secondary(plan, deletes=False)
+    if plan.m2m:
+        dependency.secondary_rows(plan)
+        persistence.write_secondary(plan, deletes=True)
+        persistence.write_secondary(plan, deletes=False)
     for table in reversed(order):
         for mapper in by_table.get(table, ()):
             items = plan.deletes.get(mapper)
@@ -194,21 +243,19 @@ def _emit(plan: FlushPlan) -> None:
                 plan.deleted.extend(items)
 
 
-def _sync_before_insert(plan: FlushPlan, mapper: Mapper, items: list[Any]) -> None:
-    for rel in mapper.relationships.values():
-        rel.sync_before_save(plan, items)
-
-
-def _sync_before_update(plan: FlushPlan, mapper: Mapper, items: list[Any]) -> None:
-    for rel in mapper.relationships.values():
-        rel.sync_before_save(plan, items)
-
-
 def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
+    """Every statement succeeded: move objects to their new states."""
     imap = session.identity_map
     new = session._new
-    for state, obj in plan.inserted:
-        d = obj.__dict__
+    deleting = session._deleted
+    for state, obj in plan.deleted:
+        deleting.pop(state, None)
+        imap.remove_state(state)
+        state.was_deleted = True
+        tx._deleted[state] = obj
+    replaced = [(s, s.obj()) for s in plan.replacing]
+    for state, obj in plan.inserted + replaced:
+        d = obj.__dict__  # type: ignore[union-attr]
         state.key = state.mapper.identity_key_from_values(state.mapper.primary_key_from_dict(d))
         new.pop(state, None)
         state.reset_changes()
@@ -222,20 +269,11 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
         )
         imap.add_state(state)
         tx._key_switches.setdefault(state, old_key)
-    for state, _obj in plan.updated:
-        tx._dirty.add(state)
     for state in plan.unchanged:
         state.reset_changes()
         imap.release(state)
     for state, _obj in plan.updated:
+        if state not in plan.replacing:
+            tx._dirty.add(state)
         state.reset_changes()
         imap.release(state)
-    deleting = session._deleted
-    for state, obj in plan.deleted:
-        deleting.pop(state, None)
-        imap.remove_state(state)
-        state.was_deleted = True
-        tx._deleted[state] = obj
-    for mapper in {s.mapper for s, _ in plan.inserted} | {s.mapper for s, _ in plan.updated}:
-        for rel in mapper.relationships.values():
-            rel.after_flush(plan)

@@ -56,6 +56,15 @@ class Registry:
         self.metadata = metadata
         self._by_name: dict[str, list[type]] = {}
         self.mappers: list[Mapper] = []
+        #: True while some relationship() has not been resolved yet
+        self.relationships_pending = False
+
+    def configure(self) -> None:
+        """Resolve every relationship of this registry (runs once, lazily)."""
+        if self.relationships_pending:
+            from .relationships import configure_registry
+
+            configure_registry(self)
 
     def add(self, cls: type) -> None:
         self._by_name.setdefault(cls.__name__, []).append(cls)
@@ -126,6 +135,11 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                 columns.pop(key, None)
                 columns[key] = value
             elif hasattr(value, "_se_declare"):
+                if not own and not isinstance(vars(klass)[key], declared_attr):
+                    raise exc.ArgumentError(
+                        f"relationship {key!r} on mixin {klass.__name__} must be wrapped in a "
+                        "@declared_attr method so each class gets its own"
+                    )
                 props[key] = value
     return columns, props
 
@@ -232,6 +246,9 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
 
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
+        registry = cls.registry
+        if registry.relationships_pending:
+            registry.configure()
         for key, value in kwargs.items():
             if not hasattr(cls, key):
                 mapper = cls.__dict__.get("__mapper__")

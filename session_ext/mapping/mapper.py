@@ -8,6 +8,7 @@ database generates, and cached Core statements.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, select
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
     from .declarative import Registry
 
 ENTITY_ANNOTATION = "session_ext_mapper"
+
+#: Table -> Mapper of every mapped table (for binds given per class)
+_mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()
+
+
+def mapper_for_table(table: Any) -> Mapper | None:
+    try:
+        return _mapper_by_table.get(table)
+    except TypeError:
+        return None
 
 
 class Mapper:
@@ -43,6 +54,7 @@ class Mapper:
         self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
         self._stmt_cache: dict[Any, Any] = {}
         self._selectable = table._annotate({ENTITY_ANNOTATION: self})
+        _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
         attr = ColumnAttribute(self, key, column)
@@ -84,6 +96,11 @@ class Mapper:
         self.has_self_reference = any(
             fk.column.table is self.table for fk in self.table.foreign_keys
         )
+
+    def has_eager_defaults(self) -> bool:
+        """True if a relationship of this class loads eagerly (or raises) by default."""
+        self.registry.configure()
+        return any(r.lazy != "select" for r in self.relationships.values())
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,0 +1,291 @@
+"""Flush-time work of relationships.
+
+Before the flush plan is built (:func:`presort`):
+
+* save-update cascade: related objects not yet in the session are added;
+* what changed in each relationship becomes *key syncs*: "copy the primary
+  key of object P into the foreign key columns of object C" (or clear them);
+* removed one-to-many children are orphans: deleted with ``delete-orphan``,
+  else their foreign key is cleared;
+* deleted parents clear their children's keys (unless ``passive_deletes`` or
+  a ``delete`` cascade already deletes them) and their association rows;
+* many-to-many changes become association rows to insert or delete.
+
+During the flush, syncs are applied right before a table's rows are written
+(:func:`apply_syncs`), when the referenced rows have their keys; rows of a
+self-referencing table are inserted in levels, parents first
+(:func:`insert_levels`); ``post_update`` syncs become separate UPDATEs after
+the INSERTs, which breaks row-level cycles.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import exc
+from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationship
+from .state import NO_VALUE, InstanceState, instance_state
+
+if TYPE_CHECKING:
+    from .mapping.mapper import Mapper
+    from .session import Session
+    from .unitofwork import FlushPlan
+
+
+def _rels(mapper: Mapper) -> list[Relationship]:
+    return [r for r in mapper.relationships.values() if not r.viewonly]
+
+
+def presort(session: Session, plan: FlushPlan) -> None:
+    registries = {s.mapper.registry for s in session._new}
+    registries |= {s.mapper.registry for s in session._deleted}
+    registries |= {s.mapper.registry for s in session.identity_map._modified}
+    for registry in registries:
+        registry.configure()
+    if not any(m.relationships for r in registries for m in r.mappers):
+        return
+    _cascade_save_update(session)
+    _changes(session, plan)
+    _deletions(session, plan)
+
+
+def _live(session: Session) -> list[tuple[InstanceState, Any]]:
+    out = list(session._new.items())
+    for state in list(session.identity_map._modified):
+        obj = state.obj()
+        if obj is not None and state not in session._deleted:
+            out.append((state, obj))
+    return out
+
+
+def _cascade_save_update(session: Session) -> None:
+    seen: set[InstanceState] = set()
+    while True:
+        todo = [(s, o) for s, o in _live(session) if s not in seen]
+        if not todo:
+            return
+        for state, obj in todo:
+            seen.add(state)
+            for rel in _rels(state.mapper):
+                if "save-update" not in rel.cascade:
+                    continue
+                for item in rel.related_objects(obj.__dict__):
+                    if instance_state(item).session_id != session.hash_key:
+                        session.add(item)
+
+
+def _changes(session: Session, plan: FlushPlan) -> None:
+    for state, obj in _live(session):
+        d = obj.__dict__
+        for rel in _rels(state.mapper):
+            if rel.key not in state.committed:
+                continue
+            hist = rel.history(state, d)
+            if not hist.has_changes():
+                continue
+            if rel.direction == MANYTOONE:
+                plan.add_sync(state, obj, rel, d.get(rel.key) if hist.added else None)
+            elif rel.direction == ONETOMANY:
+                for child in hist.added:
+                    _sync_child(session, plan, rel, child, obj)
+                for child in hist.deleted:
+                    _orphan(session, plan, rel, child)
+            else:
+                for child in hist.added:
+                    plan.m2m.append((rel, obj, child, True))
+                for child in hist.deleted:
+                    if instance_state(child).key is not None and state.key is not None:
+                        plan.m2m.append((rel, obj, child, False))
+
+
+def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
+                parent: Any) -> None:
+    cstate = instance_state(child)
+    if cstate.session_id != session.hash_key:
+        return
+    plan.add_sync(cstate, child, rel, parent)
+    if cstate.key is not None and not cstate.modified:
+        cstate.mark_modified()
+
+
+def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any) -> None:
+    cstate = instance_state(child)
+    if cstate.session_id != session.hash_key:
+        return
+    if "delete-orphan" in rel.cascade:
+        if cstate.key is None:
+            session._expunge_state(cstate)
+        elif cstate not in session._deleted:
+            session.delete(child)
+        return
+    if cstate.key is not None:
+        plan.add_sync(cstate, child, rel, None)
+        if not cstate.modified:
+            cstate.mark_modified()
+
+
+def _deletions(session: Session, plan: FlushPlan) -> None:
+    for state, obj in list(session._deleted.items()):
+        d = obj.__dict__
+        for rel in _rels(state.mapper):
+            if rel.direction == MANYTOONE:
+                if rel.post_update and any(d.get(k) is not None for k in rel.parent_keys):
+                    plan.post_updates.append(
+                        (state, obj, {rel.parent.column_attrs[k].column.key: None  # type: ignore[union-attr]
+                                      for k in rel.parent_keys})
+                    )
+                continue
+            if rel.passive_deletes and rel.key not in d:
+                continue
+            original = state.committed.get(rel.key, NO_VALUE)
+            if original is NO_VALUE:
+                current = getattr(obj, rel.key)
+                children = list(current) if rel.uselist else ([current] if current else [])
+            else:
+                children = list(original) if rel.uselist else ([original] if original else [])
+            for child in children:
+                cstate = instance_state(child)
+                if rel.direction == ONETOMANY:
+                    if "delete" in rel.cascade or rel.passive_deletes:
+                        continue
+                    if cstate in session._deleted or cstate.key is None:
+                        continue
+                    if cstate.session_id == session.hash_key:
+                        plan.add_sync(cstate, child, rel, None)
+                        if not cstate.modified:
+                            cstate.mark_modified()
+                elif cstate.key is not None:
+                    plan.m2m.append((rel, obj, child, False))
+
+
+# --------------------------------------------------------------------------- during the flush
+def _source_values(rel: Relationship, source: Any) -> list[Any]:
+    if rel.direction == ONETOMANY:
+        keys = rel.parent_keys
+    else:
+        keys = rel.target_ref_keys
+    sd = source.__dict__
+    values = []
+    for k in keys:
+        v = sd.get(k, NO_VALUE)
+        if v is NO_VALUE:
+            v = getattr(source, k)
+        values.append(v)
+    return values
+
+
+def _dest_keys(rel: Relationship) -> list[str]:
+    return rel.child_fk_keys if rel.direction == ONETOMANY else rel.parent_keys
+
+
+def _set_tracked(plan: FlushPlan, state: InstanceState, d: dict[str, Any], key: str,
+                 value: Any) -> None:
+    if key in d and d[key] == value and type(d[key]) is type(value):
+        return
+    if key not in state.committed:
+        plan.undo.set(state.committed, key, d.get(key, NO_VALUE))
+    plan.undo.set(d, key, value)
+
+
+def apply_syncs(plan: FlushPlan, items: list[tuple[InstanceState, Any]]) -> None:
+    """Copy referenced keys into the foreign key columns of ``items``."""
+    syncs = plan.syncs
+    if not syncs:
+        return
+    for state, obj in items:
+        entries = syncs.get(state)
+        if not entries:
+            continue
+        d = obj.__dict__
+        for rel, source in sorted(entries, key=lambda e: e[1] is not None):
+            dest = _dest_keys(rel)
+            if source is None:
+                values = [None] * len(dest)
+            else:
+                values = _source_values(rel, source)
+                if any(v is None for v in values):
+                    raise exc.FlushError(
+                        f"Can't copy the key of {exc.instance_str(source)} into "
+                        f"{exc.instance_str(obj)} along {rel.class_attribute}: the related "
+                        "object has no primary key yet. Add it to the session (or enable "
+                        "the save-update cascade), or use post_update=True to break a cycle"
+                    )
+            for k, v in zip(dest, values):
+                _set_tracked(plan, state, d, k, v)
+
+
+def insert_levels(plan: FlushPlan, mapper: Mapper,
+                  items: list[tuple[InstanceState, Any]]) -> list[list[tuple[InstanceState, Any]]]:
+    """Split new rows of a self-referencing class into levels, parents first."""
+    if not plan.syncs or not any(r.mapper is mapper for r in mapper.relationships.values()):
+        return [items]
+    position = {state: i for i, (state, _obj) in enumerate(items)}
+    deps: dict[InstanceState, list[InstanceState]] = {}
+    for state, _obj in items:
+        for rel, source in plan.syncs.get(state, ()):
+            if source is None or rel.post_update:
+                continue
+            sstate = instance_state(source)
+            if sstate in position and sstate is not state:
+                deps.setdefault(state, []).append(sstate)
+    if not deps:
+        return [items]
+    level: dict[InstanceState, int] = {}
+
+    def depth(state: InstanceState, trail: set[InstanceState]) -> int:
+        if state in level:
+            return level[state]
+        if state in trail:
+            raise exc.FlushError(
+                f"Circular dependency between new {mapper.class_.__name__} objects: each "
+                "row needs the other's key first. Mark one relationship post_update=True"
+            )
+        trail.add(state)
+        value = 1 + max((depth(s, trail) for s in deps.get(state, ())), default=-1)
+        trail.discard(state)
+        level[state] = value
+        return value
+
+    for state, _obj in items:
+        depth(state, set())
+    out: dict[int, list[tuple[InstanceState, Any]]] = {}
+    for item in items:
+        out.setdefault(level[item[0]], []).append(item)
+    return [out[k] for k in sorted(out)]
+
+
+def post_update_values(plan: FlushPlan) -> None:
+    """Turn post_update syncs into UPDATEs now that every row has its key."""
+    for state, obj, rel, source in plan.post_syncs:
+        dest = _dest_keys(rel)
+        values = [None] * len(dest) if source is None else _source_values(rel, source)
+        d = obj.__dict__
+        for k, v in zip(dest, values):
+            plan.undo.set(d, k, v)
+        table_mapper = state.mapper
+        plan.post_updates.append(
+            (state, obj, {table_mapper.column_attrs[k].column.key: v for k, v in zip(dest, values)})
+        )
+
+
+def secondary_rows(plan: FlushPlan) -> None:
+    """Association rows of many-to-many changes, de-duplicated across both sides."""
+    seen: set[tuple[Any, ...]] = set()
+    for rel, parent, child, adding in plan.m2m:
+        pm, tm = rel.parent, rel.mapper
+        row = {}
+        for pc, sc in rel.secondary_parent_pairs:
+            row[sc.key] = getattr(parent, pm.col_to_key[pc])  # type: ignore[union-attr]
+        for tc, sc in rel.secondary_target_pairs:
+            row[sc.key] = getattr(child, tm.col_to_key[tc])
+        table = rel.secondary
+        key = (table, adding, tuple(sorted(row.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        target = plan.secondary_inserts if adding else plan.secondary_deletes
+        target.setdefault(table, []).append(row)  # type: ignore[arg-type]
+
+
+def has_self_dependencies(mapper: Mapper) -> bool:
+    return any(r.mapper is mapper and r.direction != MANYTOMANY for r in _rels(mapper))

@@ -1,0 +1,864 @@
+"""``relationship()``: object references and collections between mapped classes.
+
+A :class:`Relationship` is declared on a class body; its target (a class, a
+class name or a callable) is resolved lazily, when the registry is configured
+(first instance, first query or first flush).  From the tables' foreign keys
+(or ``primaryjoin``/``secondary``) it works out its direction:
+
+* many-to-one: this table holds the foreign key (``Address.user``);
+* one-to-many: the target table holds it (``User.addresses``); ``uselist=False``
+  makes it one-to-one;
+* many-to-many: an association ``secondary`` table holds both.
+
+On instances it is a descriptor: a scalar for many-to-one/one-to-one, an
+:class:`InstrumentedList` otherwise.  The first change records the original
+value/contents in the object's state (like column attributes do), which is
+all the flush needs to know what was added and removed.  ``back_populates``
+/ ``backref`` keep the other side in step in Python before any flush.
+
+Loading strategies live in :mod:`session_ext.strategies`, flush-time
+dependency processing in :mod:`session_ext.dependency`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, SupportsIndex
+
+from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy.schema import Column, Table
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
+
+from .. import exc
+from ..state import NO_VALUE, STATE_ATTR, History, InstanceState, instance_state
+
+if TYPE_CHECKING:
+    from ..session import Session
+    from .mapper import Mapper
+
+ONETOMANY = "one-to-many"
+MANYTOONE = "many-to-one"
+MANYTOMANY = "many-to-many"
+
+LAZY_STRATEGIES = ("select", "selectin", "joined", "raise", "noload", True, False)
+_ALL_CASCADES = {"save-update", "merge", "refresh-expire", "expunge", "delete"}
+_VALID_CASCADES = _ALL_CASCADES | {"delete-orphan", "all", "none"}
+
+
+def parse_cascade(text: str) -> frozenset[str]:
+    parts = {p.strip() for p in text.split(",") if p.strip()}
+    bad = parts - _VALID_CASCADES
+    if bad:
+        raise exc.ArgumentError(
+            f"Invalid cascade option(s) {sorted(bad)}; valid options are "
+            f"{sorted(_VALID_CASCADES)}"
+        )
+    if "all" in parts:
+        parts |= _ALL_CASCADES
+    parts -= {"all", "none"}
+    return frozenset(parts)
+
+
+def relationship(
+    argument: Any,
+    *,
+    back_populates: str | None = None,
+    backref: str | tuple[str, dict[str, Any]] | None = None,
+    uselist: bool | None = None,
+    secondary: Table | str | Callable[[], Table] | None = None,
+    primaryjoin: Any = None,
+    secondaryjoin: Any = None,
+    foreign_keys: Any = None,
+    remote_side: Any = None,
+    order_by: Any = None,
+    lazy: str | bool = "select",
+    cascade: str = "save-update, merge",
+    passive_deletes: bool = False,
+    post_update: bool = False,
+    viewonly: bool = False,
+) -> Any:
+    """Declare a relationship to another mapped class (see the module docs)."""
+    return Relationship(
+        argument,
+        back_populates=back_populates,
+        backref=backref,
+        uselist=uselist,
+        secondary=secondary,
+        primaryjoin=primaryjoin,
+        secondaryjoin=secondaryjoin,
+        foreign_keys=foreign_keys,
+        remote_side=remote_side,
+        order_by=order_by,
+        lazy=lazy,
+        cascade=cascade,
+        passive_deletes=passive_deletes,
+        post_update=post_update,
+        viewonly=viewonly,
+    )
+
+
+def backref(name: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """``relationship(..., backref=backref("user", lazy="joined"))``."""
+    return (name, kwargs)
+
+
+class InstrumentedList(list):  # type: ignore[type-arg]
+    """A list that tells its owner's state about every change."""
+
+    __slots__ = ("_state", "_rel")
+
+    def __init__(
+        self, iterable: Iterable[Any] = (), state: InstanceState | None = None,
+        rel: Relationship | None = None,
+    ) -> None:
+        super().__init__(iterable)
+        self._state = state
+        self._rel = rel
+
+    # change bookkeeping ---------------------------------------------------------
+    def _before_change(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        key = self._rel.key  # type: ignore[union-attr]
+        if key not in state.committed:
+            state.committed[key] = tuple(self)
+        if not state.modified:
+            state.mark_modified()
+
+    def _added(self, item: Any) -> None:
+        if self._state is not None:
+            self._rel._collection_added(self._state, item)  # type: ignore[union-attr]
+
+    def _removed(self, item: Any) -> None:
+        if self._state is not None:
+            self._rel._collection_removed(self._state, item)  # type: ignore[union-attr]
+
+    # list API -------------------------------------------------------------------
+    def append(self, item: Any) -> None:
+        self._before_change()
+        super().append(item)
+        self._added(item)
+
+    def _append_quiet(self, item: Any) -> None:
+        """Append from the other side of a backref (no further backref events)."""
+        self._before_change()
+        super().append(item)
+
+    def _remove_quiet(self, item: Any) -> None:
+        for i, x in enumerate(self):
+            if x is item:
+                self._before_change()
+                super().__delitem__(i)
+                return
+
+    def extend(self, items: Iterable[Any]) -> None:
+        for item in list(items):
+            self.append(item)
+
+    def __iadd__(self, items: Iterable[Any]) -> InstrumentedList:  # type: ignore[override]
+        self.extend(items)
+        return self
+
+    def insert(self, index: SupportsIndex, item: Any) -> None:
+        self._before_change()
+        super().insert(index, item)
+        self._added(item)
+
+    def remove(self, item: Any) -> None:
+        self._before_change()
+        super().remove(item)
+        self._removed(item)
+
+    def pop(self, index: SupportsIndex = -1) -> Any:
+        self._before_change()
+        item = super().pop(index)
+        self._removed(item)
+        return item
+
+    def clear(self) -> None:
+        self._before_change()
+        old = list(self)
+        super().clear()
+        for item in old:
+            self._removed(item)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._before_change()
+        if isinstance(index, slice):
+            old = self[index]
+            new = list(value)
+            super().__setitem__(index, new)
+        else:
+            old = [self[index]]
+            new = [value]
+            super().__setitem__(index, value)
+        for item in old:
+            if not any(item is n for n in new):
+                self._removed(item)
+        for item in new:
+            if not any(item is o for o in old):
+                self._added(item)
+
+    def __delitem__(self, index: Any) -> None:
+        self._before_change()
+        old = self[index] if isinstance(index, slice) else [self[index]]
+        super().__delitem__(index)
+        for item in old:
+            self._removed(item)
+
+    def sort(self, *args: Any, **kw: Any) -> None:
+        self._before_change()
+        super().sort(*args, **kw)
+
+    def reverse(self) -> None:
+        self._before_change()
+        super().reverse()
+
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))
+
+
+def _columns_in(clause: Any) -> list[Column[Any]]:
+    return [c for c in visitors.iterate(clause) if isinstance(c, Column)]
+
+
+def _equated_pairs(clause: Any) -> list[tuple[Column[Any], Column[Any]]]:
+    pairs = []
+    for elem in visitors.iterate(clause):
+        if (
+            isinstance(elem, BinaryExpression)
+            and elem.operator.__name__ == "eq"
+            and isinstance(elem.left, Column)
+            and isinstance(elem.right, Column)
+        ):
+            pairs.append((elem.left, elem.right))
+    return pairs
+
+
+class Relationship:
+    """A mapped relationship; the class attribute and instance descriptor."""
+
+    is_relationship = True
+
+    def __init__(self, argument: Any, **kw: Any) -> None:
+        self.argument = argument
+        self.back_populates: str | None = kw["back_populates"]
+        self.backref = kw["backref"]
+        self._uselist = kw["uselist"]
+        self._secondary_arg = kw["secondary"]
+        self._primaryjoin_arg = kw["primaryjoin"]
+        self._secondaryjoin_arg = kw["secondaryjoin"]
+        self._foreign_keys_arg = kw["foreign_keys"]
+        self._remote_side_arg = kw["remote_side"]
+        self._order_by_arg = kw["order_by"]
+        lazy = kw["lazy"]
+        if lazy not in LAZY_STRATEGIES:
+            raise exc.ArgumentError(
+                f"lazy={lazy!r} is not a loader strategy; use one of "
+                "'select', 'selectin', 'joined', 'raise', 'noload'"
+            )
+        self.lazy = {True: "select", False: "joined"}.get(lazy, lazy)  # type: ignore[call-overload]
+        self.cascade = parse_cascade(kw["cascade"])
+        self.passive_deletes = kw["passive_deletes"]
+        self.post_update = kw["post_update"]
+        self.viewonly = kw["viewonly"]
+        if self.backref and self.back_populates:
+            raise exc.ArgumentError("Use either backref or back_populates, not both")
+        self.parent: Mapper | None = None
+        self.key = ""
+        self._configured = False
+        self.secondary: Table | None = None
+
+    # -- declaration ----------------------------------------------------------------
+    def _se_declare(self, mapper: Mapper, key: str) -> None:
+        self.parent = mapper
+        self.key = key
+        mapper.attrs[key] = self
+        mapper.relationships[key] = self
+        setattr(mapper.class_, key, self)
+        mapper.registry.relationships_pending = True
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if not self.key:
+            self.key = name
+
+    @property
+    def class_attribute(self) -> str:
+        owner = self.parent.class_.__name__ if self.parent is not None else "?"
+        return f"{owner}.{self.key}"
+
+    def __repr__(self) -> str:
+        return f"<Relationship {self.class_attribute}>"
+
+    __hash__ = object.__hash__
+
+    # -- configuration ----------------------------------------------------------------
+    def _resolve(self, arg: Any) -> Any:
+        if arg is None:
+            return None
+        registry = self.parent.registry  # type: ignore[union-attr]
+        if isinstance(arg, str):
+            namespace: dict[str, Any] = {}
+            for name, classes in registry._by_name.items():
+                if "." not in name and len(classes) == 1:
+                    namespace[name] = classes[0]
+            for table_name, table in registry.metadata.tables.items():
+                namespace.setdefault(table_name, table)
+            import sqlalchemy
+
+            namespace.update(
+                {"and_": sqlalchemy.and_, "or_": sqlalchemy.or_, "desc": sqlalchemy.desc,
+                 "asc": sqlalchemy.asc, "func": sqlalchemy.func}
+            )
+            try:
+                return eval(arg, namespace)  # noqa: S307 - a mapping expression, like SQLAlchemy
+            except Exception as err:
+                raise exc.ArgumentError(
+                    f"Could not evaluate {arg!r} for relationship {self.class_attribute}: {err}"
+                ) from err
+        if callable(arg) and not isinstance(arg, (type, ColumnElement, Table)):
+            return arg()
+        return arg
+
+    def configure(self) -> None:
+        if self._configured:
+            return
+        parent = self.parent
+        assert parent is not None
+        target = self.argument
+        if isinstance(target, str):
+            target = parent.registry.resolve(target)
+        elif callable(target) and not isinstance(target, type):
+            target = target()
+        mapper = target.__dict__.get("__mapper__") if isinstance(target, type) else None
+        if mapper is None:
+            raise exc.ArgumentError(
+                f"relationship {self.class_attribute} targets {self.argument!r}, which is not "
+                "a mapped class"
+            )
+        self.mapper: Mapper = mapper
+        self.target_class = mapper.class_
+        secondary = self._secondary_arg
+        if isinstance(secondary, str):
+            secondary = parent.registry.metadata.tables.get(secondary) or self._resolve(secondary)
+        elif callable(secondary) and not isinstance(secondary, Table):
+            secondary = secondary()
+        self.secondary = secondary
+        order_by = self._resolve(self._order_by_arg)
+        if order_by is not None and not isinstance(order_by, (list, tuple)):
+            order_by = [order_by]
+        self.order_by = list(order_by) if order_by else []
+        self._primaryjoin = self._resolve(self._primaryjoin_arg)
+        self._secondaryjoin = self._resolve(self._secondaryjoin_arg)
+        fks = self._resolve(self._foreign_keys_arg)
+        if fks is not None and not isinstance(fks, (list, tuple, set)):
+            fks = [fks]
+        self._foreign_cols = set(fks) if fks else None
+        remote = self._resolve(self._remote_side_arg)
+        if remote is not None and not isinstance(remote, (list, tuple, set)):
+            remote = [remote]
+        self._remote_side = set(remote) if remote else None
+        self._determine_direction()
+        if self._uselist is None:
+            self.uselist = self.direction != MANYTOONE
+        else:
+            self.uselist = bool(self._uselist)
+        self._configured = True
+        self._setup_backref()
+        self._build_lazy_clause()
+
+    def _fk_pairs(self, from_table: Any, to_table: Any) -> list[tuple[Column[Any], Column[Any]]]:
+        """(referenced column in to_table, foreign key column in from_table) pairs."""
+        pairs = []
+        for fk in from_table.foreign_keys:
+            try:
+                ref = fk.column
+            except Exception:
+                continue
+            if ref.table is not to_table:
+                continue
+            if self._foreign_cols is not None and fk.parent not in self._foreign_cols:
+                continue
+            pairs.append((ref, fk.parent))
+        return pairs
+
+    def _pairs_from_join(self, clause: Any) -> list[tuple[Column[Any], Column[Any]]]:
+        out = []
+        for left, right in _equated_pairs(clause):
+            if self._foreign_cols is not None:
+                if left in self._foreign_cols:
+                    out.append((right, left))
+                elif right in self._foreign_cols:
+                    out.append((left, right))
+            elif left.references(right):
+                out.append((right, left))
+            elif right.references(left):
+                out.append((left, right))
+        return out
+
+    def _determine_direction(self) -> None:
+        ptable = self.parent.table  # type: ignore[union-attr]
+        ttable = self.mapper.table
+        where = self.class_attribute
+        if self.secondary is not None:
+            sec = self.secondary
+            if self._primaryjoin is not None:
+                ppairs = [p for p in self._pairs_from_join(self._primaryjoin)
+                          if p[1].table is sec]
+            else:
+                ppairs = self._fk_pairs(sec, ptable)
+            if self._secondaryjoin is not None:
+                tpairs = [p for p in self._pairs_from_join(self._secondaryjoin)
+                          if p[1].table is sec]
+            else:
+                tpairs = self._fk_pairs(sec, ttable)
+            if ptable is ttable and (self._primaryjoin is None or self._secondaryjoin is None):
+                raise exc.ArgumentError(
+                    f"Self-referential many-to-many {where} needs primaryjoin= and "
+                    "secondaryjoin= to tell the two foreign keys of the secondary table apart"
+                )
+            if not ppairs or not tpairs:
+                raise exc.ArgumentError(
+                    f"Could not determine the join condition of many-to-many {where}: the "
+                    f"secondary table {sec.name!r} needs foreign keys to both "
+                    f"{ptable.name!r} and {ttable.name!r} (or give primaryjoin/secondaryjoin)"
+                )
+            self.direction = MANYTOMANY
+            #: (parent column, secondary column) and (target column, secondary column)
+            self.secondary_parent_pairs = ppairs
+            self.secondary_target_pairs = tpairs
+            self.sync_pairs = []
+            return
+        if self._primaryjoin is not None:
+            pairs = self._pairs_from_join(self._primaryjoin)
+            if not pairs:
+                raise exc.ArgumentError(
+                    f"primaryjoin of {where} has no 'column == column' comparison with a "
+                    "foreign key; name the foreign key columns with foreign_keys="
+                )
+            fk_tables = {fk.table for _, fk in pairs}
+            if ptable is ttable:
+                direction = self._self_ref_direction(pairs)
+            elif fk_tables == {ttable}:
+                direction = ONETOMANY
+            elif fk_tables == {ptable}:
+                direction = MANYTOONE
+            else:
+                raise exc.ArgumentError(f"Could not tell the direction of {where}")
+        elif ptable is ttable:
+            pairs = self._fk_pairs(ptable, ptable)
+            if not pairs:
+                raise exc.ArgumentError(
+                    f"Could not determine the join condition of self-referential {where}: "
+                    f"table {ptable.name!r} has no foreign key to itself"
+                )
+            direction = self._self_ref_direction(pairs)
+        else:
+            o2m = self._fk_pairs(ttable, ptable)
+            m2o = self._fk_pairs(ptable, ttable)
+            if o2m and m2o:
+                raise exc.ArgumentError(
+                    f"Could not determine the direction of {where}: foreign keys run both "
+                    f"ways between {ptable.name!r} and {ttable.name!r}; pass foreign_keys= "
+                    "to choose"
+                )
+            if not o2m and not m2o:
+                raise exc.ArgumentError(
+                    f"Could not determine the join condition of {where}: there is no foreign "
+                    f"key between {ptable.name!r} and {ttable.name!r}. Add a ForeignKey, or "
+                    "give primaryjoin= with foreign_keys="
+                )
+            pairs, direction = (o2m, ONETOMANY) if o2m else (m2o, MANYTOONE)
+        # multiple foreign keys to the same table, unresolved
+        fk_cols = {fk for _, fk in pairs}
+        if len({fk.table for fk in fk_cols}) == 1 and self._foreign_cols is None:
+            by_constraint = {
+                fk.constraint for fk in next(iter(fk_cols)).table.foreign_keys
+                if fk.parent in fk_cols
+            }
+            if len(by_constraint) > 1 and self._primaryjoin is None:
+                raise exc.ArgumentError(
+                    f"Could not determine the join condition of {where}: several foreign "
+                    f"keys ({sorted(c.name for c in fk_cols)}) could be meant; pass "
+                    "foreign_keys=[...] to choose"
+                )
+        self.direction = direction
+        #: (referenced column, foreign key column)
+        self.sync_pairs = pairs
+
+    def _self_ref_direction(self, pairs: list[tuple[Column[Any], Column[Any]]]) -> str:
+        if self._remote_side is not None:
+            referenced = {ref for ref, _ in pairs}
+            return MANYTOONE if self._remote_side <= referenced else ONETOMANY
+        partner = self._partner()
+        if partner is not None and partner._configured and partner.direction == ONETOMANY:
+            return MANYTOONE
+        return ONETOMANY
+
+    def _partner(self) -> Relationship | None:
+        if self.back_populates:
+            rel = self.mapper.relationships.get(self.back_populates)
+            return rel if isinstance(rel, Relationship) else None
+        return None
+
+    def _setup_backref(self) -> None:
+        if self.backref:
+            name, kw = (self.backref, {}) if isinstance(self.backref, str) else self.backref
+            if name in self.mapper.attrs:
+                raise exc.ArgumentError(
+                    f"backref {name!r} of {self.class_attribute} collides with the existing "
+                    f"attribute {self.mapper.class_.__name__}.{name}"
+                )
+            other_kw = dict(
+                back_populates=self.key, backref=None, uselist=None, secondary=self.secondary,
+                primaryjoin=self._secondaryjoin if self.secondary is not None else None,
+                secondaryjoin=self._primaryjoin if self.secondary is not None else None,
+                foreign_keys=self._foreign_cols and list(self._foreign_cols),
+                remote_side=None, order_by=None, lazy="select",
+                cascade="save-update, merge", passive_deletes=False,
+                post_update=False, viewonly=self.viewonly,
+            )
+            if self.secondary is None and self._primaryjoin is not None:
+                other_kw["primaryjoin"] = self._primaryjoin
+            if self.parent.table is self.mapper.table and self.secondary is None:  # type: ignore[union-attr]
+                if self.direction == ONETOMANY:
+                    other_kw["remote_side"] = [ref for ref, _ in self.sync_pairs]
+                else:
+                    other_kw["remote_side"] = [fk for _, fk in self.sync_pairs]
+            other_kw.update(kw)
+            other = Relationship(self.parent.class_, **other_kw)  # type: ignore[union-attr]
+            other._se_declare(self.mapper, name)
+            self.back_populates = name
+            other.configure()
+        partner = self._partner()
+        if self.back_populates and partner is None:
+            raise exc.ArgumentError(
+                f"back_populates={self.back_populates!r} on {self.class_attribute}: "
+                f"{self.mapper.class_.__name__} has no relationship of that name"
+            )
+        if partner is not None and partner.back_populates is None:
+            partner.back_populates = self.key
+        self.partner = partner
+
+    # -- keys used by loading and flush -------------------------------------------------
+    def _build_lazy_clause(self) -> None:
+        pm = self.parent
+        tm = self.mapper
+        assert pm is not None
+        if self.direction == MANYTOMANY:
+            sec = self.secondary
+            assert sec is not None
+            #: parent attribute keys whose values identify the related rows
+            self.parent_keys = [pm.col_to_key[c] for c, _ in self.secondary_parent_pairs]
+            self.target_keys = [tm.col_to_key[c] for c, _ in self.secondary_target_pairs]
+            join = and_(*(c == s for c, s in self.secondary_target_pairs))
+            where = and_(*(s == bindparam(f"_se_rel_{i}") for i, (_, s)
+                           in enumerate(self.secondary_parent_pairs)))
+            stmt = select(tm).join(sec, join).where(where)
+        elif self.direction == ONETOMANY:
+            self.parent_keys = [pm.col_to_key[ref] for ref, _ in self.sync_pairs]
+            self.child_fk_keys = [tm.col_to_key[fk] for _, fk in self.sync_pairs]
+            stmt = select(tm).where(
+                and_(*(fk == bindparam(f"_se_rel_{i}") for i, (_, fk)
+                       in enumerate(self.sync_pairs)))
+            )
+        else:
+            self.parent_keys = [pm.col_to_key[fk] for _, fk in self.sync_pairs]
+            self.target_ref_keys = [tm.col_to_key[ref] for ref, _ in self.sync_pairs]
+            self.uses_target_pk = [tm.col_to_key[ref] for ref, _ in self.sync_pairs] == list(
+                tm.pk_keys
+            )
+            stmt = select(tm).where(
+                and_(*(ref == bindparam(f"_se_rel_{i}") for i, (ref, _)
+                       in enumerate(self.sync_pairs)))
+            )
+        if self._primaryjoin is not None and self.direction != MANYTOMANY:
+            local = {fk if self.direction == MANYTOONE else ref for ref, fk in self.sync_pairs}
+            local_keys = [pm.col_to_key[c] for c in local]
+            binds = {c: bindparam(f"_se_rel_{i}") for i, c in enumerate(local)}
+
+            def replace(elem: Any) -> Any:
+                return binds.get(elem) if isinstance(elem, Column) else None
+
+            stmt = select(tm).where(visitors.replacement_traverse(self._primaryjoin, {}, replace))
+            self.parent_keys = local_keys
+        if self.order_by:
+            stmt = stmt.order_by(*self.order_by)
+        self.lazy_stmt = stmt
+
+    # -- class-level helpers --------------------------------------------------------------
+    def _join_condition(self) -> Any:
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        if self._primaryjoin is not None:
+            return self._primaryjoin
+        if self.direction == MANYTOMANY:
+            return and_(*(c == s for c, s in self.secondary_parent_pairs))
+        return and_(*(ref == fk for ref, fk in self.sync_pairs))
+
+    def _se_join_target(self) -> tuple[Any, Any]:
+        """(target, onclause) for ``select(A).join(A.rel)`` in Query.join."""
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        if self.direction == MANYTOMANY:
+            raise exc.InvalidRequestError(
+                f"Join along many-to-many {self.class_attribute} with two explicit joins: "
+                ".join(secondary, ...).join(Target, ...)"
+            )
+        return self.mapper.class_, self._join_condition()
+
+    def any(self, *criterion: Any) -> Any:
+        """EXISTS criteria for a collection: ``User.addresses.any(Address.email == x)``."""
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        tm = self.mapper
+        if self.direction == MANYTOMANY:
+            sec = self.secondary
+            stmt = select(1).select_from(sec).join(
+                tm.table, and_(*(c == s for c, s in self.secondary_target_pairs))
+            ).where(and_(*(c == s for c, s in self.secondary_parent_pairs)), *criterion)
+        else:
+            stmt = select(1).select_from(tm.table).where(self._join_condition(), *criterion)
+        return exists(stmt)
+
+    has = any
+
+    # -- instance access ----------------------------------------------------------------------
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.key]
+        except KeyError:
+            from ..strategies import load_relationship
+
+            return load_relationship(self, obj)
+
+    def empty_value(self, state: InstanceState) -> Any:
+        return InstrumentedList((), state, self) if self.uselist else None
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        key = self.key
+        if self.uselist:
+            if value is None or isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise TypeError(
+                    f"{self.class_attribute} is a collection: assign a list of "
+                    f"{self.mapper.class_.__name__} objects, not {type(value).__name__}"
+                )
+            new_items = list(value)
+            old = d.get(key, NO_VALUE)
+            if old is NO_VALUE and state.key is not None and state.session is not None:
+                old = getattr(obj, key)  # load so that removed members are known
+            old_items = list(old) if old is not NO_VALUE and old is not None else []
+            if key not in state.committed:
+                state.committed[key] = tuple(old_items) if old is not NO_VALUE else NO_VALUE
+            d[key] = InstrumentedList(new_items, state, self)
+            for item in old_items:
+                if not any(item is n for n in new_items):
+                    self._collection_removed(state, item)
+            for item in new_items:
+                if not any(item is o for o in old_items):
+                    self._collection_added(state, item)
+        else:
+            self._check_type(value)
+            old = d.get(key, NO_VALUE)
+            if old is NO_VALUE and self.direction == ONETOMANY and state.key is not None \
+                    and state.session is not None:
+                old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
+            if old is value:
+                return
+            if key not in state.committed:
+                state.committed[key] = old
+            d[key] = value
+            partner = self.partner
+            if partner is not None:
+                if old is not NO_VALUE and old is not None:
+                    partner._remove_from(old, obj)
+                if value is not None:
+                    partner._add_to(value, obj)
+            if value is not None:
+                self._cascade_on_attach(state, value)
+        if not state.modified:
+            state.mark_modified()
+
+    def __delete__(self, obj: Any) -> None:
+        self.__set__(obj, [] if self.uselist else None)
+
+    def _check_type(self, value: Any) -> None:
+        if value is not None and not isinstance(value, self.mapper.class_):
+            raise TypeError(
+                f"{self.class_attribute} takes a {self.mapper.class_.__name__} object, "
+                f"not {type(value).__name__}"
+            )
+
+    # backref plumbing: change the other side without echoing back
+    def _add_to(self, target: Any, item: Any) -> None:
+        """``target.<self.key>`` now includes/points to ``item``."""
+        d = target.__dict__
+        tstate = instance_state(target)
+        if self.uselist:
+            coll = d.get(self.key)
+            if coll is None:
+                if tstate.key is not None:
+                    return  # not loaded: the database will say it on load
+                coll = d[self.key] = InstrumentedList((), tstate, self)
+            if not any(x is item for x in coll):
+                coll._append_quiet(item)
+        else:
+            old = d.get(self.key, NO_VALUE)
+            if old is item:
+                return
+            if self.key not in tstate.committed:
+                tstate.committed[self.key] = old
+            d[self.key] = item
+            if old is not NO_VALUE and old is not None and self.partner is not None:
+                self.partner._remove_from(old, target)
+            if not tstate.modified:
+                tstate.mark_modified()
+
+    def _remove_from(self, target: Any, item: Any) -> None:
+        d = target.__dict__
+        tstate = instance_state(target)
+        if self.uselist:
+            coll = d.get(self.key)
+            if coll is not None:
+                coll._remove_quiet(item)
+        else:
+            if d.get(self.key, NO_VALUE) is item:
+                if self.key not in tstate.committed:
+                    tstate.committed[self.key] = item
+                d[self.key] = None
+                if not tstate.modified:
+                    tstate.mark_modified()
+
+    def _collection_added(self, state: InstanceState, item: Any) -> None:
+        self._check_type(item)
+        owner = state.obj()
+        if self.partner is not None and owner is not None:
+            self.partner._add_to(item, owner)
+        self._cascade_on_attach(state, item)
+
+    def _collection_removed(self, state: InstanceState, item: Any) -> None:
+        owner = state.obj()
+        if self.partner is not None and owner is not None:
+            self.partner._remove_from(item, owner)
+
+    def _cascade_on_attach(self, state: InstanceState, item: Any) -> None:
+        if "save-update" not in self.cascade or self.viewonly:
+            return
+        session = state.session
+        if session is not None:
+            istate = instance_state(item)
+            if istate.session_id != session.hash_key:
+                session.add(item)
+
+    # -- history ------------------------------------------------------------------------------
+    def history(self, state: InstanceState, d: dict[str, Any]) -> History:
+        current = d.get(self.key, NO_VALUE)
+        if self.uselist:
+            cur = list(current) if current is not NO_VALUE else []
+            if self.key in state.committed:
+                orig = state.committed[self.key]
+                orig = list(orig) if orig is not NO_VALUE and orig is not None else []
+            elif state.key is None:
+                orig = []
+            else:
+                return History((), tuple(cur), ())
+            added = tuple(x for x in cur if not any(x is o for o in orig))
+            removed = tuple(o for o in orig if not any(o is x for x in cur))
+            unchanged = tuple(x for x in cur if any(x is o for o in orig))
+            return History(added, unchanged, removed)
+        if self.key in state.committed:
+            old = state.committed[self.key]
+            if old is current:
+                return History((), (() if current in (NO_VALUE, None) else (current,)), ())
+            return History(
+                () if current in (NO_VALUE, None) else (current,),
+                (),
+                () if old is NO_VALUE or old is None else (old,),
+            )
+        if current is NO_VALUE or current is None:
+            return History((), (), ())
+        if state.key is None:
+            return History((current,), (), ())
+        return History((), (current,), ())
+
+    def has_changes(self, state: InstanceState, d: dict[str, Any]) -> bool:
+        return self.history(state, d).has_changes()
+
+    def related_objects(self, d: dict[str, Any]) -> list[Any]:
+        value = d.get(self.key, NO_VALUE)
+        if value is NO_VALUE or value is None:
+            return []
+        return list(value) if self.uselist else [value]
+
+    # -- cascades (called by the session) -----------------------------------------------------
+    def cascade_add(self, session: Session, state: InstanceState, obj: Any,
+                    visited: set[int]) -> None:
+        if "save-update" not in self.cascade or self.viewonly:
+            return
+        for item in self.related_objects(obj.__dict__):
+            session._add_with_cascade(item, visited)
+
+    def cascade_delete(self, session: Session, state: InstanceState, obj: Any) -> None:
+        if "delete" not in self.cascade:
+            return
+        if self.passive_deletes and self.key not in obj.__dict__:
+            return
+        for item in list(self.related_objects({self.key: getattr(obj, self.key)})):
+            istate = instance_state(item)
+            if istate.key is None:
+                if istate.session_id == session.hash_key:
+                    session._expunge_state(istate)
+            elif istate not in session._deleted and not istate.deleted:
+                session.delete(item)
+
+    def cascade_expunge(self, session: Session, state: InstanceState, obj: Any) -> None:
+        if "expunge" not in self.cascade:
+            return
+        for item in self.related_objects(obj.__dict__):
+            istate = instance_state(item)
+            if istate.session_id == session.hash_key:
+                session.expunge(item)
+
+    def cascade_expire(self, session: Session, obj: Any, refresh: bool) -> list[Any]:
+        if "refresh-expire" not in self.cascade:
+            return []
+        return [
+            item for item in self.related_objects(obj.__dict__)
+            if instance_state(item).session_id == session.hash_key
+        ]
+
+    def merge(self, session: Session, source: Any, target: Any, load: bool,
+              memo: dict[int, Any]) -> None:
+        if "merge" not in self.cascade:
+            return
+        d = source.__dict__
+        if self.key not in d:
+            return
+        from ..merging import merge
+
+        value = d[self.key]
+        if self.uselist:
+            merged = [merge(session, item, load, memo) for item in (value or [])]
+            current = target.__dict__.get(self.key, NO_VALUE)
+            if current is NO_VALUE or [id(x) for x in current] != [id(x) for x in merged]:
+                setattr(target, self.key, merged)
+        else:
+            merged_value = None if value is None else merge(session, value, load, memo)
+            if target.__dict__.get(self.key, NO_VALUE) is not merged_value:
+                setattr(target, self.key, merged_value)
+
+    def load_now(self, state: InstanceState, obj: Any) -> None:
+        getattr(obj, self.key)
+
+
+def configure_registry(registry: Any) -> None:
+    """Resolve every relationship of a registry (idempotent)."""
+    while registry.relationships_pending:
+        registry.relationships_pending = False
+        for mapper in list(registry.mappers):
+            for rel in list(mapper.relationships.values()):
+                rel.configure()
