@@ -70,11 +70,8 @@ def entity_loader(
                         return existing(state, obj, row)
                     return obj
             obj = new(cls)
-            st = State(obj, mapper)
+            imap[key] = State(obj, mapper, key, sid)
             obj.__dict__.update(zip(keys, row if whole_row else row[offset:end]))
-            st.key = key
-            st.session_id = sid
-            imap[key] = st
             return obj
 
         return load
@@ -92,11 +89,8 @@ def entity_loader(
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
-        st = State(obj, mapper)
+        imap[key] = State(obj, mapper, key, sid)
         obj.__dict__.update(zip(keys, row if whole_row else row[offset:end]))
-        st.key = key
-        st.session_id = sid
-        imap[key] = st
         return obj
 
     return load_composite

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
 from .state import NO_VALUE
@@ -99,6 +99,14 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             conn.execute(stmt, [p for _, p in rows])
             continue
         ret_cols = [attrs[k].column for k in fetch]
+        if len(rows) >= COPY_THRESHOLD and _copy_capable(conn, mapper, present, fetch):
+            _copy_insert(conn, mapper, rows, present, fetch, undo)
+            continue
+        if len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
+            dialect, mapper, fetch
+        ):
+            _sqlite_executemany_rowids(conn, mapper, rows, undo)
+            continue
         if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
             # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
             # order, so sorting the RETURNING rows by key pairs them with our rows.
@@ -156,6 +164,100 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                 for k in fetch:
                     if k not in pk_fetch:
                         undo.unset(d, k)  # unknown server value: load on access
+
+
+def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, rows: list[Any], undo: Any) -> None:
+    """SQLite, key-only fetch: a plain executemany, then the keys from the rowids.
+
+    Inside the session's write transaction no other writer can interleave, and
+    SQLite gives each new row ``max(rowid) + 1``, so the rows just inserted
+    hold the contiguous rowids ending at ``last_insert_rowid()``.  A COUNT over
+    that range confirms it before any key is assigned.
+    """
+    table = mapper.table
+    pk_col = mapper.primary_key[0]
+    conn.execute(_stmt(mapper, ("insert",), table.insert), [p for _, p in rows])
+    n = len(rows)
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    first = last - n + 1
+    check = _stmt(
+        mapper,
+        ("rowid_range_count",),
+        lambda: select(func.count()).select_from(table).where(
+            pk_col.between(bindparam("_se_first"), bindparam("_se_last"))
+        ),
+    )
+    found = conn.execute(check, {"_se_first": first, "_se_last": last}).scalar()
+    if found != n:
+        raise exc.FlushError(
+            f"Could not determine the keys of {n} rows inserted into {table.name!r}: SQLite "
+            "did not assign consecutive rowids (is the rowid at its maximum?)"
+        )
+    key = mapper.pk_keys[0]
+    for ((_, obj), _p), value in zip(rows, range(first, last + 1)):
+        undo.set(obj.__dict__, key, value)
+
+
+#: at least this many new rows of one table go through COPY on PostgreSQL
+COPY_THRESHOLD = 1000
+
+
+def _copy_capable(conn: Any, mapper: Mapper, present: tuple[str, ...], fetch: list[str]) -> bool:
+    """PostgreSQL + psycopg 3, one integer key drawn from a sequence, and column
+    types psycopg can adapt by itself (no SQLAlchemy bind processing)."""
+    dialect = conn.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return False
+    if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
+        return False
+    pk_col = mapper.primary_key[0]
+    if pk_col is not mapper.table.autoincrement_column or pk_col.default is not None:
+        return False
+    for key in present:
+        col = mapper.column_attrs[key].column
+        if col.type._cached_bind_processor(dialect) is not None:
+            return False
+    return True
+
+
+def _copy_insert(
+    conn: Any, mapper: Mapper, rows: list[Any], present: tuple[str, ...], fetch: list[str],
+    undo: Any,
+) -> None:
+    """Reserve keys from the table's sequence, then COPY the rows with them.
+
+    Faster than executemany for large batches; keys are still assigned back.
+    Other server-generated columns are left to the database and loaded on
+    first access.
+    """
+    table = mapper.table
+    pk_key = mapper.pk_keys[0]
+    pk_col = mapper.primary_key[0]
+    qualified = f"{table.schema}.{table.name}" if table.schema else table.name
+    seq = conn.exec_driver_sql(
+        "SELECT pg_get_serial_sequence(%(t)s, %(c)s)", {"t": qualified, "c": pk_col.name}
+    ).scalar()
+    if seq is None:
+        raise exc.FlushError(f"No sequence found for {qualified}.{pk_col.name}")
+    ids = conn.exec_driver_sql(
+        "SELECT nextval(%(s)s) FROM generate_series(1, %(n)s)", {"s": seq, "n": len(rows)}
+    ).scalars().all()
+    cols = [pk_col.name] + [mapper.column_attrs[k].column.name for k in present]
+    preparer = conn.dialect.identifier_preparer
+    target = preparer.format_table(table)
+    copy_sql = f"COPY {target} ({', '.join(preparer.quote(c) for c in cols)}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+        write = copy.write_row
+        for ((_, obj), _params), ident in zip(rows, ids):
+            d = obj.__dict__
+            write((ident, *[d[k] for k in present]))
+    for ((_, obj), _p), ident in zip(rows, ids):
+        d = obj.__dict__
+        undo.set(d, pk_key, ident)
+        for k in fetch:
+            if k != pk_key:
+                undo.unset(d, k)
 
 
 def _rowid_ordered(dialect: Any, mapper: Mapper, fetch: list[str]) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.sql.util import find_tables
 from . import exc
 from .identity import IdentityMap
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
-from .state import InstanceState, _sessions, instance_state
+from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 from .transaction import JOIN_MODES, SessionTransaction
 
 _T = TypeVar("_T")
@@ -379,8 +379,17 @@ class Session:
 
     def add_all(self, instances: Iterable[object]) -> None:
         """Add each object (see :meth:`add`)."""
+        hash_key = self.hash_key
+        new = self._new
         for obj in instances:
-            self.add(obj)
+            state = obj.__dict__.get(STATE_ATTR) if hasattr(obj, "__dict__") else None
+            if state is None:
+                state = instance_state(obj)
+            if state.session_id is None and state.key is None and not state.mapper.relationships:
+                state.session_id = hash_key  # the common case: a new object, no cascades
+                new[state] = obj
+            else:
+                self._add_with_cascade(obj, set())
 
     def delete(self, instance: object) -> None:
         """Mark a persistent object for deletion at the next flush."""
@@ -524,8 +533,12 @@ class Session:
         return state
 
     def is_modified(self, instance: object, include_collections: bool = True) -> bool:
-        """True if the object has a net change to flush."""
+        """True if the object has a net change to flush (a pending object: any
+        attribute set)."""
         state = instance_state(instance)
+        if state.key is None:
+            d = instance.__dict__
+            return any(k in d for k in state.mapper.attrs)
         if not state.committed:
             return False
         return state.has_net_changes()

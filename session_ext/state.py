@@ -133,12 +133,18 @@ class InstanceState:
         "__weakref__",
     )
 
-    def __init__(self, obj: object, mapper: Mapper) -> None:
+    def __init__(
+        self,
+        obj: object,
+        mapper: Mapper,
+        key: tuple[Any, ...] | None = None,
+        session_id: int | None = None,
+    ) -> None:
         self.obj = weakref.ref(obj, self._gone)
         self.mapper = mapper
         #: identity key ``(class, primary key tuple, None)`` once persistent
-        self.key: tuple[Any, ...] | None = None
-        self.session_id: int | None = None
+        self.key = key
+        self.session_id = session_id
         #: value each changed attribute had when last loaded/flushed (NO_VALUE: unknown)
         self.committed: dict[str, Any] = {}
         self.modified = False

@@ -42,8 +42,10 @@ class ColumnAttribute:
     def __set__(self, obj: object, value: Any) -> None:
         d = obj.__dict__
         state = d.get(STATE_ATTR)
-        if state is None:
-            state = instance_state(obj)
+        if state is None or state.key is None:
+            # transient or pending: the INSERT will carry whatever is set; no history
+            d[self.key] = value
+            return
         key = self.key
         if key not in state.committed:
             state.committed[key] = d.get(key, NO_VALUE)

@@ -249,7 +249,14 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
         registry = cls.registry
         if registry.relationships_pending:
             registry.configure()
+        mapper = cls.__dict__.get("__mapper__")
+        columns = mapper.column_attrs if mapper is not None else {}
+        d = self.__dict__
+        fresh = STATE_ATTR not in d
         for key, value in kwargs.items():
+            if fresh and key in columns:
+                d[key] = value  # what the column descriptor does for a new object
+                continue
             if not hasattr(cls, key):
                 mapper = cls.__dict__.get("__mapper__")
                 known = sorted(mapper.attrs) if mapper is not None else []
