@@ -19,6 +19,8 @@ import sqlalchemy
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from .eager import eager_workload
+from .get_update import get_workload, update_workload
 from .harness import format_workload, run_workload
 from .insert_load import insert_workload, load_workload
 from .models import core_metadata
@@ -67,10 +69,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--gets", type=int, default=10_000)
+    parser.add_argument("--parents", type=int, default=1_000)
+    parser.add_argument(
+        "--only", default="insert,load,get,update,eager",
+        help="comma-separated workloads to run (insert, load, get, update, eager)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repeat")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.rows, args.repeat = 500, 1
+        args.rows, args.repeat, args.gets, args.parents = 500, 1, 200, 50
+    wanted = {w.strip() for w in args.only.split(",") if w.strip()}
+    builders = {
+        "insert": lambda e: insert_workload(e, args.rows),
+        "load": lambda e: load_workload(e, args.rows),
+        "get": lambda e: get_workload(e, args.gets),
+        "update": lambda e: update_workload(e, args.gets),
+        "eager": lambda e: eager_workload(e, args.parents, 10),
+    }
     print(
         f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
         f"rows={args.rows:,}, repeat={args.repeat} (medians; ratios vs the named baseline)"
@@ -81,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         with ctx as engine:
             if engine is None:
                 continue
-            for build in (insert_workload, load_workload):
-                workload = run_workload(build(engine, args.rows), args.repeat)
+            for name_, build in builders.items():
+                if name_ not in wanted:
+                    continue
+                workload = run_workload(build(engine), args.repeat)
                 print(format_workload(workload), flush=True)
     return 0
 

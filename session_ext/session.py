@@ -723,6 +723,16 @@ class Session:
         attribute names. An object already in the identity map is returned
         without SQL.
         """
+        if not (populate_existing or with_for_update or options) and type(ident) not in (
+            dict,
+            list,
+        ):
+            # fast path: an identity-map hit on a single-column key costs no call chain
+            state = self.identity_map._dict.get((entity, (ident,), None))
+            if state is not None and not state.expired:
+                obj = state.obj()
+                if obj is not None:
+                    return obj  # type: ignore[return-value]
         from .loading import get_by_identity
 
         mapper = class_mapper(entity)
