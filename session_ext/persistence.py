@@ -317,13 +317,21 @@ def _sort_self_referential(mapper: Mapper, items: list[Item]) -> list[Item]:
 
 # --------------------------------------------------------------------------- UPDATE
 def _pk_where(mapper: Mapper) -> Any:
-    return and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(mapper.primary_key)))
+    return and_(
+        *(c == bindparam(name) for c, name in zip(mapper.primary_key, mapper.pk_param_names))
+    )
 
 
 def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     attrs = mapper.attrs
     pk_keys = mapper.pk_keys
+    pk_params = mapper.pk_param_names
+    col_key = mapper.attr_to_column_key
+    plain = mapper.plain_compare
+    onupdates = mapper.python_onupdates
     undo = plan.undo
+    unchanged = plan.unchanged
+    updated = plan.updated
     groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
     conn = None
     for item in items:
@@ -331,36 +339,48 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         d = obj.__dict__
         changes: dict[str, Any] = {}
         for key, old in state.committed.items():
-            attr = attrs[key]
-            if attr.is_relationship:
-                continue
             new = d.get(key, NO_VALUE)
-            if new is NO_VALUE:
-                continue
-            if old is NO_VALUE or attr.values_differ(old, new):
+            if new is NO_VALUE or key not in col_key:
+                continue  # expired again, or a relationship (handled by dependency.py)
+            if old is NO_VALUE:
+                changes[key] = new
+            elif key in plain:
+                if old is not new and not old == new:
+                    changes[key] = new
+            elif attrs[key].values_differ(old, new):
                 changes[key] = new
         if not changes:
-            plan.unchanged.append(state)
+            unchanged.append(state)
             continue
         if conn is None:
             conn = plan.connection(mapper)
-        for key, onupdate in mapper.python_onupdates.items():
-            if key not in changes:
-                value = _default_value(onupdate, changes, conn, attrs[key].column)
-                changes[key] = value
-                undo.set(d, key, value)
-        if state.key is not None:
-            pk = list(state.key[1])
+        if onupdates:
+            for key, onupdate in onupdates.items():
+                if key not in changes:
+                    value = _default_value(onupdate, changes, conn, attrs[key].column)
+                    changes[key] = value
+                    undo.set(d, key, value)
+        if mapper.same_column_keys:
+            params = changes.copy()
+        else:
+            params = {col_key[k]: v for k, v in changes.items()}
+        skey = state.key
+        if skey is not None:
+            pk = skey[1]
         else:  # a new object replacing a deleted row with the same key
-            pk = [d.get(k) for k in pk_keys]
-        params = {attrs[k].column.key: v for k, v in changes.items()}
-        for i, v in enumerate(pk):
-            params[f"_se_pk_{i}"] = v
-        new_pk = tuple(d.get(k) for k in pk_keys)
-        if state.key is not None and tuple(pk) != new_pk:
-            plan.key_switches.append((state, state.key))
-        groups.setdefault(tuple(changes), []).append((item, params))
-        plan.updated.append(item)
+            pk = tuple([d.get(k) for k in pk_keys])
+        for name, v in zip(pk_params, pk):
+            params[name] = v
+        if skey is not None:
+            for k, v in zip(pk_keys, pk):
+                if k in changes and changes[k] != v:
+                    plan.key_switches.append((state, skey))
+                    break
+        group = groups.get(tuple(changes))
+        if group is None:
+            group = groups[tuple(changes)] = []
+        group.append((item, params))
+        updated.append(item)
     if not groups:
         return
     assert conn is not None

@@ -74,6 +74,22 @@ class Mapper:
         self.columns: tuple[Column[Any], ...] = tuple(cols)
         self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
         self.pk_indexes: tuple[int, ...] = tuple(cols.index(c) for c in self.primary_key)
+        self.pk_param_names: tuple[str, ...] = tuple(
+            f"_se_pk_{i}" for i in range(len(self.primary_key))
+        )
+        #: attribute key -> the column's key (the name of its bind parameter)
+        self.attr_to_column_key: dict[str, str] = {
+            self.col_to_key[c]: c.key for c in cols
+        }
+        self.same_column_keys = all(k == c for k, c in self.attr_to_column_key.items())
+        #: attributes whose type compares values with plain ``==``
+        from sqlalchemy.types import TypeEngine
+
+        self.plain_compare: frozenset[str] = frozenset(
+            self.col_to_key[c]
+            for c in cols
+            if type(c.type).compare_values is TypeEngine.compare_values
+        )
         # flush-time facts
         self.python_defaults: dict[str, Any] = {}
         self.python_onupdates: dict[str, Any] = {}
@@ -147,7 +163,7 @@ class Mapper:
         return stmt
 
     def pk_params(self, pk: tuple[Any, ...]) -> dict[str, Any]:
-        return {f"_se_pk_{i}": v for i, v in enumerate(pk)}
+        return dict(zip(self.pk_param_names, pk))
 
     def __clause_element__(self) -> Any:
         return self._selectable
