@@ -46,6 +46,13 @@ class Address(Base):
     email = Column(String(100), nullable=False)
 
 
+class Stamped(Base):
+    __tablename__ = "q_stamped"
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    name = Column(String(50))
+    revision = Column(Integer, default=0, onupdate=7)
+
+
 class Tiny(Base):
     __tablename__ = "q_tiny"
     id = Column(Integer, primary_key=True, autoincrement=False)
@@ -458,6 +465,18 @@ class TestDML:
             assert u.email == "changed@example.com"
         session.flush()
         assert session.scalar(select(User.email).where(User.id == 2)) == "changed@example.com"
+
+    def test_update_refreshes_columns_set_by_onupdate(self, session):
+        """Core applies the column's onupdate to the UPDATE: the object must not
+        keep showing the old value of that column."""
+        session.add(Stamped(id=1, name="a"))
+        session.flush()
+        obj = session.get(Stamped, 1)
+        assert obj.revision == 0
+        session.execute(update(Stamped).where(Stamped.id == 1).values(name="b"))
+        assert session.scalar(select(Stamped.revision).where(Stamped.id == 1)) == 7
+        assert obj.name == "b"
+        assert obj.revision == 7
 
     def test_delete_marks_objects_deleted(self, session, db):
         carol = session.get(User, 3)

@@ -504,6 +504,8 @@ def test_configure_outside_any_scope(db):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reg.configure(bind=db)
+        reg.remove()  # no scope, so no session: a no-op
+    assert not reg.has()
     with scope():
         assert reg().bind is db
         with pytest.warns(exc.SAWarning, match="already present"):
