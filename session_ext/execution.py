@@ -14,7 +14,7 @@ from sqlalchemy.engine.result import ChunkedIteratorResult, IteratorResult, Simp
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Delete, Update
 
-from . import exc
+from . import _gc, exc
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import instance_state
@@ -148,8 +148,12 @@ def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
     elif isinstance(params, (list, tuple)) and params and isinstance(params[0], dict):
         names |= set(params[0])
     by_col = {c.key: mapper.col_to_key[c] for c in mapper.columns}
-    keys = [by_col[n] for n in names if n in by_col]
-    return keys or list(mapper.column_attr_keys)
+    keys = {by_col[n] for n in names if n in by_col}
+    if not keys:
+        return list(mapper.column_attr_keys)
+    # columns the database (or Core, for onupdate=) changes along with the SET
+    keys |= set(mapper.python_onupdates) | mapper.fetch_on_update
+    return list(keys)
 
 
 def _has_objects_of(session: Session, mapper: Mapper) -> bool:
@@ -210,12 +214,13 @@ def _entity_result(
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
 
-    if len(getters) == 1 and not isinstance(getters[0], int) and not steps:
+    scalars_only = len(getters) == 1 and not isinstance(getters[0], int)
+    if scalars_only and not steps:
         load = getters[0]
 
         def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
-            data = [(load(r),) for r in rows]
-            return data, [[d[0] for d in data]] if track else []
+            data = [load(r) for r in rows]
+            return data, [data] if track else []
     else:
 
         def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
@@ -257,10 +262,13 @@ def _entity_result(
                     set_loaded(rel, pstate, parent, value, populate)
             if any(step.rel.uselist for step in steps):
                 data = _unique_rows(data)
+            if scalars_only:
+                data = [row[0] for row in data]
             return data, per_slot
 
     def convert(rows: Any) -> list[Any]:
-        data, per_slot = convert_rows(rows)
+        with _gc.paused(len(rows)):
+            data, per_slot = convert_rows(rows)
         if track:
             _after_rows(session, eager, per_slot, populate)
         return data
@@ -278,9 +286,15 @@ def _entity_result(
             for partition in result.partitions(size or yield_per):
                 yield convert(partition)
 
-        streamed = ChunkedIteratorResult(metadata, chunks, raw=result, dynamic_yield_per=False)
+        streamed = ChunkedIteratorResult(
+            metadata, chunks, source_supports_scalars=scalars_only, raw=result,
+            dynamic_yield_per=False,
+        )
         return streamed.yield_per(yield_per)
-    return IteratorResult(metadata, iter(convert(result.all())))
+    # a single entity hands out bare objects: .scalars() takes them as they are
+    return IteratorResult(
+        metadata, iter(convert(result.all())), _source_supports_scalars=scalars_only
+    )
 
 
 def _unique_rows(data: list[Any]) -> list[Any]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
-from . import dependency, exc, persistence
+from . import _gc, dependency, exc, persistence
 from .state import NO_VALUE, InstanceState
 
 if TYPE_CHECKING:
@@ -160,17 +160,19 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx)
-    try:
-        dependency.presort(session, plan)
-        _collect(session, plan, only)
-        _convert_replacements(session, plan)
-        _check_identity_conflicts(session, plan)
-        _emit(plan)
-    except BaseException as error:
-        plan.undo.undo()
-        tx.fail(error)
-        raise
-    _settle(session, tx, plan)
+    size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
+    with _gc.paused(size):
+        try:
+            dependency.presort(session, plan)
+            _collect(session, plan, only)
+            _convert_replacements(session, plan)
+            _check_identity_conflicts(session, plan)
+            _emit(plan)
+        except BaseException as error:
+            plan.undo.undo()
+            tx.fail(error)
+            raise
+        _settle(session, tx, plan)
 
 
 def _convert_replacements(session: Session, plan: FlushPlan) -> None:
