@@ -193,9 +193,8 @@ def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, rows: list[Any], undo:
             f"Could not determine the keys of {n} rows inserted into {table.name!r}: SQLite "
             "did not assign consecutive rowids (is the rowid at its maximum?)"
         )
-    key = mapper.pk_keys[0]
-    for ((_, obj), _p), value in zip(rows, range(first, last + 1)):
-        undo.set(obj.__dict__, key, value)
+    undo.set_new([obj.__dict__ for (_, obj), _p in rows], mapper.pk_keys[0],
+                 range(first, last + 1))
 
 
 #: at least this many new rows of one table go through COPY on PostgreSQL

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
-from . import exc
+from . import _gc, exc
 from .identity import IdentityMap
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
@@ -381,8 +381,17 @@ class Session:
         """Add each object (see :meth:`add`)."""
         hash_key = self.hash_key
         new = self._new
+        if not isinstance(instances, (list, tuple)):
+            instances = list(instances)
+        with _gc.paused(len(instances)):
+            self._add_all(instances, hash_key, new)
+
+    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object]) -> None:
         for obj in instances:
-            state = obj.__dict__.get(STATE_ATTR) if hasattr(obj, "__dict__") else None
+            try:
+                state = obj.__dict__.get(STATE_ATTR)
+            except AttributeError:
+                state = None
             if state is None:
                 state = instance_state(obj)
             if state.session_id is None and state.key is None and not state.mapper.relationships:

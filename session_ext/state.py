@@ -314,20 +314,23 @@ class InstanceState:
 def instance_state(obj: object) -> InstanceState:
     """The state of a mapped object, created on first use; raises for unmapped objects."""
     try:
-        return obj.__dict__[STATE_ATTR]
-    except KeyError:
-        mapper = getattr(type(obj), "__mapper__", None)
-        if mapper is None:
-            raise exc.UnmappedInstanceError(
-                f"Class {type(obj).__module__}.{type(obj).__qualname__} is not mapped: "
-                "pass an instance of a class declared on a session_ext declarative base"
-            ) from None
-        return InstanceState(obj, mapper)
+        state = obj.__dict__.get(STATE_ATTR)
     except AttributeError:
+        state = None
+    if state is not None:
+        return state
+    if not hasattr(obj, "__dict__"):
         raise exc.UnmappedInstanceError(
             f"{obj!r} is not an instance of a mapped class: pass an instance of a class "
             "declared on a session_ext declarative base"
-        ) from None
+        )
+    mapper = getattr(type(obj), "__mapper__", None)
+    if mapper is None:
+        raise exc.UnmappedInstanceError(
+            f"Class {type(obj).__module__}.{type(obj).__qualname__} is not mapped: "
+            "pass an instance of a class declared on a session_ext declarative base"
+        )
+    return InstanceState(obj, mapper)
 
 
 def object_state(obj: object) -> InstanceState:

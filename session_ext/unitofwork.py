@@ -46,6 +46,9 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
     return tuple(t for t in ordered if t in tables)
 
 
+_BATCH = object()
+
+
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
@@ -62,9 +65,19 @@ class UndoLog:
         if key in d:
             self.entries.append((d, key, d.pop(key)))
 
+    def set_new(self, dicts: list[dict[str, Any]], key: str, values: Any) -> None:
+        """``d[key] = value`` for many objects that had no value for ``key`` (new
+        rows' generated keys): one log entry for the whole batch."""
+        for d, value in zip(dicts, values):
+            d[key] = value
+        self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
+
     def undo(self) -> None:
         for d, key, old in reversed(self.entries):
-            if old is NO_VALUE:
+            if old is _BATCH:
+                for each in d:  # type: ignore[attr-defined]
+                    each.pop(key, None)
+            elif old is NO_VALUE:
                 d.pop(key, None)
             else:
                 d[key] = old
@@ -136,6 +149,8 @@ def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None)
 
 def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
     imap = session.identity_map
+    if not imap._dict:
+        return
     for mapper, items in plan.inserts.items():
         pk_keys = mapper.pk_keys
         for state, obj in items:
@@ -256,13 +271,22 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
         state.was_deleted = True
         tx._deleted[state] = obj
     replaced = [(s, s.obj()) for s in plan.replacing]
+    imap_dict = imap._dict
+    tx_new = tx._new
     for state, obj in plan.inserted + replaced:
         d = obj.__dict__  # type: ignore[union-attr]
-        state.key = state.mapper.identity_key_from_values(state.mapper.primary_key_from_dict(d))
-        new.pop(state, None)
-        state.reset_changes()
-        imap.add_state(state)
-        tx._new[state] = None
+        mapper = state.mapper
+        pk_keys = mapper.pk_keys
+        if len(pk_keys) == 1:
+            key = (mapper.class_, (d.get(pk_keys[0]),), None)
+        else:
+            key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
+        state.key = key
+        del new[state]
+        if state.committed or state.modified:
+            state.reset_changes()
+        imap_dict[key] = state
+        tx_new[state] = None
     for state, old_key in plan.key_switches:
         # the identity key follows a flushed primary key change
         imap.remove_state(state)
