@@ -132,9 +132,12 @@ def get_by_identity(
     row = _connection(session, mapper).execute(stmt, mapper.pk_params(pk)).first()
     if row is None:
         return None
-    return entity_loader(session, mapper, 0, len(row), populate_existing or bool(with_for_update))(
-        row
-    )
+    populate = populate_existing or bool(with_for_update)
+    cache = session._loader_cache
+    loader = cache.get((mapper, populate))
+    if loader is None:
+        loader = cache[(mapper, populate)] = entity_loader(session, mapper, 0, len(row), populate)
+    return loader(row)
 
 
 def load_expired_attributes(state: InstanceState, key: str | None) -> None:

@@ -90,6 +90,8 @@ class Session:
         self._flushing = False
         self._autoflush_blocks = 0
         self._cascading_delete: set[InstanceState] = set()
+        #: row loaders for get() by (mapper, populate_existing); they hold no objects
+        self._loader_cache: dict[Any, Any] = {}
         self.hash_key = next(_next_hash_key)
         _sessions[self.hash_key] = self
         self._warn_on_events = False

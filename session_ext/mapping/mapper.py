@@ -155,7 +155,8 @@ class Mapper:
         cache_key = ("select_pk", keys)
         stmt = self._stmt_cache.get(cache_key)
         if stmt is None:
-            cols = self.columns if keys is None else [self.column_attrs[k].column for k in keys]
+            # select(table) keeps Core's cache key short: it is computed on every execute
+            cols = (self.table,) if keys is None else [self.column_attrs[k].column for k in keys]
             stmt = select(*cols).where(
                 and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(self.primary_key)))
             )
