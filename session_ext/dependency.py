@@ -80,16 +80,20 @@ def _changes(session: Session, plan: FlushPlan) -> None:
         for rel in _rels(state.mapper):
             if rel.key not in state.committed:
                 continue
+            if rel.direction == MANYTOONE:
+                # an unknown old value (never loaded) set to None still clears the key
+                current = d.get(rel.key)
+                if state.committed[rel.key] is not current:
+                    plan.add_sync(state, obj, rel, current)
+                continue
             hist = rel.history(state, d)
             if not hist.has_changes():
                 continue
-            if rel.direction == MANYTOONE:
-                plan.add_sync(state, obj, rel, d.get(rel.key) if hist.added else None)
-            elif rel.direction == ONETOMANY:
+            if rel.direction == ONETOMANY:
                 for child in hist.added:
                     _sync_child(session, plan, rel, child, obj)
                 for child in hist.deleted:
-                    _orphan(session, plan, rel, child)
+                    _orphan(session, plan, rel, child, obj)
             else:
                 for child in hist.added:
                     plan.m2m.append((rel, obj, child, True))
@@ -108,10 +112,16 @@ def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any
         cstate.mark_modified()
 
 
-def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any) -> None:
+def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
+            parent: Any) -> None:
     cstate = instance_state(child)
     if cstate.session_id != session.hash_key:
         return
+    partner = rel.partner
+    if partner is not None:
+        now = child.__dict__.get(partner.key)
+        if now is not None and now is not parent:
+            return  # moved to another parent, which syncs its key: not an orphan
     if "delete-orphan" in rel.cascade:
         if cstate.key is None:
             session._expunge_state(cstate)
@@ -129,7 +139,8 @@ def _deletions(session: Session, plan: FlushPlan) -> None:
         d = obj.__dict__
         for rel in _rels(state.mapper):
             if rel.direction == MANYTOONE:
-                if rel.post_update and any(d.get(k) is not None for k in rel.parent_keys):
+                # getattr: the keys of an expired object are loaded, not taken as NULL
+                if rel.post_update and any(getattr(obj, k) is not None for k in rel.parent_keys):
                     plan.post_updates.append(
                         (state, obj, {rel.parent.column_attrs[k].column.key: None  # type: ignore[union-attr]
                                       for k in rel.parent_keys})

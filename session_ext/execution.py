@@ -78,12 +78,14 @@ def execute(
         return _execute_dml(session, conn, statement, params, core_opts, opts)
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
-    eager = _EagerLoading(statement, entities)
+    eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
     result = conn.execute(eager.statement, params, execution_options=core_opts)
     return _entity_result(session, entities, result, opts, eager)
 
 
-_SESSION_OPTIONS = frozenset({"autoflush", "populate_existing", "synchronize_session"})
+_SESSION_OPTIONS = frozenset(
+    {"autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only"}
+)
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
 
 
@@ -164,19 +166,21 @@ def _has_objects_of(session: Session, mapper: Mapper) -> bool:
 class _EagerLoading:
     """The relationship loading a select() of entities asks for (options + defaults)."""
 
-    def __init__(self, statement: Any, layout: list[tuple[Mapper | None, int]]) -> None:
+    def __init__(
+        self, statement: Any, layout: list[tuple[Mapper | None, int]], defaults: bool = True
+    ) -> None:
         self.statement = statement
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         mappers = [m for m, _ in layout if m is not None]
         options = collect_options(statement)
-        if not options and not any(m.has_eager_defaults() for m in mappers):
+        if not options and not (defaults and any(m.has_eager_defaults() for m in mappers)):
             return
         paths: dict[int, list[Any]] = {}
         for i, (mapper, _n) in enumerate(layout):
             if mapper is not None:
                 paths[i] = [list(o.path) for o in options if o.path[0][0].parent is mapper]
-        self.statement, self.steps, self.post = apply_joined(statement, layout, paths)
+        self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
 
     @property
     def active(self) -> bool:

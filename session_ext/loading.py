@@ -125,6 +125,20 @@ def get_by_identity(
                     return None
             return obj
     session._autoflush()
+    if mapper.relationships and mapper.has_eager_defaults():
+        # load like a query, so the relationships' lazy="joined"/"selectin" apply
+        from sqlalchemy import and_, select
+
+        populate = populate_existing or bool(with_for_update)
+        query = select(mapper.class_).where(
+            and_(*(c == v for c, v in zip(mapper.primary_key, pk)))
+        )
+        if with_for_update:
+            opts = with_for_update if isinstance(with_for_update, dict) else {}
+            query = query.with_for_update(**opts)
+        return session.execute(
+            query, execution_options={"autoflush": False, "populate_existing": populate}
+        ).scalars().first()
     stmt = mapper.select_by_pk()
     if with_for_update:
         opts = with_for_update if isinstance(with_for_update, dict) else {}

@@ -477,10 +477,10 @@ class Session:
         state = self._state_in_session(instance, "expire")
         from .loading import expire_state
 
+        related = self._refresh_expire_cascade(instance) if attribute_names is None else []
         expire_state(self, state, None if attribute_names is None else list(attribute_names))
-        if attribute_names is None:
-            for related in self._refresh_expire_cascade(instance):
-                expire_state(self, instance_state(related), None)
+        for obj in related:
+            expire_state(self, instance_state(obj), None)
 
     def _refresh_expire_cascade(self, instance: object) -> list[object]:
         """Related objects reached through ``refresh-expire`` cascades (loaded ones)."""
@@ -520,10 +520,12 @@ class Session:
         from .loading import expire_state, refresh_state
 
         names = None if attribute_names is None else list(attribute_names)
+        related = self._refresh_expire_cascade(instance) if names is None else []
         # unflushed changes to what is refreshed are discarded, not flushed
         expire_state(self, state, names)
+        for obj in related:
+            expire_state(self, instance_state(obj), None)
         self._autoflush()
-        related = self._refresh_expire_cascade(instance) if names is None else []
         if not refresh_state(self, state, names, with_for_update=with_for_update):
             raise exc.InvalidRequestError(
                 f"Could not refresh instance {exc.state_str(state)}: its row with primary key "

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
@@ -185,8 +186,6 @@ def load_relationship(rel: Relationship, obj: Any) -> Any:
             f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
             "closes (e.g. with selectinload), or keep the session open"
         )
-    if session.n_plus_one:
-        _note_lazy_load(session, state, rel)
     value = lazy_load(session, rel, state, obj)
     d[rel.key] = value
     return value
@@ -209,8 +208,12 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
                 return target
         from .loading import get_by_identity
 
+        if session.n_plus_one:
+            _note_lazy_load(session, state, rel)
         with session.no_autoflush:
             return get_by_identity(session, rel.mapper, values)
+    if session.n_plus_one:
+        _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
     result = session.execute(rel.lazy_stmt, params)
     items = list(result.scalars().all())
@@ -277,6 +280,7 @@ def apply_joined(
     statement: Any,
     layout: list[tuple[Any, int]],
     entity_paths: dict[int, list[Path]],
+    defaults: bool = True,
 ) -> tuple[Any, list[JoinedStep], dict[int, tuple[Mapper, list[Path], frozenset[Relationship]]]]:
     """Add the joins of joined-eager relationships to ``statement``.
 
@@ -293,13 +297,31 @@ def apply_joined(
         for i, (mapper, _n) in enumerate(layout)
         if mapper is not None
     ]
+    limited = statement._limit_clause is not None or statement._offset_clause is not None
+    collection_joins = limited and any(
+        strategy == "joined" and mapper.relationships[key].uselist
+        for _i, mapper, _f, paths, _v in queue
+        for key, (strategy, _cp) in plan_for(mapper, paths, frozenset(), defaults).items()
+    )
+    wrapped = False
+    if collection_joins and len(layout) == 1:
+        # LIMIT/OFFSET count parents: apply them in a subquery, join the children outside
+        inner = statement.subquery()
+        adapter = ClauseAdapter(inner)
+        stmt = select(inner)
+        if statement._order_by_clauses:
+            stmt = stmt.order_by(*[adapter.traverse(c) for c in statement._order_by_clauses])
+        i, mapper, _f, paths, visited0 = queue[0]
+        queue[0] = (i, mapper, inner, paths, visited0)
+        wrapped = True
     next_slot = len(layout)
     while queue:
         slot, mapper, from_elem, paths, visited = queue.pop(0)
         rest: list[Path] = []
-        for key, (strategy, child_paths) in plan_for(mapper, paths, visited).items():
+        for key, (strategy, child_paths) in plan_for(mapper, paths, visited, defaults).items():
             rel = mapper.relationships[key]
-            if strategy != "joined" or rel._primaryjoin is not None:
+            unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
+            if strategy != "joined" or rel._primaryjoin is not None or unsafe:
                 strategy = "selectin" if strategy == "joined" else strategy
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
@@ -374,10 +396,16 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
                         st.load_options = {}
                     st.load_options[key] = strategy
             continue
-        children = selectin_load(session, rel, objects, populate) if strategy in (
-            "selectin", "joined") else []
-        if children or child_paths:
-            post_load(session, rel.mapper, children, child_paths, visited | {rel}, populate)
+        if rel.eager_unsupported:
+            for obj in objects:  # criteria eager loading can't express: load one by one
+                getattr(obj, key)
+            continue
+        # joined steps right below a selectin step ride along in its SELECT
+        joined = [p for p in child_paths if p[0][1] == "joined" and p[0][0]._primaryjoin is None]
+        rest = [p for p in child_paths if not any(p is j for j in joined)]
+        children = selectin_load(session, rel, objects, populate, joined)
+        if children or rest:
+            post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:
@@ -390,9 +418,22 @@ def _in(cols: list[Any], values: list[tuple[Any, ...]]) -> Any:
     return tuple_(*cols).in_(values)
 
 
+def _run(session: Session, stmt: Any, joined: list[Path]) -> Any:
+    opts: dict[str, Any] = {"autoflush": False}
+    if joined:
+        stmt = stmt.options(*[LoaderOption(tuple(p)) for p in joined])
+        opts["_se_explicit_eager_only"] = True
+    return session.execute(stmt, execution_options=opts)
+
+
 def selectin_load(session: Session, rel: Relationship, objects: list[Any],
-                  populate: bool) -> list[Any]:
-    """Load ``rel`` for all ``objects`` with one SELECT ... IN; returns the children."""
+                  populate: bool, joined: list[Path] | None = None) -> list[Any]:
+    """Load ``rel`` for all ``objects`` with one SELECT ... IN; returns the children.
+
+    ``joined``: option paths starting with a joined step on the children, which
+    are loaded by the same SELECT."""
+    joined = joined or []
+    extra = rel.extra_criteria
     pending: list[tuple[InstanceState, Any, tuple[Any, ...]]] = []
     for obj in objects:
         st = instance_state(obj)
@@ -423,9 +464,8 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         if missing:
             ref_cols = [ref for ref, _ in rel.sync_pairs]
             for chunk in _chunks(missing):
-                stmt = select(target.class_).where(_in(ref_cols, chunk))
-                result = session.execute(stmt, execution_options={"autoflush": False})
-                for child in result.scalars():
+                stmt = select(target.class_).where(_in(ref_cols, chunk), *extra)
+                for child in _run(session, stmt, joined).scalars():
                     key = tuple(child.__dict__[k] for k in rel.target_ref_keys)
                     wanted[key] = child
         for st, obj, vals in pending:
@@ -441,10 +481,10 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         for chunk in _chunks(keys):
             if not chunk:
                 continue
-            stmt = select(target.class_).where(_in(fk_cols, chunk))
+            stmt = select(target.class_).where(_in(fk_cols, chunk), *extra)
             if rel.order_by:
                 stmt = stmt.order_by(*rel.order_by)
-            for child in session.execute(stmt, execution_options={"autoflush": False}).scalars():
+            for child in _run(session, stmt, joined).scalars():
                 key = tuple(child.__dict__[k] for k in rel.child_fk_keys)
                 grouped.setdefault(key, []).append(child)
     else:
@@ -454,11 +494,13 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         for chunk in _chunks(keys):
             if not chunk:
                 continue
-            stmt = select(target.class_, *sec_cols).join(sec, join).where(_in(sec_cols, chunk))
+            stmt = select(target.class_, *sec_cols).join(sec, join).where(
+                _in(sec_cols, chunk), *extra
+            )
             if rel.order_by:
                 stmt = stmt.order_by(*rel.order_by)
             n = len(sec_cols)
-            for row in session.execute(stmt, execution_options={"autoflush": False}):
+            for row in _run(session, stmt, joined):
                 grouped.setdefault(tuple(row[1 : 1 + n]), []).append(row[0])
     seen: set[int] = set()
     for st, obj, vals in pending:

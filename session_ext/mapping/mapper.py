@@ -109,8 +109,10 @@ class Mapper:
                 self.python_onupdates[key] = u
             elif u is not None or c.server_onupdate is not None:
                 self.fetch_on_update.add(key)
+        # by name: the referenced table of another foreign key may not exist yet
+        fullname = self.table.fullname
         self.has_self_reference = any(
-            fk.column.table is self.table for fk in self.table.foreign_keys
+            fk.target_fullname.rpartition(".")[0] == fullname for fk in self.table.foreign_keys
         )
 
     def has_eager_defaults(self) -> bool:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.schema import Column, Table
-from sqlalchemy.sql import visitors
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
 
 from .. import exc
@@ -366,8 +366,46 @@ class Relationship:
         else:
             self.uselist = bool(self._uselist)
         self._configured = True
+        self._split_criteria()
         self._setup_backref()
         self._build_lazy_clause()
+
+    def _split_criteria(self) -> None:
+        """Criteria of a custom primaryjoin/secondaryjoin beyond the key equalities.
+
+        Eager loaders add them to their SELECT when they only name the target
+        (or secondary) table; otherwise eager loading falls back to lazy loads.
+        """
+        self.extra_criteria: list[Any] = []
+        self.eager_unsupported = False
+        if self.direction == MANYTOMANY:
+            pairs = self.secondary_parent_pairs + self.secondary_target_pairs
+            joins = [self._primaryjoin, self._secondaryjoin]
+            allowed = {self.mapper.table, self.secondary}
+        else:
+            pairs = self.sync_pairs
+            joins = [self._primaryjoin]
+            allowed = {self.mapper.table}
+        keys = {frozenset((a, b)) for a, b in pairs}
+        for join in joins:
+            if join is None:
+                continue
+            parts = list(join.clauses) if getattr(join, "operator", None) is operators.and_ \
+                else [join]
+            for part in parts:
+                if (
+                    isinstance(part, BinaryExpression)
+                    and isinstance(part.left, Column)
+                    and isinstance(part.right, Column)
+                    and frozenset((part.left, part.right)) in keys
+                ):
+                    continue
+                if all(c.table in allowed for c in _columns_in(part)):
+                    self.extra_criteria.append(part)
+                else:
+                    self.eager_unsupported = True
+        if self.mapper.table is self.parent.table and self.extra_criteria:  # type: ignore[union-attr]
+            self.eager_unsupported = True  # self-referential: the criteria are ambiguous
 
     def _fk_pairs(self, from_table: Any, to_table: Any) -> list[tuple[Column[Any], Column[Any]]]:
         """(referenced column in to_table, foreign key column in from_table) pairs."""
@@ -622,6 +660,11 @@ class Relationship:
 
     has = any
 
+    def __clause_element__(self) -> Any:
+        """``select(User).join(User.addresses)``: the target, joined along the foreign key."""
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        return self.mapper.__clause_element__()
+
     # -- instance access ----------------------------------------------------------------------
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -663,7 +706,7 @@ class Relationship:
                     self._collection_added(state, item)
         else:
             self._check_type(value)
-            old = d.get(key, NO_VALUE)
+            old = self._known_value(obj)
             if old is NO_VALUE and self.direction == ONETOMANY and state.key is not None \
                     and state.session is not None:
                 old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
@@ -693,6 +736,29 @@ class Relationship:
                 f"not {type(value).__name__}"
             )
 
+    def _known_value(self, target: Any) -> Any:
+        """The loaded value of this scalar on ``target``; for an unloaded
+        many-to-one, the object its foreign key names if the identity map has
+        it (no SQL); else NO_VALUE."""
+        d = target.__dict__
+        value = d.get(self.key, NO_VALUE)
+        if value is not NO_VALUE or self.direction != MANYTOONE:
+            return value
+        if self._primaryjoin is not None or not self.uses_target_pk:
+            return NO_VALUE
+        tstate = d.get(STATE_ATTR)
+        session = tstate.session if tstate is not None else None
+        if session is None or tstate.key is None:
+            return NO_VALUE
+        values = tuple(d.get(k, NO_VALUE) for k in self.parent_keys)
+        if NO_VALUE in values:
+            return NO_VALUE
+        if None in values:
+            return None
+        found = session.identity_map._dict.get((self.mapper.class_, values, None))
+        obj = found.obj() if found is not None else None
+        return obj if obj is not None else NO_VALUE
+
     # backref plumbing: change the other side without echoing back
     def _add_to(self, target: Any, item: Any) -> None:
         """``target.<self.key>`` now includes/points to ``item``."""
@@ -707,7 +773,7 @@ class Relationship:
             if not any(x is item for x in coll):
                 coll._append_quiet(item)
         else:
-            old = d.get(self.key, NO_VALUE)
+            old = self._known_value(target)
             if old is item:
                 return
             if self.key not in tstate.committed:
@@ -726,7 +792,9 @@ class Relationship:
             if coll is not None:
                 coll._remove_quiet(item)
         else:
-            if d.get(self.key, NO_VALUE) is item:
+            current = self._known_value(target)
+            # unknown: ``target`` was in ``item``'s collection, so it pointed at ``item``
+            if current is item or (current is NO_VALUE and tstate.key is not None):
                 if self.key not in tstate.committed:
                     tstate.committed[self.key] = item
                 d[self.key] = None
@@ -744,6 +812,11 @@ class Relationship:
         owner = state.obj()
         if self.partner is not None and owner is not None:
             self.partner._remove_from(item, owner)
+        if "delete-orphan" in self.cascade:
+            istate = instance_state(item)
+            session = istate.session
+            if istate.key is None and session is not None:
+                session.expunge(item)  # a pending orphan is simply never inserted
 
     def _cascade_on_attach(self, state: InstanceState, item: Any) -> None:
         if "save-update" not in self.cascade or self.viewonly:
@@ -786,6 +859,8 @@ class Relationship:
         return History((), (current,), ())
 
     def has_changes(self, state: InstanceState, d: dict[str, Any]) -> bool:
+        if not self.uselist and self.key in state.committed:
+            return state.committed[self.key] is not d.get(self.key, NO_VALUE)
         return self.history(state, d).has_changes()
 
     def related_objects(self, d: dict[str, Any]) -> list[Any]:

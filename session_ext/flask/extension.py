@@ -1,0 +1,343 @@
+"""``SessionExt``: the Flask extension object (``db``)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import sqlalchemy
+from flask import Flask, abort, current_app, has_app_context
+from sqlalchemy import MetaData, Table
+from sqlalchemy.engine import Engine
+
+import session_ext
+
+from .. import exc
+from ..factory import sessionmaker
+from ..pagination import Pagination
+from ..scoping import scoped_session
+from .cli import make_cli
+from .config import create_engines, read_config
+from .model import make_model, sync_bind_keys
+from .pagination import paginate_select
+from .query import Query
+from .record_queries import record_queries_on
+from .session import NoAppContextError, Session, app_context_scope
+from .state import EXTENSION_KEY, AppState
+from .transactions import TestTransaction
+
+_O = TypeVar("_O")
+
+ALL_BINDS = "__all__"
+
+
+class SessionExt:
+    """Sessions, models and engines for Flask apps::
+
+        db = SessionExt()                  # or SessionExt(app)
+
+        class User(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            name = db.Column(db.String(50))
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["SESSION_EXT_DATABASE_URI"] = "sqlite:///app.sqlite3"
+            db.init_app(app)
+            return app
+
+    ``db.session`` is a session per app context (so per request), removed
+    when the context ends.  The extension never stores an app: each app's
+    engines and settings live in ``app.extensions["session_ext"]``, and one
+    ``SessionExt`` may serve several apps.
+
+    :param app: call :meth:`init_app` with it right away.
+    :param metadata: the ``MetaData`` of ``db.Model`` (e.g. with a naming convention).
+    :param session_options: keyword arguments of every session
+        (``autoflush``, ``expire_on_commit``, ``n_plus_one``...).
+    :param engine_options: ``create_engine()`` arguments of every engine;
+        ``SESSION_EXT_ENGINE_OPTIONS`` and per-bind options take precedence.
+    :param query_class: the class of ``Model.query`` and ``db.session.query()``;
+        a subclass of :class:`session_ext.flask.Query`.
+    :param model_class: a mixin for every model, or your own declarative base.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        metadata: MetaData | None = None,
+        session_options: Mapping[str, Any] | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+        query_class: type[Query[Any]] | None = None,
+        model_class: type | None = None,
+    ) -> None:
+        if query_class is not None and not (
+            isinstance(query_class, type) and issubclass(query_class, Query)
+        ):
+            raise exc.ArgumentError(
+                f"query_class must be a subclass of session_ext.flask.Query, not {query_class!r}"
+            )
+        #: the Query class of ``Model.query`` and ``db.session.query()``
+        self.Query: type[Query[Any]] = query_class or Query
+        self.session_options = dict(session_options or {})
+        self.engine_options = dict(engine_options or {})
+        #: a session per app context; see :mod:`session_ext.flask.session`
+        self.session: scoped_session[Session] = self._make_scoped_session(self.session_options)
+        #: the declarative base of this extension's models
+        self.Model: type[Any] = make_model(self, model_class, metadata)
+        if app is not None:
+            self.init_app(app)
+
+    # ------------------------------------------------------------------ set-up
+    def _make_scoped_session(self, options: dict[str, Any]) -> scoped_session[Session]:
+        options = dict(options)
+        options.setdefault("query_cls", self.Query)
+        class_ = options.pop("class_", Session)
+        if not (isinstance(class_, type) and issubclass(class_, Session)):
+            raise exc.ArgumentError(
+                "session_options['class_'] must be a subclass of session_ext.flask.Session "
+                f"(it needs the app's engines), not {class_!r}"
+            )
+        factory = sessionmaker(class_=class_, db=self, **options)
+        return scoped_session(factory, scopefunc=app_context_scope)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the app's ``SESSION_EXT_*`` config, create its engines and
+        register the session teardown, the CLI group and the shell context.
+
+        Raises :class:`~session_ext.flask.ConfigError` naming the key when the
+        configuration is missing or malformed, and ``RuntimeError`` when the
+        app already has a SessionExt.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                f"A SessionExt is already registered on app {app.name!r}; init_app() may "
+                "be called once per app (create one SessionExt and share it)"
+            )
+        config = read_config(app, self.engine_options)
+        engines = create_engines(config)
+        if config.record_queries:
+            for engine in engines.values():
+                record_queries_on(engine)
+        app.extensions[EXTENSION_KEY] = AppState(self, app, config, engines)
+        app.teardown_appcontext(self._teardown_session)
+        app.shell_context_processor(self._shell_context)
+        app.cli.add_command(make_cli(self))
+
+    def _teardown_session(self, error: BaseException | None) -> None:
+        """End of every app context: commit (``SESSION_EXT_COMMIT_ON_TEARDOWN``,
+        on success) or roll back, then always ``remove()`` the session, which
+        returns its connection to the pool."""
+        try:
+            state = self._state_for(current_app)
+            if state.config.commit_on_teardown and self.session.has():
+                session = self.session()
+                if error is None:
+                    session.commit()
+                else:
+                    session.rollback()
+        finally:
+            self.session.remove()
+
+    def _shell_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = {"db": self}
+        for mapper in self.Model.registry.mappers:
+            context[mapper.class_.__name__] = mapper.class_
+        return context
+
+    def _state_for(self, app: Any) -> AppState:
+        state = app.extensions.get(EXTENSION_KEY) if hasattr(app, "extensions") else None
+        if state is None or state.db is not self:
+            raise RuntimeError(
+                f"The app {getattr(app, 'name', app)!r} is not registered with this SessionExt: "
+                "call db.init_app(app) in your app factory"
+            )
+        return state  # type: ignore[no-any-return]
+
+    def _current_state(self) -> AppState:
+        if not has_app_context():
+            raise NoAppContextError(
+                "db.engine, db.engines, create_all() and the like need the current app: "
+                "call them inside `with app.app_context():` (or a request, or a CLI command); "
+                "see docs/flask.md#sessions-and-teardown"
+            )
+        return self._state_for(current_app)
+
+    def _remove_current_session(self) -> None:
+        if has_app_context():
+            self.session.remove()
+
+    # ------------------------------------------------------------------ engines & metadata
+    @property
+    def metadata(self) -> MetaData:
+        """The ``MetaData`` of ``db.Model`` (every bind's tables)."""
+        return self.Model.metadata  # type: ignore[no-any-return]
+
+    @property
+    def engines(self) -> Mapping[str | None, Engine]:
+        """The current app's engines by bind key (None: the default database)."""
+        return MappingProxyType(self._current_state().engines)
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's default engine (``SESSION_EXT_DATABASE_URI``)."""
+        return self._current_state().engine_for(None)
+
+    def _keys(self, state: AppState, bind_key: Any) -> list[str | None]:
+        if bind_key == ALL_BINDS:
+            return list(state.engines)
+        if bind_key is None or isinstance(bind_key, str):
+            keys = [bind_key]
+        elif isinstance(bind_key, Iterable):
+            keys = list(bind_key)
+        else:
+            raise exc.ArgumentError(
+                f"bind_key must be '{ALL_BINDS}', None, a bind key or a list of them, "
+                f"not {bind_key!r}"
+            )
+        for key in keys:
+            state.engine_for(key)  # raises for an unknown key
+        return keys
+
+    def _tables_for(self, key: str | None) -> list[Table]:
+        """The tables of ``db.metadata`` that live in bind ``key``, in
+        dependency order."""
+        sync_bind_keys(self.Model)
+        return [t for t in self.metadata.sorted_tables if t.info.get("bind_key") == key]
+
+    def _for_each_bind(self, bind_key: Any, operation: str) -> None:
+        state = self._current_state()
+        for key in self._keys(state, bind_key):
+            tables = self._tables_for(key)
+            if not tables:
+                continue
+            bind = state.bind_for(key)
+            if operation == "create":
+                self.metadata.create_all(bind, tables=tables)
+            else:
+                self.metadata.drop_all(bind, tables=tables)
+
+    def create_all(self, bind_key: Any = ALL_BINDS) -> None:
+        """Create the missing tables of the models (and ``db.Table`` tables).
+
+        ``bind_key``: ``"__all__"`` (every bind), None (the default
+        database), a bind key, or a list of those.  Inside a test
+        transaction the DDL runs (and is rolled back) on the test's
+        connections.
+        """
+        self._for_each_bind(bind_key, "create")
+
+    def drop_all(self, bind_key: Any = ALL_BINDS) -> None:
+        """Drop the tables of the models; ``bind_key`` as in :meth:`create_all`."""
+        self._for_each_bind(bind_key, "drop")
+
+    def reflect(self, bind_key: Any = ALL_BINDS, **kwargs: Any) -> None:
+        """Load the tables that exist in the databases into ``db.metadata``
+        (``MetaData.reflect`` keywords such as ``only=[...]``, ``views=True``).
+
+        Reflected tables are tagged with their bind key.  Table names must be
+        unique across binds: a name already in the metadata is not reflected
+        again.
+        """
+        state = self._current_state()
+        for key in self._keys(state, bind_key):
+            before = set(self.metadata.tables)
+            self.metadata.reflect(bind=state.bind_for(key), **kwargs)
+            if key is not None:
+                for name in set(self.metadata.tables) - before:
+                    self.metadata.tables[name].info["bind_key"] = key
+
+    def Table(self, name: str, *args: Any, bind_key: str | None = None, **kwargs: Any) -> Table:  # noqa: N802
+        """A Core ``Table`` in ``db.metadata`` (``db.Table("tags", db.Column(...))``),
+        in bind ``bind_key`` (None: the default database)."""
+        if bind_key is not None:
+            info = dict(kwargs.pop("info", None) or {})
+            info["bind_key"] = bind_key
+            kwargs["info"] = info
+        return Table(name, self.metadata, *args, **kwargs)
+
+    # ------------------------------------------------------------------ views
+    def get_or_404(
+        self, entity: type[_O], ident: Any, *, description: str | None = None
+    ) -> _O:
+        """``session.get(entity, ident)``, or ``abort(404)`` when there is no such row."""
+        obj = self.session.get(entity, ident)
+        if obj is None:
+            abort(404, description=description)
+        return obj  # type: ignore[no-any-return]
+
+    def first_or_404(self, statement: Any, *, description: str | None = None) -> Any:
+        """The first column of the first row (the object for ``select(Model)``),
+        or ``abort(404)`` when there is no row."""
+        value = self.session.execute(statement).scalar()
+        if value is None:
+            abort(404, description=description)
+        return value
+
+    def one_or_404(self, statement: Any, *, description: str | None = None) -> Any:
+        """The only row's first column, or ``abort(404)`` for none or several rows."""
+        try:
+            return self.session.execute(statement).scalar_one()
+        except (exc.NoResultFound, exc.MultipleResultsFound):
+            abort(404, description=description)
+
+    def paginate(
+        self,
+        select: Any,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = None,
+        error_out: bool = True,
+        count: bool = True,
+    ) -> Pagination:
+        """A page of a ``select()``; ``page``/``per_page`` default to the
+        request's arguments, and invalid values or an empty page other than
+        the first give 404 (see :mod:`session_ext.flask.pagination`)."""
+        return paginate_select(
+            self.session(),
+            select,
+            page=page,
+            per_page=per_page,
+            max_per_page=max_per_page,
+            error_out=error_out,
+            count=count,
+        )
+
+    # ------------------------------------------------------------------ testing
+    @contextlib.contextmanager
+    def test_transaction(self, app: Flask | None = None) -> Iterator[TestTransaction]:
+        """Run the block in outer transactions rolled back at the end (for
+        test frameworks other than pytest; pytest users have the
+        ``session_ext_rollback`` fixture)."""
+        state = self._state_for(app) if app is not None else self._current_state()
+        with state.test_transaction() as tx:
+            yield tx
+
+    # ------------------------------------------------------------------ conveniences
+    def __getattr__(self, name: str) -> Any:
+        """``db.Column``, ``db.String``, ``db.select``, ``db.relationship`` ...:
+        names of ``session_ext`` and ``sqlalchemy``, for code written the
+        Flask-SQLAlchemy way."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in session_ext.__all__ and name not in ("Session", "Query", "Pagination"):
+            return getattr(session_ext, name)
+        if hasattr(sqlalchemy, name):
+            return getattr(sqlalchemy, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        if has_app_context():
+            state = current_app.extensions.get(EXTENSION_KEY)
+            if state is not None and state.db is self:
+                urls = ", ".join(
+                    f"{'default' if k is None else k}={e.url.render_as_string()}"
+                    for k, e in state.engines.items()
+                )
+                return f"<SessionExt {urls}>"
+        return "<SessionExt>"
+
