@@ -14,18 +14,43 @@
 
 See ``docs/flask.md``.  Tests get rollback-per-test fixtures from the
 ``session_ext.testing`` pytest plugin.
+
+The names below are imported on first use (PEP 562), so ``import
+session_ext.flask`` itself does not import Flask; tools that walk the
+package (``pkgutil.walk_packages``) stay framework-free.
 """
 
 from __future__ import annotations
 
-from ..pagination import Pagination
-from .config import KNOWN_KEYS, ConfigError
-from .extension import ALL_BINDS, SessionExt
-from .model import Model, QueryProperty
-from .query import Query
-from .record_queries import QueryInfo, get_recorded_queries
-from .session import NoAppContextError, Session, app_context_scope
-from .transactions import TestTransaction
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..pagination import Pagination
+    from .config import KNOWN_KEYS, ConfigError
+    from .extension import ALL_BINDS, SessionExt
+    from .model import Model, QueryProperty
+    from .query import Query
+    from .record_queries import QueryInfo, get_recorded_queries
+    from .session import NoAppContextError, Session, app_context_scope
+    from .transactions import TestTransaction
+
+_EXPORTS = {
+    "ALL_BINDS": ".extension",
+    "ConfigError": ".config",
+    "KNOWN_KEYS": ".config",
+    "Model": ".model",
+    "NoAppContextError": ".session",
+    "Pagination": "..pagination",
+    "Query": ".query",
+    "QueryInfo": ".record_queries",
+    "QueryProperty": ".model",
+    "Session": ".session",
+    "SessionExt": ".extension",
+    "TestTransaction": ".transactions",
+    "app_context_scope": ".session",
+    "get_recorded_queries": ".record_queries",
+}
 
 __all__ = [
     "ALL_BINDS",
@@ -43,3 +68,16 @@ __all__ = [
     "app_context_scope",
     "get_recorded_queries",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

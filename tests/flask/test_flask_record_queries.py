@@ -1,0 +1,51 @@
+"""get_recorded_queries(): statements, parameters, duration, caller location."""
+
+from __future__ import annotations
+
+from flask_support import User, db
+from sqlalchemy import select
+
+from session_ext.flask import get_recorded_queries
+
+
+def test_records_statements_with_location(make_app):
+    app = make_app(TESTING=True)
+    with app.app_context():
+        assert get_recorded_queries() == []
+        db.session.add(User(name="ada"))
+        db.session.commit()
+        db.session.scalars(select(User).where(User.name == "ada")).one()
+        queries = get_recorded_queries()
+    statements = [q.statement for q in queries]
+    assert any(s.startswith("INSERT INTO user") for s in statements), statements
+    select_info = next(q for q in queries if q.statement.startswith("SELECT"))
+    assert "ada" in repr(select_info.parameters)
+    assert select_info.duration >= 0
+    assert select_info.end_time >= select_info.start_time
+    assert __file__ in select_info.location
+    assert "test_records_statements_with_location" in select_info.location
+
+
+def test_each_request_has_its_own_list(make_app):
+    app = make_app(TESTING=True)
+    counts = []
+
+    @app.get("/count-queries")
+    def count_queries():
+        db.session.scalar(select(User.id))
+        # SQLite's explicit BEGIN (see configure_sqlite) is recorded too
+        counts.append(len([q for q in get_recorded_queries() if q.statement != "BEGIN"]))
+        return "ok"
+
+    client = app.test_client()
+    client.get("/count-queries")
+    client.get("/count-queries")
+    assert counts == [1, 1]
+
+
+def test_nothing_recorded_when_off_or_outside_a_context(make_app):
+    app = make_app(SESSION_EXT_RECORD_QUERIES=False)
+    with app.app_context():
+        db.session.scalar(select(User.id))
+        assert get_recorded_queries() == []
+    assert get_recorded_queries() == []
