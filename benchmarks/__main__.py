@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from .eager import eager_workload
+from .flask_request import flask_workload
 from .get_update import get_workload, update_workload
 from .harness import format_workload, run_workload
 from .insert_load import insert_workload, load_workload
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--gets", type=int, default=10_000)
     parser.add_argument("--parents", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument(
         "--only", default="insert,load,get,update,eager",
         help="comma-separated workloads to run (insert, load, get, update, eager)",
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repeat")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.rows, args.repeat, args.gets, args.parents = 500, 1, 200, 50
+        args.rows, args.repeat, args.gets, args.parents, args.requests = 500, 1, 200, 50, 50
     wanted = {w.strip() for w in args.only.split(",") if w.strip()}
     builders = {
         "insert": lambda e: insert_workload(e, args.rows),
@@ -101,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                 if name_ not in wanted:
                     continue
                 workload = run_workload(build(engine), args.repeat)
+                print(format_workload(workload), flush=True)
+            if name == "sqlite" and "flask" in wanted:
+                db_path = str(engine.url.database) + ".flask"
+                workload = run_workload(flask_workload(db_path, args.requests), args.repeat)
                 print(format_workload(workload), flush=True)
     return 0
 
