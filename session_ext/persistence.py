@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
-from .state import NO_VALUE
+from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -78,19 +78,28 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
     groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
+    column_set = mapper.column_attr_set
     for item in items:
         d = item[1].__dict__
-        values = {k: d[k] for k in keys if k in d}
+        # usually the object's __dict__ is its state plus column values: copy it whole
+        values = d.copy()
+        del values[STATE_ATTR]
+        if not values.keys() <= column_set:
+            values = {k: d[k] for k in keys if k in d}
         for k in none_is_default:
             if k in values and values[k] is None:
                 del values[k]
-        for k, default in py_defaults.items():
-            if k not in values:
-                value = _default_value(default, values, conn, attrs[k].column)
-                values[k] = value
-                undo.set(d, k, value)
+        if py_defaults:
+            for k, default in py_defaults.items():
+                if k not in values:
+                    value = _default_value(default, values, conn, attrs[k].column)
+                    values[k] = value
+                    undo.set(d, k, value)
         params = values if same_keys else {col_key[k]: v for k, v in values.items()}
-        groups.setdefault(tuple(values), []).append((item, params))
+        group = groups.get(tuple(values))
+        if group is None:
+            group = groups[tuple(values)] = []
+        group.append((item, params))
     dialect = conn.dialect
     for present, rows in groups.items():
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]

@@ -160,6 +160,29 @@ class InstanceState:
         self.load_context: Any = None
         obj.__dict__[STATE_ATTR] = self
 
+    @classmethod
+    def for_loaded(
+        cls, obj: object, mapper: Mapper, key: tuple[Any, ...], session_id: int
+    ) -> InstanceState:
+        """State of an object just loaded from a row (persistent, clean).
+
+        Does what ``__init__`` does, minus writing into ``obj.__dict__`` (the
+        loader builds that dict in one go); keep the two in step.
+        """
+        self = cls.__new__(cls)
+        self.obj = weakref.ref(obj, self._gone)
+        self.mapper = mapper
+        self.key = key
+        self.session_id = session_id
+        self.committed = {}
+        self.modified = False
+        self.expired = False
+        self.was_deleted = False
+        self._strong = None
+        self.load_options = None
+        self.load_context = None
+        return self
+
     # -- lifecycle ----------------------------------------------------------
     @property
     def class_(self) -> type:

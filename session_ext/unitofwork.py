@@ -129,10 +129,18 @@ class FlushPlan:
 
 
 def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None) -> None:
-    for state, obj in list(session._new.items()):
+    inserts = plan.inserts
+    last_mapper = None
+    bucket: list[tuple[InstanceState, object]] = []
+    for item in session._new.items():
+        state = item[0]
         if only is not None and state not in only:
             continue
-        plan.inserts.setdefault(state.mapper, []).append((state, obj))
+        mapper = state.mapper
+        if mapper is not last_mapper:
+            last_mapper = mapper
+            bucket = inserts.setdefault(mapper, [])
+        bucket.append(item)
     for state, obj in list(session._deleted.items()):
         if only is not None and state not in only:
             continue
@@ -273,17 +281,25 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
     replaced = [(s, s.obj()) for s in plan.replacing]
     imap_dict = imap._dict
     tx_new = tx._new
+    last_mapper = None
+    cls: Any = None
+    pk_keys: tuple[str, ...] = ()
+    pk0 = ""
     for state, obj in plan.inserted + replaced:
         d = obj.__dict__  # type: ignore[union-attr]
         mapper = state.mapper
-        pk_keys = mapper.pk_keys
-        if len(pk_keys) == 1:
-            key = (mapper.class_, (d.get(pk_keys[0]),), None)
+        if mapper is not last_mapper:
+            last_mapper = mapper
+            cls = mapper.class_
+            pk_keys = mapper.pk_keys
+            pk0 = pk_keys[0] if len(pk_keys) == 1 else ""
+        if pk0:
+            key = (cls, (d.get(pk0),), None)
         else:
-            key = (mapper.class_, tuple([d.get(k) for k in pk_keys]), None)
+            key = (cls, tuple([d.get(k) for k in pk_keys]), None)
         state.key = key
         del new[state]
-        if state.committed or state.modified:
+        if state.modified or state.committed:
             state.reset_changes()
         imap_dict[key] = state
         tx_new[state] = None
