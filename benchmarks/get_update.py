@@ -59,6 +59,11 @@ def get_workload(engine: Engine, n: int) -> Workload:
             for i in ids:
                 conn.execute(by_pk, {"pk": i}).first()
 
+    def core_get_fresh_connection() -> None:
+        for i in ids:
+            with engine.connect() as conn:
+                conn.execute(by_pk, {"pk": i}).first()
+
     def raw_get() -> None:
         conn = engine.raw_connection()
         try:
@@ -95,6 +100,7 @@ def get_workload(engine: Engine, n: int) -> Workload:
         Case("session_ext get, miss (session per get)", se_miss_fresh_session),
         Case("session_ext get, identity-map hit", se_hit, se_hit_setup, se_hit_teardown),
         Case("core select by pk .first()", core_get),
+        Case("core, connection per get", core_get_fresh_connection),
         Case("raw DB-API execute+fetchone", raw_get),
         Case("sqlalchemy ORM get, miss", orm_miss),
         Case("sqlalchemy ORM get, identity-map hit", orm_hit, orm_hit_setup, orm_hit_teardown),

@@ -142,10 +142,13 @@ def peewee_insert_cases(engine: Engine, data: list[dict[str, object]], reset) ->
     if model is None:
         return []
 
+    import peewee
+
     def run() -> None:
         db = model._meta.database
         with db.atomic():
-            model.insert_many(data).execute()
+            for batch in peewee.chunked(data, 1000):  # bind parameter limits
+                model.insert_many(batch).execute()
         db.close()
 
     return [Case("peewee insert_many (no keys)", run, reset)]
