@@ -225,6 +225,49 @@ def _entity_result(
         def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
             data = [load(r) for r in rows]
             return data, [data] if track else []
+    elif scalars_only and all(step.parent_slot == 0 for step in steps):
+        # the common joined-eager shape: one entity, relationships of it joined in
+        load = getters[0]
+        step_loaders = [step.loader for step in steps]
+        n_steps = len(steps)
+        dedupe = any(step.rel.uselist for step in steps)
+
+        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+            data: list[Any] = []
+            children_of: dict[int, list[tuple[list[Any], set[int]]]] = {}
+            for r in rows:
+                parent = load(r)
+                if parent is None:
+                    data.append(None)
+                    continue
+                entry = children_of.get(id(parent))
+                if entry is None:
+                    entry = children_of[id(parent)] = [([], set()) for _ in range(n_steps)]
+                    data.append(parent)
+                elif not dedupe:
+                    data.append(parent)
+                for k in range(n_steps):
+                    child = step_loaders[k](r)
+                    if child is not None:
+                        found, ids = entry[k]
+                        if id(child) not in ids:
+                            ids.add(id(child))
+                            found.append(child)
+            per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
+            by_id = {id(o): o for o in data if o is not None}
+            for pid, entry in children_of.items():
+                parent = by_id[pid]
+                pstate = instance_state(parent)
+                for k, step in enumerate(steps):
+                    found = entry[k][0]
+                    rel = step.rel
+                    value = found if rel.uselist else (found[0] if found else None)
+                    set_loaded(rel, pstate, parent, value, populate)
+                    if track:
+                        per_slot[step.slot].extend(found)
+            if track:
+                per_slot[0] = list(by_id.values())
+            return data, per_slot
     else:
 
         def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:

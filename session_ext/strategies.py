@@ -28,7 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
 from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, InstrumentedList, Relationship
-from .state import NO_VALUE, InstanceState, instance_state
+from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -435,14 +435,16 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
     joined = joined or []
     extra = rel.extra_criteria
     pending: list[tuple[InstanceState, Any, tuple[Any, ...]]] = []
+    key = rel.key
+    parent_keys = rel.parent_keys
     for obj in objects:
-        st = instance_state(obj)
-        if rel.key in obj.__dict__ and not populate:
+        d = obj.__dict__
+        if key in d and not populate:
             continue
-        vals = tuple(obj.__dict__.get(k, NO_VALUE) for k in rel.parent_keys)
-        if any(v is NO_VALUE for v in vals):
-            vals = tuple(getattr(obj, k) for k in rel.parent_keys)
-        pending.append((st, obj, vals))
+        vals = tuple([d.get(k, NO_VALUE) for k in parent_keys])
+        if NO_VALUE in vals:
+            vals = tuple([getattr(obj, k) for k in parent_keys])
+        pending.append((d[STATE_ATTR], obj, vals))
     if not pending:
         return []
     children: list[Any] = []
@@ -484,9 +486,15 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
             stmt = select(target.class_).where(_in(fk_cols, chunk), *extra)
             if rel.order_by:
                 stmt = stmt.order_by(*rel.order_by)
+            fk_keys = rel.child_fk_keys
             for child in _run(session, stmt, joined).scalars():
-                key = tuple(child.__dict__[k] for k in rel.child_fk_keys)
-                grouped.setdefault(key, []).append(child)
+                cd = child.__dict__
+                group_key = tuple([cd[k] for k in fk_keys])
+                group = grouped.get(group_key)
+                if group is None:
+                    grouped[group_key] = [child]
+                else:
+                    group.append(child)
     else:
         sec = rel.secondary
         sec_cols = [s for _, s in rel.secondary_parent_pairs]
@@ -502,13 +510,19 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
             n = len(sec_cols)
             for row in _run(session, stmt, joined):
                 grouped.setdefault(tuple(row[1 : 1 + n]), []).append(row[0])
-    seen: set[int] = set()
+    uselist = rel.uselist
     for st, obj, vals in pending:
-        items = grouped.get(vals, [])
-        if rel.uselist:
+        items = grouped.get(vals, ())
+        if uselist:
             set_loaded(rel, st, obj, items, populate)
         else:
             set_loaded(rel, st, obj, items[0] if items else None, populate)
+    if rel.direction == ONETOMANY:  # each child has one parent: no duplicates
+        for items in grouped.values():
+            children.extend(items)
+        return children
+    seen: set[int] = set()
+    for items in grouped.values():
         for item in items:
             if id(item) not in seen:
                 seen.add(id(item))
