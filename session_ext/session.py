@@ -94,7 +94,6 @@ class Session:
         self._loader_cache: dict[Any, Any] = {}
         self.hash_key = next(_next_hash_key)
         _sessions[self.hash_key] = self
-        self._warn_on_events = False
 
     # ------------------------------------------------------------------ context
     def __enter__(self: _T) -> _T:

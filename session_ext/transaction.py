@@ -17,6 +17,7 @@ with the database (see :meth:`Session._restore_after_rollback`).
 from __future__ import annotations
 
 import enum
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -26,6 +27,8 @@ from . import exc
 if TYPE_CHECKING:
     from .session import Session
     from .state import InstanceState
+
+log = logging.getLogger("session_ext.transaction")
 
 JOIN_MODES = ("conditional_savepoint", "create_savepoint", "control_fully", "rollback_only")
 
@@ -135,6 +138,7 @@ class SessionTransaction:
             self._connections[bind] = _ConnectionHandle(conn, trans, False)
             return conn
         self._connections[bind] = handle = self._begin_root(bind)
+        log.debug("session %s: began a transaction on %r", self.session.hash_key, bind)
         return handle.connection
 
     def _begin_root(self, bind: Any) -> _ConnectionHandle:
@@ -218,6 +222,7 @@ class SessionTransaction:
         self._state = TxState.COMMITTED
         self._close_connections()
         session._transaction = None
+        log.debug("session %s: committed", session.hash_key)
         session._after_commit(self)
 
     def rollback(self) -> None:
@@ -232,6 +237,8 @@ class SessionTransaction:
             current = current.parent
         self._rollback_connections()
         self._state = TxState.ROLLED_BACK
+        log.debug("session %s: rolled back %s transaction", session.hash_key,
+                  "a nested" if self.nested else "the")
         if self.nested:
             session._transaction = self.parent
             session._restore_after_rollback(self, dirty_only=True)

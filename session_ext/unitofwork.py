@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from .mapping.mapper import Mapper
     from .session import Session
     from .transaction import SessionTransaction
+
+
+log = logging.getLogger("session_ext.flush")
 
 
 @functools.lru_cache(maxsize=512)
@@ -183,6 +187,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx)
+    debug = log.isEnabledFor(logging.DEBUG)
     size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
     with _gc.paused(size):
         try:
@@ -194,8 +199,16 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
         except BaseException as error:
             plan.undo.undo()
             tx.fail(error)
+            log.debug("flush failed and was rolled back: %r", error)
             raise
         _settle(session, tx, plan)
+    if debug:
+        log.debug(
+            "flush: %d inserted, %d updated, %d deleted (%s)",
+            len(plan.inserted), len(plan.updated), len(plan.deleted),
+            ", ".join(sorted({m.class_.__name__ for m in
+                              set(plan.inserts) | set(plan.updates) | set(plan.deletes)})),
+        )
 
 
 def _convert_replacements(session: Session, plan: FlushPlan) -> None:
