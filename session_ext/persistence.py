@@ -206,7 +206,9 @@ def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, rows: list[Any], undo:
                  range(first, last + 1))
 
 
-#: at least this many new rows of one table go through COPY on PostgreSQL
+#: at least this many new rows of one table go through COPY on PostgreSQL.
+#: COPY bypasses Core's cursor events (``before_cursor_execute`` listeners and
+#: query recorders do not see those rows); raise this to turn it off.
 COPY_THRESHOLD = 1000
 
 
@@ -276,6 +278,8 @@ def _rowid_ordered(dialect: Any, mapper: Mapper, fetch: list[str]) -> bool:
     if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
         return False
     col = mapper.primary_key[0]
+    if not mapper.table.dialect_options["sqlite"].get("with_rowid", True):
+        return False  # a WITHOUT ROWID table has no rowids to read keys from
     return col is mapper.table.autoincrement_column and col.default is None
 
 
