@@ -142,8 +142,11 @@ def get_by_identity(
                 try:
                     load_expired_attributes(state, None)
                 except exc.ObjectDeletedError:
+                    # the row is gone: the object is deleted (restored by rollback)
                     session.identity_map.remove_state(state)
-                    state.session_id = None
+                    state.was_deleted = True
+                    if session._transaction is not None:
+                        session._transaction._deleted[state] = obj
                     return None
             return obj
     session._autoflush()

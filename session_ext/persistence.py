@@ -243,18 +243,17 @@ def _copy_insert(
     table = mapper.table
     pk_key = mapper.pk_keys[0]
     pk_col = mapper.primary_key[0]
-    qualified = f"{table.schema}.{table.name}" if table.schema else table.name
+    preparer = conn.dialect.identifier_preparer
+    target = preparer.format_table(table)  # quoted where needed, as SQL parses it
     seq = conn.exec_driver_sql(
-        "SELECT pg_get_serial_sequence(%(t)s, %(c)s)", {"t": qualified, "c": pk_col.name}
+        "SELECT pg_get_serial_sequence(%(t)s, %(c)s)", {"t": target, "c": pk_col.name}
     ).scalar()
     if seq is None:
-        raise exc.FlushError(f"No sequence found for {qualified}.{pk_col.name}")
+        raise exc.FlushError(f"No sequence found for {target}.{pk_col.name}")
     ids = conn.exec_driver_sql(
         "SELECT nextval(%(s)s) FROM generate_series(1, %(n)s)", {"s": seq, "n": len(rows)}
     ).scalars().all()
     cols = [pk_col.name] + [mapper.column_attrs[k].column.name for k in present]
-    preparer = conn.dialect.identifier_preparer
-    target = preparer.format_table(table)
     copy_sql = f"COPY {target} ({', '.join(preparer.quote(c) for c in cols)}) FROM STDIN"
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(copy_sql) as copy:

@@ -39,18 +39,25 @@ class Scope:
     the ``with scope():`` block ends (sessions created in it are closed).
     """
 
-    __slots__ = ("name", "_on_exit", "__weakref__")
+    __slots__ = ("name", "_on_exit", "_owners", "__weakref__")
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name
         self._on_exit: list[Callable[[], Any]] = []
+        self._owners: set[object] = set()  # held only while the block lasts
 
-    def on_exit(self, callback: Callable[[], Any]) -> None:
+    def on_exit(self, callback: Callable[[], Any], owner: object = None) -> None:
+        """Run ``callback`` when the block ends; with ``owner``, once per owner."""
+        if owner is not None:
+            if owner in self._owners:
+                return
+            self._owners.add(owner)
         self._on_exit.append(callback)
 
     def close(self) -> None:
         """Run the exit callbacks (each once), last registered first."""
         errors = []
+        self._owners.clear()
         while self._on_exit:
             callback = self._on_exit.pop()
             try:
@@ -238,7 +245,7 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
         session = self.session_factory()
         key = self.registry.scopefunc()
         if isinstance(key, Scope):
-            key.on_exit(lambda: self._remove_key(key))
+            key.on_exit(lambda: self._remove_key(key), owner=self)
         return session
 
     def _remove_key(self, key: Any) -> None:
@@ -259,7 +266,7 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
             if isinstance(self.registry, ScopedRegistry):
                 key = self.registry.scopefunc()
                 if isinstance(key, Scope):
-                    key.on_exit(lambda: self._remove_key(key))
+                    key.on_exit(lambda: self._remove_key(key), owner=self)
             self.registry.set(session)
             return session
         return self.registry()

@@ -210,8 +210,7 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
 
         if session.n_plus_one:
             _note_lazy_load(session, state, rel)
-        with session.no_autoflush:
-            return get_by_identity(session, rel.mapper, values)
+        return get_by_identity(session, rel.mapper, values)  # autoflushes on a miss
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}

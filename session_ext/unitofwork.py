@@ -325,6 +325,9 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
         imap.add_state(state)
         tx._key_switches.setdefault(state, old_key)
     for state in plan.unchanged:
+        # no column changed, but relationships may have: a SAVEPOINT rolled back
+        # later must expire this object too, so its collections reload
+        tx._dirty.add(state)
         state.reset_changes()
         imap.release(state)
     for state, _obj in plan.updated:

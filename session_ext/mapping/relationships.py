@@ -226,7 +226,8 @@ class Relationship:
         self.target_class = mapper.class_
         secondary = self._secondary_arg
         if isinstance(secondary, str):
-            secondary = parent.registry.metadata.tables.get(secondary) or self._resolve(secondary)
+            by_name = parent.registry.metadata.tables.get(secondary)
+            secondary = by_name if by_name is not None else self._resolve(secondary)
         elif callable(secondary) and not isinstance(secondary, Table):
             secondary = secondary()
         self.secondary = secondary
