@@ -498,10 +498,9 @@ class Session:
 
     def expire_all(self) -> None:
         """Expire every persistent object in the session."""
-        from .loading import expire_state
+        from .loading import expire_all_states
 
-        for state in self.identity_map.all_states():
-            expire_state(self, state, None)
+        expire_all_states(self, self.identity_map.all_states())
 
     def refresh(
         self,
@@ -626,10 +625,9 @@ class Session:
         for state in tx._deleted:
             state.session_id = None
         if self.expire_on_commit:
-            from .loading import expire_state
+            from .loading import expire_all_states
 
-            for state in self.identity_map.all_states():
-                expire_state(self, state, None)
+            expire_all_states(self, self.identity_map.all_states())
 
     def _restore_after_rollback(self, tx: SessionTransaction, dirty_only: bool) -> None:
         """Put objects back in step with the database after ``tx`` rolled back."""
