@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parents", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument(
-        "--only", default="insert,load,get,update,eager",
-        help="comma-separated workloads to run (insert, load, get, update, eager)",
+        "--only", default="insert,load,get,update,eager,flask",
+        help="comma-separated workloads to run (insert, load, get, update, eager, flask)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repeat")
     args = parser.parse_args(argv)

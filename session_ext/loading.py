@@ -131,8 +131,8 @@ def get_by_identity(
     with_for_update: Any = None,
 ) -> Any:
     """``Session.get``: identity map first (no SQL), then one SELECT by key."""
-    if all(v is None for v in pk):
-        return None
+    if None in pk:
+        return None  # primary key columns are NOT NULL: no row can match
     key = (mapper.class_, pk, None)
     state = session.identity_map._dict.get(key)
     if state is not None and not populate_existing and not with_for_update:

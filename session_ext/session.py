@@ -21,6 +21,7 @@ from sqlalchemy.sql.util import find_tables
 
 from . import _gc, exc
 from .identity import IdentityMap
+from .loading import get_by_identity
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
 from .state import STATE_ATTR, InstanceState, _sessions, instance_state
 from .transaction import JOIN_MODES, SessionTransaction
@@ -743,10 +744,13 @@ class Session:
                 obj = state.obj()
                 if obj is not None:
                     return obj  # type: ignore[return-value]
-        from .loading import get_by_identity
-
-        mapper = class_mapper(entity)
-        pk = mapper.normalize_ident(ident)
+        mapper = getattr(entity, "__dict__", {}).get("__mapper__")
+        if mapper is None:
+            mapper = class_mapper(entity)  # raises UnmappedClassError
+        if len(mapper.pk_keys) == 1 and type(ident) not in (tuple, list, dict):
+            pk = (ident,)
+        else:
+            pk = mapper.normalize_ident(ident)
         return get_by_identity(  # type: ignore[return-value]
             self, mapper, pk, populate_existing=populate_existing, with_for_update=with_for_update
         )
