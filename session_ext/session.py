@@ -323,10 +323,6 @@ class Session:
     def __iter__(self) -> Iterator[object]:
         return iter(list(self._new.values()) + self.identity_map.values())
 
-    def _state_modified(self, state: InstanceState) -> None:
-        if state.key is not None and not state.deleted:
-            self.identity_map._hold(state)
-
     def add(self, instance: object, _warn: bool = True) -> None:
         """Place an object in the session: transient -> pending, detached -> persistent.
 
@@ -375,9 +371,7 @@ class Session:
             )
         state.session_id = self.hash_key
         state.was_deleted = False
-        self.identity_map.add_state(state)
-        if state.modified:
-            self.identity_map._hold(state)
+        self.identity_map.add_state(state)  # holds it strongly if it has changes
 
     def add_all(self, instances: Iterable[object]) -> None:
         """Add each object (see :meth:`add`)."""
@@ -581,8 +575,6 @@ class Session:
         ):
             try:
                 self.flush()
-            except exc.StaleDataError:
-                raise
             except Exception as err:
                 if hasattr(err, "add_detail"):
                     err.add_detail(

@@ -256,10 +256,11 @@ class InstanceState:
     def mark_modified(self) -> None:
         """First change since load/flush: the session must now hold the object."""
         self.modified = True
-        if self.session_id is not None:
-            session = _sessions.get(self.session_id)
+        sid = self.session_id
+        if sid is not None and self.key is not None and not self.was_deleted:
+            session = _sessions.get(sid)
             if session is not None:
-                session._state_modified(self)
+                session.identity_map._hold(self)
 
     def reset_changes(self) -> None:
         """The current values are now the committed ones (after load or flush)."""
@@ -355,6 +356,3 @@ def instance_state(obj: object) -> InstanceState:
         )
     return InstanceState(obj, mapper)
 
-
-def object_state(obj: object) -> InstanceState:
-    return instance_state(obj)

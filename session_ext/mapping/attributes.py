@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..state import NO_VALUE, STATE_ATTR, InstanceState, _sessions, instance_state
+from ..state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
     from sqlalchemy.schema import Column
@@ -51,15 +51,7 @@ class ColumnAttribute:
             state.committed[key] = d.get(key, NO_VALUE)
         d[key] = value
         if not state.modified:
-            # first change since load/flush: the session now holds the object strongly
-            # (state.mark_modified(), inlined: this runs once per changed object)
-            state.modified = True
-            sid = state.session_id
-            if sid is not None and not state.was_deleted:
-                session = _sessions.get(sid)
-                if session is not None:
-                    state._strong = obj
-                    session.identity_map._modified.add(state)
+            state.mark_modified()  # the session now holds the object strongly
 
     def __delete__(self, obj: object) -> None:
         d = obj.__dict__
