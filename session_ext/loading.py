@@ -56,7 +56,7 @@ def entity_loader(
 
     factory = _loader_factory(mapper, offset)
     return factory(  # type: ignore[no-any-return]
-        cls, new, imap, sid, mapper, State.for_loaded, existing, populate_existing,
+        cls, new, imap, sid, mapper, State, existing, populate_existing,
         STATE_ATTR, (None,) * len(pk_idx),
     )
 
@@ -91,8 +91,9 @@ def _loader_factory(mapper: Mapper, offset: int) -> Any:
         )
     fill = ", ".join(f"{k!r}: row[{offset + i}]" for i, k in enumerate(keys))
     source = f"""
-def make(cls, new, imap, sid, mapper, new_state, existing, populate, STATE, nones):
+def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
     imap_get = imap.get
+    new_state = State.__new__
 
     def load(row):
         {ident}
@@ -104,7 +105,7 @@ def make(cls, new, imap, sid, mapper, new_state, existing, populate, STATE, none
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
-        st = new_state(obj, mapper, key, sid)
+        st = new_state(State, obj, mapper, key, sid)
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj

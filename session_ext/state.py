@@ -115,11 +115,17 @@ class _AttrsView:
         return list(self._state.mapper.attrs)
 
 
-class InstanceState:
-    """What session_ext knows about one mapped object."""
+class InstanceState(weakref.ref):  # type: ignore[type-arg]
+    """What session_ext knows about one mapped object.
+
+    The state *is* a weak reference to its object (``state.obj()`` returns the
+    object, or None once it was garbage collected): one allocation per object
+    instead of a state, a weakref and a bound callback, which is most of what
+    loading a row costs.  States compare and hash by identity, whatever the
+    mapped class defines.
+    """
 
     __slots__ = (
-        "obj",
         "mapper",
         "key",
         "session_id",
@@ -133,55 +139,47 @@ class InstanceState:
         "__weakref__",
     )
 
-    def __init__(
-        self,
+    #: the object, or None once it was garbage collected
+    obj = weakref.ref.__call__
+
+    # identity semantics (weakref.ref would compare and hash by the referent)
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+
+    def __new__(
+        cls,
         obj: object,
         mapper: Mapper,
         key: tuple[Any, ...] | None = None,
         session_id: int | None = None,
-    ) -> None:
-        self.obj = weakref.ref(obj, self._gone)
+    ) -> InstanceState:
+        self = _new_ref(cls, obj, _object_gone)
         self.mapper = mapper
         #: identity key ``(class, primary key tuple, None)`` once persistent
         self.key = key
         self.session_id = session_id
         #: value each changed attribute had when last loaded/flushed (NO_VALUE: unknown)
-        self.committed: dict[str, Any] = {}
+        self.committed = {}
         self.modified = False
         #: True when some loaded attributes were expired (are to be reloaded)
         self.expired = False
         #: True once the object's DELETE has been flushed
         self.was_deleted = False
         #: strong reference to the object while it has unflushed changes
-        self._strong: object | None = None
-        #: per-object loader strategy overrides from query options {attr: "raise"|...}
-        self.load_options: dict[str, str] | None = None
-        #: the query that loaded the object (only kept for N+1 detection)
-        self.load_context: Any = None
-        obj.__dict__[STATE_ATTR] = self
-
-    @classmethod
-    def for_loaded(
-        cls, obj: object, mapper: Mapper, key: tuple[Any, ...], session_id: int
-    ) -> InstanceState:
-        """State of an object just loaded from a row (persistent, clean).
-
-        Does what ``__init__`` does, minus writing into ``obj.__dict__`` (the
-        loader builds that dict in one go); keep the two in step.
-        """
-        self = cls.__new__(cls)
-        self.obj = weakref.ref(obj, self._gone)
-        self.mapper = mapper
-        self.key = key
-        self.session_id = session_id
-        self.committed = {}
-        self.modified = False
-        self.expired = False
-        self.was_deleted = False
         self._strong = None
+        #: per-object loader strategy overrides from query options {attr: "raise"|...}
         self.load_options = None
+        #: the query that loaded the object (only kept for N+1 detection)
         self.load_context = None
         return self
+
+    def __init__(self, obj: object, mapper: Mapper, key: Any = None,
+                 session_id: int | None = None) -> None:
+        obj.__dict__[STATE_ATTR] = self
+
+    # The row loaders in loading.py call ``InstanceState.__new__`` alone: they
+    # build the object's ``__dict__`` in one go, state included.
 
     # -- lifecycle ----------------------------------------------------------
     @property
@@ -310,16 +308,6 @@ class InstanceState:
                 return True
         return False
 
-    # -- garbage collection ---------------------------------------------------
-    def _gone(self, ref: weakref.ref[Any]) -> None:
-        """The object was garbage collected: drop it from its identity map."""
-        sid = self.session_id
-        if sid is None or self.key is None:
-            return
-        session = _sessions.get(sid)
-        if session is not None:
-            session.identity_map._discard(self)
-
     def __repr__(self) -> str:
         status = (
             "transient"
@@ -333,6 +321,20 @@ class InstanceState:
             else "detached"
         )
         return f"<InstanceState {self.class_.__name__} {status} key={self.key!r}>"
+
+
+_new_ref = weakref.ref.__new__
+
+
+def _object_gone(state: InstanceState) -> None:
+    """Weakref callback: the object was garbage collected; drop it from its
+    session's identity map."""
+    sid = state.session_id
+    if sid is None or state.key is None:
+        return
+    session = _sessions.get(sid)
+    if session is not None:
+        session.identity_map._discard(state)
 
 
 def instance_state(obj: object) -> InstanceState:

@@ -36,3 +36,51 @@ def test_new_and_loaded_states_set_every_slot(engine):
         assert state.persistent and state.key == (Thing, (loaded.id,), None)
         assert _unset(state) == []
         assert loaded.__dict__["name"] == "a" and not state.modified and not state.expired
+
+
+class ValueEqual(Base):
+    """A model with value equality and no hash: its states must still be distinct."""
+
+    __tablename__ = "state_value_equal"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValueEqual) and other.name == self.name
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_states_compare_by_identity_whatever_the_model_defines(engine):
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        a, b = ValueEqual(name="same"), ValueEqual(name="same")
+        assert a == b
+        session.add_all([a, b])
+        assert len(session.new) == 2
+        session.commit()
+        assert a.id != b.id
+        sa, sb = inspect(a), inspect(b)
+        assert sa != sb and len({sa, sb}) == 2
+        assert sa.obj() is a and sb.obj() is b
+        session.expunge_all()
+        loaded = session.scalars(select(ValueEqual).order_by(ValueEqual.id)).all()
+        assert [o.id for o in loaded] == [a.id, b.id]
+        assert loaded[0] is not loaded[1]
+
+
+def test_a_collected_object_leaves_the_identity_map(engine):
+    import gc
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(Thing(name="gone"))
+        session.commit()
+        session.expunge_all()
+        obj = session.scalars(select(Thing).where(Thing.name == "gone")).one()
+        key = inspect(obj).key
+        assert key in session.identity_map
+        del obj
+        gc.collect()
+        assert key not in session.identity_map
+        assert len(session.identity_map) == 0
