@@ -1,0 +1,90 @@
+"""Django adapter: ``db.session`` per request, ``db.Model``, ``Model.query``.
+
+::
+
+    # settings.py
+    INSTALLED_APPS = [..., "session_ext.django"]
+    MIDDLEWARE = ["session_ext.django.middleware.SessionExtMiddleware", ...]
+    SESSION_EXT = {"DATABASES": {"default": "sqlite:///app.sqlite3"}}   # optional
+
+    # models.py
+    from session_ext.django import db
+
+    class Note(db.Model):                       # table "note"
+        id = Column(Integer, primary_key=True)
+        text = Column(String(200))
+
+    # views.py
+    def note(request, pk):
+        return JsonResponse({"text": db.get_object_or_404(Note, pk).text})
+
+See ``docs/django.md``.  The names below are imported on first use (PEP 562),
+so ``import session_ext.django`` itself does not import Django.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..pagination import Pagination
+    from ..scoping import scope
+    from .conf import ALL_BINDS
+    from .facade import Database, db
+    from .middleware import SessionExtMiddleware
+    from .model import Model
+    from .pagination import paginate
+    from .query import Query
+    from .session import Session
+    from .shortcuts import first_or_404, get_object_or_404, one_or_404
+    from .state import Registry, registry
+
+_EXPORTS = {
+    "ALL_BINDS": ".conf",
+    "Database": ".facade",
+    "Model": ".model",
+    "Pagination": "..pagination",
+    "Query": ".query",
+    "Registry": ".state",
+    "Session": ".session",
+    "SessionExtMiddleware": ".middleware",
+    "db": ".facade",
+    "first_or_404": ".shortcuts",
+    "get_object_or_404": ".shortcuts",
+    "one_or_404": ".shortcuts",
+    "paginate": ".pagination",
+    "registry": ".state",
+    "scope": "..scoping",
+}
+
+__all__ = [
+    "ALL_BINDS",
+    "Database",
+    "Model",
+    "Pagination",
+    "Query",
+    "Registry",
+    "Session",
+    "SessionExtMiddleware",
+    "db",
+    "first_or_404",
+    "get_object_or_404",
+    "one_or_404",
+    "paginate",
+    "registry",
+    "scope",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,158 @@
+"""``db``: everything a Django project needs from session_ext, in one name.
+
+::
+
+    from session_ext.django import db
+
+    class Note(db.Model):
+        id = Column(Integer, primary_key=True)
+
+    def note(request, pk):
+        return JsonResponse({"text": db.get_object_or_404(Note, pk).text})
+
+A thin face over :data:`session_ext.django.state.registry` (the state) and
+the helper modules; it holds nothing of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from sqlalchemy import MetaData, Table
+from sqlalchemy.engine import Engine
+
+from ..pagination import Pagination
+from ..scoping import scope, scoped_session
+from . import pagination, shortcuts
+from .conf import ALL_BINDS, DEFAULT_KEY, SETTING
+from .model import Model
+from .session import Session
+from .state import Registry, registry
+
+_O = TypeVar("_O")
+
+
+class Database:
+    """``db.session``, ``db.Model``, the engines and the view helpers."""
+
+    #: the declarative base of session_ext models
+    Model = Model
+    #: open a scope of its own (``with db.scope():``) for a job or a task
+    scope = scope
+
+    def __init__(self, state: Registry) -> None:
+        self._state = state
+
+    @property
+    def session(self) -> scoped_session[Session]:
+        """The current request's session (the thread's outside a request)."""
+        return self._state.session
+
+    @property
+    def metadata(self) -> MetaData:
+        """The ``MetaData`` of ``db.Model`` and ``db.Table`` (every bind's tables)."""
+        return self._state.metadata
+
+    @property
+    def engine(self) -> Engine:
+        """The default database's engine."""
+        return self._state.engine_for(None)
+
+    @property
+    def engines(self) -> Mapping[str | None, Engine]:
+        """Every engine by bind key (None: the default database)."""
+        return MappingProxyType(self._state.require())
+
+    def get_engine(self, bind: str | None = None) -> Engine:
+        """The engine of bind ``bind`` (None or ``"default"``: the default database)."""
+        return self._state.engine_for(bind)
+
+    def Table(self, name: str, *args: Any, bind_key: str | None = None, **kw: Any) -> Table:  # noqa: N802
+        """A Core ``Table`` in ``db.metadata``, stored in bind ``bind_key``."""
+        if bind_key is not None:
+            kw["info"] = {**(kw.get("info") or {}), "bind_key": bind_key}
+        return Table(name, self.metadata, *args, **kw)
+
+    # ------------------------------------------------------------------ schema
+    def bind_keys(self, bind: Any = ALL_BINDS) -> list[str | None]:
+        """The bind keys ``bind`` names: ``"__all__"``, None/"default", a key, or a list."""
+        engines = self._state.require()
+        if bind == ALL_BINDS:
+            return list(engines)
+        names = [bind] if bind is None or isinstance(bind, str) else bind
+        if not isinstance(names, Iterable):
+            raise TypeError(f"bind must be {ALL_BINDS!r}, a bind name or a list of them, "
+                            f"not {bind!r}")
+        keys = [None if name in (None, DEFAULT_KEY) else name for name in names]
+        for key in keys:
+            self._state.engine_for(key)  # ImproperlyConfigured for an unknown one
+        return keys
+
+    def tables(self, key: str | None) -> list[Table]:
+        """The tables of bind ``key``, in foreign-key order."""
+        self._check_bind_keys()
+        return [t for t in self.metadata.sorted_tables if t.info.get("bind_key") == key]
+
+    def _check_bind_keys(self) -> None:
+        engines = self._state.require()
+        for key, users in self._state.bind_key_users().items():
+            if key not in engines:
+                raise ImproperlyConfigured(
+                    f"{', '.join(users)} use(s) __bind_key__ {key!r}, which is not in "
+                    f"settings.{SETTING}['DATABASES']: add a database named {key!r}"
+                )
+
+    def create_all(self, bind: Any = ALL_BINDS) -> None:
+        """Create the missing tables of every model (and ``db.Table``) in ``bind``."""
+        for key in self.bind_keys(bind):
+            tables = self.tables(key)
+            if tables:
+                self.metadata.create_all(self._state.engine_for(key), tables=tables)
+
+    def drop_all(self, bind: Any = ALL_BINDS) -> None:
+        """Drop the tables of every model (and ``db.Table``) in ``bind``."""
+        for key in self.bind_keys(bind):
+            tables = self.tables(key)
+            if tables:
+                self.metadata.drop_all(self._state.engine_for(key), tables=tables)
+
+    # ------------------------------------------------------------------ views
+    def get_object_or_404(self, model: type[_O], pk: Any, *, message: str | None = None) -> _O:
+        """``db.session.get(model, pk)``, or ``Http404``."""
+        return shortcuts.get_object_or_404(model, pk, session=self.session(), message=message)
+
+    def first_or_404(self, statement: Any, *, message: str | None = None) -> Any:
+        """The first row's first column (the object for ``select(Model)``), or ``Http404``."""
+        return shortcuts.first_or_404(statement, session=self.session(), message=message)
+
+    def one_or_404(self, statement: Any, *, message: str | None = None) -> Any:
+        """The only row's first column, or ``Http404`` for none or several."""
+        return shortcuts.one_or_404(statement, session=self.session(), message=message)
+
+    def paginate(
+        self,
+        request: HttpRequest | None,
+        statement: Any,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        max_per_page: int | None = None,
+        error_out: bool = True,
+        count: bool = True,
+    ) -> Pagination:
+        """A page of ``statement`` from ``?page=``/``?per_page=`` (see
+        :func:`session_ext.django.pagination.paginate`)."""
+        return pagination.paginate(request, statement, page=page, per_page=per_page,
+                                   max_per_page=max_per_page, error_out=error_out,
+                                   count=count, session=self.session())
+
+    def __repr__(self) -> str:
+        return f"<session_ext.django.db {self._state!r}>"
+
+
+#: the facade every project imports: ``from session_ext.django import db``
+db = Database(registry)

@@ -1,0 +1,80 @@
+"""``SessionExtMiddleware``: one session per request, removed after it.
+
+Each request runs inside its own ``session_ext.scope()`` block, so
+``db.session`` inside the request (views, templates, other middleware below
+this one) is that request's session, in WSGI threads and ASGI tasks alike.
+When the request ends:
+
+* with ``COMMIT_ON_TEARDOWN`` on, a response below 400 is committed; anything
+  else is rolled back.  Django turns an exception of a view into a 4xx/5xx
+  response before it gets here, so a view that raised rolls back (unless some
+  middleware answers the exception with a success: roll back there);
+* the session is always removed: its transaction ends, its connection goes
+  back to the pool and its objects are detached.  If that commit fails, the
+  session is still removed and the error becomes a 500.
+
+Put it near the top of ``MIDDLEWARE`` so every middleware that uses the
+database runs inside the request's scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from ..scoping import scope
+from .state import registry
+
+
+class SessionExtMiddleware:
+    """Request-scoped ``db.session`` for sync (WSGI) and async (ASGI) stacks."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        with scope("request"):
+            try:
+                response = self.get_response(request)
+            except BaseException:
+                end_request(ok=False)
+                raise
+            end_request(ok=response.status_code < 400)
+            return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        async with scope("request"):
+            try:
+                response = await get_response(request)
+            except BaseException:
+                end_request(ok=False)
+                raise
+            end_request(ok=response.status_code < 400)
+            return response
+
+
+def end_request(ok: bool) -> None:
+    """Commit (``COMMIT_ON_TEARDOWN`` and ``ok``) or roll back the current
+    scope's session, then remove it; a no-op when the request made none."""
+    session = registry.session
+    if not session.has():
+        return
+    try:
+        if ok and registry.commit_on_teardown:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.remove()

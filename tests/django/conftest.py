@@ -1,0 +1,97 @@
+"""Fixtures for the Django adapter tests.
+
+Django's settings are configured here, in ``pytest_configure`` (pytest-django's
+settings-less mode), so the rest of the suite never sees a Django setting: only
+collecting ``tests/django`` configures Django.  ``INSTALLED_APPS`` has the
+adapter and the example app; ``ROOT_URLCONF`` is :mod:`django_support`.
+
+Every test gets fresh SQLite files for the ``default`` and ``audit`` databases
+(``databases``), tables created, through pytest-django's ``settings`` fixture,
+whose overrides make the adapter rebuild its engines.  ``configure(...)``
+changes the ``SESSION_EXT`` setting further.  After each test the thread's
+session is removed and the registry must be empty: nothing leaked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings as django_settings
+from django_support import SEEN
+
+from session_ext.django import db, registry
+
+_TMP: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if django_settings.configured:
+        return
+    tmp = tempfile.mkdtemp(prefix="session_ext_django_")
+    _TMP.append(tmp)
+    django_settings.configure(
+        DEBUG=False,
+        SECRET_KEY="session_ext tests",
+        ALLOWED_HOSTS=["testserver", "localhost"],
+        INSTALLED_APPS=["session_ext.django", "example_apps.django_app"],
+        MIDDLEWARE=["session_ext.django.middleware.SessionExtMiddleware"],
+        ROOT_URLCONF="django_support",
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
+                               "NAME": os.path.join(tmp, "django.sqlite3")}},
+        SESSION_EXT={"DATABASES": {"default": {"DJANGO_DATABASE": "default"},
+                                   "audit": f"sqlite:///{tmp}/audit.sqlite3"}},
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "APP_DIRS": True}],
+        USE_TZ=True,
+    )
+    django.setup()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    registry.dispose()
+    for tmp in _TMP:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def databases(settings: Any, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The test's database URLs; the adapter uses them, tables created."""
+    urls = {"default": f"sqlite:///{tmp_path / 'default.sqlite3'}",
+            "audit": f"sqlite:///{tmp_path / 'audit.sqlite3'}"}
+    settings.SESSION_EXT = {"DATABASES": urls}
+    db.create_all()
+    SEEN.clear()
+    yield urls
+    SEEN.clear()
+    db.session.remove()
+    assert len(db.session.registry) == 0, "a session outlived its request or test"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_databases(databases: dict[str, str]) -> None:
+    """Every test of this folder runs on its own databases."""
+
+
+ConfigureFn = Callable[..., Any]
+
+
+@pytest.fixture
+def configure(settings: Any, databases: dict[str, str]) -> ConfigureFn:
+    """``configure(COMMIT_ON_TEARDOWN=True, ...)``: SESSION_EXT with these keys
+    (``DATABASES`` defaults to the test's), tables created; returns the registry."""
+
+    def apply(create: bool = True, **keys: Any) -> Any:
+        keys.setdefault("DATABASES", databases)
+        settings.SESSION_EXT = keys
+        if create and not any(p.is_error for p in registry.problems):
+            db.create_all()
+        return registry
+
+    return apply
