@@ -36,13 +36,23 @@ def _rels(mapper: Mapper) -> list[Relationship]:
     return [r for r in mapper.relationships.values() if not r.viewonly]
 
 
+class _RelsOf(dict):  # type: ignore[type-arg]
+    """``rels_of[mapper]``: :func:`_rels` memoised for one pass over many states."""
+
+    def __missing__(self, mapper: Mapper) -> list[Relationship]:
+        rels = self[mapper] = _rels(mapper)
+        return rels
+
+
 def presort(session: Session, plan: FlushPlan) -> None:
-    registries = {s.mapper.registry for s in session._new}
-    registries |= {s.mapper.registry for s in session._deleted}
-    registries |= {s.mapper.registry for s in session.identity_map._modified}
-    for registry in registries:
+    mappers = {s.mapper for s in session._new}
+    mappers |= {s.mapper for s in session._deleted}
+    mappers |= {s.mapper for s in session.identity_map._modified}
+    for registry in {m.registry for m in mappers}:
         registry.configure()
-    if not any(m.relationships for r in registries for m in r.mappers):
+    # only the relationships of the objects being flushed do flush-time work;
+    # a cascade can only reach further through one of them
+    if not any(_rels(m) for m in mappers):
         return
     _cascade_save_update(session)
     _changes(session, plan)
@@ -60,13 +70,14 @@ def _live(session: Session) -> list[tuple[InstanceState, Any]]:
 
 def _cascade_save_update(session: Session) -> None:
     seen: set[InstanceState] = set()
+    rels_of = _RelsOf()
     while True:
         todo = [(s, o) for s, o in _live(session) if s not in seen]
         if not todo:
             return
         for state, obj in todo:
             seen.add(state)
-            for rel in _rels(state.mapper):
+            for rel in rels_of[state.mapper]:
                 if "save-update" not in rel.cascade:
                     continue
                 for item in rel.related_objects(obj.__dict__):
@@ -75,9 +86,13 @@ def _cascade_save_update(session: Session) -> None:
 
 
 def _changes(session: Session, plan: FlushPlan) -> None:
+    rels_of = _RelsOf()
     for state, obj in _live(session):
+        rels = rels_of[state.mapper]
+        if not rels:
+            continue
         d = obj.__dict__
-        for rel in _rels(state.mapper):
+        for rel in rels:
             if rel.key not in state.committed:
                 continue
             if rel.direction == MANYTOONE:

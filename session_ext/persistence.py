@@ -15,6 +15,7 @@ reliably; a mismatch raises :class:`~session_ext.exc.StaleDataError`.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .unitofwork import FlushPlan
 
 Item = tuple["InstanceState", object]
+_MISSING = object()
 
 
 class _DefaultContext:
@@ -63,6 +65,61 @@ def _stmt(mapper: Mapper, key: Any, build: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- INSERT
+def _driver_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...]) -> Any:
+    """SQLite: the compiled ``INSERT`` for rows carrying exactly ``columns`` and
+    a function turning a row's parameter dict into the driver's tuple, with the
+    columns' bind processors applied; None when Core must do it.
+
+    Core's ``executemany`` re-processes every row's dict in Python, which costs
+    more than SQLite's own ``executemany``; the same rows sent as ready tuples
+    through ``exec_driver_sql`` still pass through Core's cursor events.
+    """
+    dialect = conn.dialect
+    if dialect.name != "sqlite" or not dialect.positional:
+        return None
+    cache_key = ("driver_insert", columns, dialect)
+    cached = mapper._stmt_cache.get(cache_key, _MISSING)
+    if cached is not _MISSING:
+        return cached
+    table = mapper.table
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    order = list(compiled.positiontup or ())
+    built = None
+    if sorted(order) == sorted(columns) and not compiled.literal_execute_params:
+        procs = []
+        for name in order:
+            proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            procs.append(proc)
+        if len(order) == 1:
+            one = order[0]
+
+            def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:
+                return (params[one],)
+        else:
+            to_tuple = operator.itemgetter(*order)
+        if any(procs):
+            plain = to_tuple
+
+            def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:
+                return tuple(
+                    v if p is None or v is None else p(v) for p, v in zip(procs, plain(params))
+                )
+        built = (compiled.string, to_tuple)
+    mapper._stmt_cache[cache_key] = built
+    return built
+
+
+def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
+                        params: list[dict[str, Any]]) -> None:
+    """INSERT rows whose parameter dicts all carry exactly ``columns`` (column keys)."""
+    driver = _driver_insert(conn, mapper, columns) if len(params) > 1 else None
+    if driver is None:
+        conn.execute(_stmt(mapper, ("insert",), mapper.table.insert), params)
+        return
+    sql, to_tuple = driver
+    conn.exec_driver_sql(sql, list(map(to_tuple, params)))
+
+
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     conn = plan.connection(mapper)
     table = mapper.table
@@ -103,9 +160,9 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     dialect = conn.dialect
     for present, rows in groups.items():
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
+        columns = present if same_keys else tuple(col_key[k] for k in present)
         if not fetch:
-            stmt = _stmt(mapper, ("insert",), table.insert)
-            conn.execute(stmt, [p for _, p in rows])
+            _executemany_insert(conn, mapper, columns, [p for _, p in rows])
             continue
         ret_cols = [attrs[k].column for k in fetch]
         if len(rows) >= COPY_THRESHOLD and _copy_capable(conn, mapper, present, fetch):
@@ -114,7 +171,7 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         if len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
             dialect, mapper, fetch
         ):
-            _sqlite_executemany_rowids(conn, mapper, rows, undo)
+            _sqlite_executemany_rowids(conn, mapper, columns, rows, undo)
             continue
         if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
             # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
@@ -175,7 +232,8 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                         undo.unset(d, k)  # unknown server value: load on access
 
 
-def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, rows: list[Any], undo: Any) -> None:
+def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, columns: tuple[str, ...],
+                               rows: list[Any], undo: Any) -> None:
     """SQLite, key-only fetch: a plain executemany, then the keys from the rowids.
 
     Inside the session's write transaction no other writer can interleave, and
@@ -185,7 +243,7 @@ def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, rows: list[Any], undo:
     """
     table = mapper.table
     pk_col = mapper.primary_key[0]
-    conn.execute(_stmt(mapper, ("insert",), table.insert), [p for _, p in rows])
+    _executemany_insert(conn, mapper, columns, [p for _, p in rows])
     n = len(rows)
     last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
     first = last - n + 1

@@ -23,7 +23,7 @@ from . import _gc, exc
 from .identity import IdentityMap
 from .loading import get_by_identity
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
-from .state import STATE_ATTR, InstanceState, _sessions, instance_state
+from .state import STATE_ATTR, InstanceState, _sessions, instance_state, new_state
 from .transaction import JOIN_MODES, SessionTransaction
 
 _T = TypeVar("_T")
@@ -389,7 +389,8 @@ class Session:
             except AttributeError:
                 state = None
             if state is None:
-                state = instance_state(obj)
+                mapper = type(obj).__dict__.get("__mapper__")
+                state = instance_state(obj) if mapper is None else new_state(obj, mapper)
             if state.session_id is None and state.key is None and not state.mapper.relationships:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj

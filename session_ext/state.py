@@ -356,5 +356,15 @@ def instance_state(obj: object) -> InstanceState:
             f"Class {type(obj).__module__}.{type(obj).__qualname__} is not mapped: "
             "pass an instance of a class declared on a session_ext declarative base"
         )
-    return InstanceState(obj, mapper)
+    return new_state(obj, mapper)
+
+
+def new_state(obj: object, mapper: Mapper) -> InstanceState:
+    """Give a mapped object that has none its (transient) state."""
+    state = _new_state(InstanceState, obj, mapper)
+    obj.__dict__[STATE_ATTR] = state
+    return state
+
+
+_new_state = InstanceState.__new__
 

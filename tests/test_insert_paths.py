@@ -1,0 +1,145 @@
+"""Batched INSERTs: the SQLite driver-level executemany must give the same rows
+as Core would (bind processors, key/attribute names, SQL defaults, events)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    func,
+    select,
+    text,
+)
+
+from session_ext import Session, declarative_base
+
+Base = declarative_base()
+
+
+class JSONText(TypeDecorator):
+    """A user type whose bind processing must run for every row."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class Reading(Base):
+    __tablename__ = "insert_path_readings"
+    id = Column(Integer, primary_key=True)
+    taken_at = Column(DateTime, nullable=False)
+    amount = Column(Numeric(10, 2), nullable=False)
+    payload = Column(JSONText)
+    # attribute name differs from the column name
+    label = Column("label_text", String(40))
+
+
+class Stamped(Base):
+    """A SQL expression default: its value comes back from the database."""
+
+    __tablename__ = "insert_path_stamped"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20), nullable=False)
+    created = Column(String(40), default=func.upper("x"))
+
+
+def _rows(n: int) -> list[Reading]:
+    base = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    return [
+        Reading(
+            taken_at=base + datetime.timedelta(minutes=i),
+            amount=decimal.Decimal(i) / 4,
+            payload={"i": i, "even": i % 2 == 0} if i % 3 else None,
+            label=f"r{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_batched_insert_applies_bind_processors_and_names(engine, count_statements):
+    Base.metadata.create_all(engine)
+    objs = _rows(50)
+    with count_statements(engine) as log:
+        with Session(engine) as session:
+            session.add_all(objs)
+            session.commit()
+            ids = [o.id for o in objs]
+    assert len(set(ids)) == 50 and None not in ids
+    inserts = [s for s in log.statements if s.lstrip().upper().startswith("INSERT")]
+    # one batch for the 17 rows without payload, one for the 33 with: two INSERTs
+    # at most per shape (PostgreSQL may page RETURNING), never one per row
+    assert 1 <= len(inserts) <= 4, inserts
+    with Session(engine) as session:
+        loaded = session.scalars(select(Reading).order_by(Reading.id)).all()
+        assert [r.id for r in loaded] == sorted(ids)
+        by_label = {r.label: r for r in loaded}
+    for i, original in enumerate(objs):
+        row = by_label[f"r{i}"]
+        assert row.id == original.id
+        assert row.taken_at == datetime.datetime(2026, 1, 1, 12) + datetime.timedelta(minutes=i)
+        assert row.amount == decimal.Decimal(i) / 4
+        assert row.payload == ({"i": i, "even": i % 2 == 0} if i % 3 else None)
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT payload FROM insert_path_readings WHERE label_text = 'r1'"))
+        assert raw.scalar() == '{"even": false, "i": 1}'
+
+
+def test_batched_insert_without_generated_keys(engine):
+    """Explicit keys: the plain executemany branch (no keys to fetch)."""
+    Base.metadata.create_all(engine)
+    objs = _rows(30)
+    for i, o in enumerate(objs):
+        o.id = 1000 + i
+    with Session(engine) as session:
+        session.add_all(objs)
+        session.commit()
+    with Session(engine) as session:
+        got = session.execute(
+            select(Reading.id, Reading.amount, Reading.payload).order_by(Reading.id)
+        ).all()
+    assert [g[0] for g in got] == list(range(1000, 1030))
+    assert got[7][1] == decimal.Decimal(7) / 4 and got[7][2] == {"i": 7, "even": False}
+
+
+def test_failed_batched_insert_rolls_back_and_leaves_objects_transient_keys(engine):
+    Base.metadata.create_all(engine)
+    objs = _rows(20)
+    objs[15].amount = None  # NOT NULL: the batch fails
+    with Session(engine) as session:
+        session.add_all(objs)
+        try:
+            session.commit()
+        except Exception as error:  # IntegrityError wrapped by the driver
+            assert "amount" in str(error).lower() or "null" in str(error).lower()
+        else:
+            raise AssertionError("the NOT NULL violation was not reported")
+        assert all(o.__dict__.get("id") is None for o in objs)
+        session.rollback()
+        objs[15].amount = decimal.Decimal("1.50")
+        session.add_all(objs)
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(Reading)) == 20
+
+
+def test_batched_insert_with_sql_expression_default(engine):
+    Base.metadata.create_all(engine)
+    objs = [Stamped(name=f"s{i}") for i in range(10)]
+    with Session(engine) as session:
+        session.add_all(objs)
+        session.commit()
+        assert [o.created for o in objs] == ["X"] * 10
+        assert len({o.id for o in objs}) == 10
