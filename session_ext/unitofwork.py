@@ -116,6 +116,8 @@ class FlushPlan:
         self.m2m: list[tuple[Any, Any, Any, bool]] = []
         #: new objects that replace a deleted row with the same key (written as UPDATE)
         self.replacing: dict[InstanceState, InstanceState] = {}
+        #: True when the flush covers every object (no ``objects=`` subset)
+        self.whole_session = True
 
     def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
         if rel.post_update:
@@ -187,6 +189,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx)
+    plan.whole_session = only is None
     debug = log.isEnabledFor(logging.DEBUG)
     size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
     with _gc.paused(size):
@@ -298,7 +301,10 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
     cls: Any = None
     pk_keys: tuple[str, ...] = ()
     pk0 = ""
-    for state, obj in plan.inserted + replaced:
+    settled = plan.inserted + replaced
+    # a whole-session flush settles every pending object: clear ``new`` at once
+    whole = plan.whole_session and len(settled) == len(new)
+    for state, obj in settled:
         d = obj.__dict__  # type: ignore[union-attr]
         mapper = state.mapper
         if mapper is not last_mapper:
@@ -311,11 +317,14 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
         else:
             key = (cls, tuple([d.get(k) for k in pk_keys]), None)
         state.key = key
-        del new[state]
+        if not whole:
+            del new[state]
         if state.modified or state.committed:
             state.reset_changes()
         imap_dict[key] = state
-        tx_new[state] = None
+    if whole:
+        new.clear()
+    tx_new.update(dict.fromkeys([state for state, _obj in settled]))
     for state, old_key in plan.key_switches:
         # the identity key follows a flushed primary key change
         imap.remove_state(state)

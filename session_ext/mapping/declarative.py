@@ -250,9 +250,12 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
         if registry.relationships_pending:
             registry.configure()
         mapper = cls.__dict__.get("__mapper__")
-        columns = mapper.column_attrs if mapper is not None else {}
         d = self.__dict__
         fresh = STATE_ATTR not in d
+        if fresh and mapper is not None and kwargs.keys() <= mapper.column_attr_set:
+            d.update(kwargs)  # what the column descriptors do for a new object
+            return
+        columns = mapper.column_attrs if mapper is not None else {}
         for key, value in kwargs.items():
             if fresh and key in columns:
                 d[key] = value  # what the column descriptor does for a new object
