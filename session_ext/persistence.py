@@ -65,31 +65,31 @@ def _stmt(mapper: Mapper, key: Any, build: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- INSERT
-def _driver_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...]) -> Any:
-    """SQLite: the compiled ``INSERT`` for rows carrying exactly ``columns`` and
-    a function turning a row's parameter dict into the driver's tuple, with the
-    columns' bind processors applied; None when Core must do it.
+def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ...],
+                      build: Any) -> Any:
+    """SQLite: ``build()`` compiled for parameter dicts carrying exactly ``names``,
+    and a function turning one such dict into the driver's tuple with each
+    bind processor applied; None when Core must run the statement itself.
 
     Core's ``executemany`` re-processes every row's dict in Python, which costs
-    more than SQLite's own ``executemany``; the same rows sent as ready tuples
-    through ``exec_driver_sql`` still pass through Core's cursor events.
+    more than SQLite's own ``executemany``; rows sent as ready tuples through
+    ``exec_driver_sql`` still pass through Core's cursor events.
     """
     dialect = conn.dialect
     if dialect.name != "sqlite" or not dialect.positional:
         return None
-    cache_key = ("driver_insert", columns, dialect)
+    cache_key = ("driver", kind, names, dialect)
     cached = mapper._stmt_cache.get(cache_key, _MISSING)
     if cached is not _MISSING:
         return cached
-    table = mapper.table
-    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    compiled = build().compile(dialect=dialect, column_keys=list(names))
     order = list(compiled.positiontup or ())
     built = None
-    if sorted(order) == sorted(columns) and not compiled.literal_execute_params:
-        procs = []
-        for name in order:
-            proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            procs.append(proc)
+    if sorted(order) == sorted(names) and not compiled.literal_execute_params:
+        procs = [
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in order
+        ]
         if len(order) == 1:
             one = order[0]
 
@@ -109,15 +109,22 @@ def _driver_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...]) -> Any:
     return built
 
 
+def _executemany(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ...],
+                 build: Any, params: list[dict[str, Any]]) -> Any:
+    """Run ``build()`` (cached per mapper and ``kind``) for each parameter dict,
+    every dict carrying exactly ``names``; returns the result."""
+    driver = _driver_statement(conn, mapper, kind, names, build) if len(params) > 1 else None
+    if driver is None:
+        stmt = _stmt(mapper, (kind,), build)
+        return conn.execute(stmt, params if len(params) > 1 else params[0])
+    sql, to_tuple = driver
+    return conn.exec_driver_sql(sql, list(map(to_tuple, params)))
+
+
 def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
                         params: list[dict[str, Any]]) -> None:
     """INSERT rows whose parameter dicts all carry exactly ``columns`` (column keys)."""
-    driver = _driver_insert(conn, mapper, columns) if len(params) > 1 else None
-    if driver is None:
-        conn.execute(_stmt(mapper, ("insert",), mapper.table.insert), params)
-        return
-    sql, to_tuple = driver
-    conn.exec_driver_sql(sql, list(map(to_tuple, params)))
+    _executemany(conn, mapper, "insert", columns, mapper.table.insert, params)
 
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
@@ -455,10 +462,13 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     assert conn is not None
     dialect = conn.dialect
     table = mapper.table
+    def build() -> Any:
+        return table.update().where(_pk_where(mapper))
+
     for changed, rows in groups.items():
-        stmt = _stmt(mapper, ("update",), lambda: table.update().where(_pk_where(mapper)))
         params_list = [p for _, p in rows]
-        result = conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
+        names = (changed if mapper.same_column_keys else tuple(col_key[k] for k in changed))
+        result = _executemany(conn, mapper, "update", names + pk_params, build, params_list)
         _check_rowcount(dialect, result, len(params_list), "UPDATE", mapper)
         fetch = mapper.fetch_on_update - set(changed)
         if fetch:

@@ -1,5 +1,6 @@
-"""Batched INSERTs: the SQLite driver-level executemany must give the same rows
-as Core would (bind processors, key/attribute names, SQL defaults, events)."""
+"""Batched INSERTs and UPDATEs: the SQLite driver-level executemany must write
+the same rows as Core would (bind processors, key/attribute names, SQL
+defaults, rowcount checks, events)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime
 import decimal
 import json
 
+import pytest
 from sqlalchemy import (
     Column,
     DateTime,
@@ -20,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-from session_ext import Session, declarative_base
+from session_ext import Session, declarative_base, exc
 
 Base = declarative_base()
 
@@ -143,3 +145,61 @@ def test_batched_insert_with_sql_expression_default(engine):
         session.commit()
         assert [o.created for o in objs] == ["X"] * 10
         assert len({o.id for o in objs}) == 10
+
+
+def _stored(engine):
+    with Session(engine) as session:
+        return {
+            r.label: (r.taken_at, r.amount, r.payload)
+            for r in session.scalars(select(Reading)).all()
+        }
+
+
+def test_batched_update_applies_bind_processors(engine, count_statements):
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all(_rows(40))
+        session.commit()
+    with count_statements(engine) as log:
+        with Session(engine) as session:
+            loaded = session.scalars(select(Reading)).all()
+            for r in loaded:
+                n = int(r.label[1:])
+                r.amount = r.amount + decimal.Decimal("0.25")
+                r.payload = {"n": n, "tags": ["a", "b"]}
+                if n % 2:
+                    r.taken_at = datetime.datetime(2030, 5, 6, 7, 8, 9)
+            session.commit()
+    updates = [s for s in log.statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 2, updates  # two shapes of change, one batch each
+    stored = _stored(engine)
+    for i in range(40):
+        taken, amount, payload = stored[f"r{i}"]
+        assert amount == decimal.Decimal(i) / 4 + decimal.Decimal("0.25")
+        assert payload == {"n": i, "tags": ["a", "b"]}
+        if i % 2:
+            assert taken == datetime.datetime(2030, 5, 6, 7, 8, 9)
+        else:
+            assert taken == datetime.datetime(2026, 1, 1, 12) + datetime.timedelta(minutes=i)
+
+
+def test_batched_update_of_a_vanished_row_is_stale_and_rolls_back(engine):
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all(_rows(10))
+        session.commit()
+    before = _stored(engine)
+    with Session(engine) as session:
+        loaded = session.scalars(select(Reading)).all()
+        for r in loaded:
+            r.label = r.label + "-renamed"
+        victim = loaded[3].id
+        # behind the session's back, on its own connection (SQLite has one writer)
+        session.connection().exec_driver_sql(
+            f"DELETE FROM insert_path_readings WHERE id = {victim}"
+        )
+        with pytest.raises(exc.StaleDataError, match="expected to update 10 row"):
+            session.commit()
+        session.rollback()
+    after = _stored(engine)
+    assert set(after) == set(before)  # nothing renamed, nothing deleted: all rolled back
