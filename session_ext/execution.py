@@ -17,7 +17,7 @@ from sqlalchemy.sql.dml import Delete, Update
 from . import _gc, exc
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
-from .state import instance_state
+from .state import _dead, instance_state, sweep_dead
 from .strategies import (
     JoinedStep,
     LoadContext,
@@ -314,6 +314,8 @@ def _entity_result(
             return data, per_slot
 
     def convert(rows: Any) -> list[Any]:
+        if _dead:
+            sweep_dead()  # objects of earlier batches that were let go
         with _gc.paused(len(rows)):
             data, per_slot = convert_rows(rows)
         if track:

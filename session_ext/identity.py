@@ -3,7 +3,9 @@
 Entries map an identity key ``(class, primary key tuple, None)`` to the
 object's :class:`~session_ext.state.InstanceState`.  The state refers to its
 object weakly, so an unmodified object that the application no longer uses is
-garbage collected and drops out of the map; an object with unflushed changes
+garbage collected and drops out of the map (in batches: before the next query,
+flush, or look at the whole map; until then a lookup of its key finds nothing,
+as the entry refers to no object); an object with unflushed changes
 is held strongly (``state._strong``) until it is flushed, so changes are never
 silently lost.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .state import InstanceState
+from .state import InstanceState, _dead, sweep_dead
 
 
 class IdentityMap:
@@ -44,18 +46,24 @@ class IdentityMap:
         return state is not None and state.obj() is not None
 
     def __len__(self) -> int:
+        if _dead:
+            sweep_dead()
         return len(self._dict)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(list(self._dict))
+        return iter(self.keys())
 
     def keys(self) -> list[tuple[Any, ...]]:
+        if _dead:
+            sweep_dead()
         return list(self._dict)
 
     def values(self) -> list[object]:
-        return [o for o in (s.obj() for s in list(self._dict.values())) if o is not None]
+        return [o for o in (s.obj() for s in self.all_states()) if o is not None]
 
     def items(self) -> list[tuple[tuple[Any, ...], object]]:
+        if _dead:
+            sweep_dead()
         out = []
         for key, state in list(self._dict.items()):
             obj = state.obj()
@@ -64,6 +72,8 @@ class IdentityMap:
         return out
 
     def all_states(self) -> list[InstanceState]:
+        if _dead:
+            sweep_dead()
         return list(self._dict.values())
 
     # state management (used by the session only) ------------------------------
@@ -93,7 +103,7 @@ class IdentityMap:
         state._strong = None
 
     def _discard(self, state: InstanceState) -> None:
-        """Weakref callback: the object is gone."""
+        """The object was garbage collected (see :func:`~session_ext.state.sweep_dead`)."""
         if state.key is not None and self._dict.get(state.key) is state:
             del self._dict[state.key]
         self._modified.discard(state)

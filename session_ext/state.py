@@ -326,15 +326,29 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 _new_ref = weakref.ref.__new__
 
 
-def _object_gone(state: InstanceState) -> None:
-    """Weakref callback: the object was garbage collected; drop it from its
-    session's identity map."""
-    sid = state.session_id
-    if sid is None or state.key is None:
-        return
-    session = _sessions.get(sid)
-    if session is not None:
-        session.identity_map._discard(state)
+#: states whose object was garbage collected, waiting to leave their identity
+#: map.  The weakref callback is this list's ``append``: it runs in C, so an
+#: object dying costs no Python call; :func:`sweep_dead` does the bookkeeping
+#: for many at once (before a query, a flush, or a look at the whole map).
+_dead: list[InstanceState] = []
+_object_gone = _dead.append
+
+
+def sweep_dead() -> None:
+    """Drop the states of garbage-collected objects from their identity maps."""
+    pop = _dead.pop
+    get_session = _sessions.get
+    while _dead:
+        try:
+            state = pop()
+        except IndexError:  # another thread swept the last one
+            return
+        sid = state.session_id
+        if sid is None or state.key is None:
+            continue
+        session = get_session(sid)
+        if session is not None:
+            session.identity_map._discard(state)
 
 
 def instance_state(obj: object) -> InstanceState:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
-from .state import NO_VALUE, InstanceState
+from .state import NO_VALUE, InstanceState, _dead, sweep_dead
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -187,6 +187,8 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
 def flush_session(session: Session, tx: SessionTransaction, objects: list[object] | None) -> None:
     from .state import instance_state
 
+    if _dead:
+        sweep_dead()
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx)
     plan.whole_session = only is None

@@ -84,3 +84,28 @@ def test_a_collected_object_leaves_the_identity_map(engine):
         gc.collect()
         assert key not in session.identity_map
         assert len(session.identity_map) == 0
+
+
+def test_collected_objects_are_swept_in_batches_before_the_next_query(engine):
+    import gc
+
+    from session_ext import state as state_module
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Thing(name=f"t{i}") for i in range(50)])
+        session.commit()
+        session.expunge_all()
+        kept = session.scalars(select(Thing).where(Thing.id <= 10)).all()
+        dropped = session.scalars(select(Thing).where(Thing.id > 10)).all()
+        dropped_keys = [inspect(o).key for o in dropped]
+        assert len(session.identity_map._dict) == 50
+        del dropped
+        gc.collect()
+        # the 40 dead entries wait in the sweep list, and lookups already miss
+        assert len(state_module._dead) >= 40
+        assert all(session.identity_map.get(k) is None for k in dropped_keys)
+        session.scalars(select(Thing).where(Thing.id == 1)).all()
+        assert state_module._dead == []
+        assert len(session.identity_map._dict) == 10
+        assert sorted(o.id for o in session.identity_map.values()) == [o.id for o in kept]
