@@ -24,6 +24,7 @@ from typing import Any
 import django
 import pytest
 from django.conf import settings as django_settings
+from django.test import AsyncClient, Client
 from django_support import SEEN
 
 from session_ext.django import db, registry
@@ -77,6 +78,17 @@ def databases(settings: Any, tmp_path: Path) -> Iterator[dict[str, str]]:
 @pytest.fixture(autouse=True)
 def _fresh_databases(databases: dict[str, str]) -> None:
     """Every test of this folder runs on its own databases."""
+
+
+@pytest.fixture
+def client() -> Client:
+    """Django's test client (the suite's plain ``client`` is pytest-flask's)."""
+    return Client()
+
+
+@pytest.fixture
+def async_client() -> AsyncClient:
+    return AsyncClient()
 
 
 ConfigureFn = Callable[..., Any]

@@ -295,3 +295,8 @@ def test_count_statement_routes_to_default(configure):
     db.session.add_all([Item(name="a"), Item(name="b")])
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Item)) == 2
+
+
+def test_client_fixtures_are_djangos(client, async_client):
+    assert isinstance(client, Client) and isinstance(async_client, AsyncClient)
+    assert client.get("/session").status_code == 200
