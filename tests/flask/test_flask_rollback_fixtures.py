@@ -189,7 +189,10 @@ def test_plugin_is_loaded_from_its_entry_point_and_rolls_back(tmp_path, database
     env = dict(os.environ, NOTES_DB=database_uri)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project)],
+        # -p no:django: with pytest-django installed too (the test extra), its `client`
+        # fixture can shadow pytest-flask's in a project that has no pytest config
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
+         str(project)],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
