@@ -232,9 +232,34 @@ def _entity_result(
         n_steps = len(steps)
         dedupe = any(step.rel.uselist for step in steps)
 
-        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
-            data: list[Any] = []
-            children_of: dict[int, list[tuple[list[Any], set[int]]]] = {}
+        def gather_one(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
+            """One joined relationship (the usual case): the loop of
+            :func:`gather_many` without its inner loop."""
+            child_load = step_loaders[0]
+            children_of: dict[int, list[Any]] = {}
+            for r in rows:
+                parent = load(r)
+                if parent is None:
+                    data.append(None)
+                    continue
+                entry = children_of.get(id(parent))
+                if entry is None:
+                    entry = children_of[id(parent)] = [([], set())]
+                    data.append(parent)
+                elif not dedupe:
+                    data.append(parent)
+                child = child_load(r)
+                if child is not None:
+                    found, ids = entry[0]
+                    if id(child) not in ids:
+                        ids.add(id(child))
+                        found.append(child)
+            return children_of
+
+        def gather_many(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
+            """Parents in row order (once each for collections) and, per
+            parent, each step's distinct children in row order."""
+            children_of: dict[int, list[Any]] = {}
             for r in rows:
                 parent = load(r)
                 if parent is None:
@@ -253,6 +278,13 @@ def _entity_result(
                         if id(child) not in ids:
                             ids.add(id(child))
                             found.append(child)
+            return children_of
+
+        gather = gather_one if n_steps == 1 else gather_many
+
+        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+            data: list[Any] = []
+            children_of = gather(rows, data)
             per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
             by_id = {id(o): o for o in data if o is not None}
             for pid, entry in children_of.items():
