@@ -19,6 +19,7 @@ import sqlalchemy
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from .django_request import django_workload, format_django_workload
 from .eager import eager_workload
 from .flask_request import flask_workload
 from .get_update import get_workload, update_workload
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parents", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument(
-        "--only", default="insert,load,get,update,eager,flask",
-        help="comma-separated workloads to run (insert, load, get, update, eager, flask)",
+        "--only", default="insert,load,get,update,eager,flask,django",
+        help="comma-separated workloads to run (insert, load, get, update, eager, flask, django)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repeat")
     args = parser.parse_args(argv)
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                 db_path = str(engine.url.database) + ".flask"
                 workload = run_workload(flask_workload(db_path, args.requests), args.repeat)
                 print(format_workload(workload), flush=True)
+            if name == "sqlite" and "django" in wanted:
+                db_path = str(engine.url.database) + ".django"
+                workload = run_workload(django_workload(db_path, args.requests), args.repeat)
+                print(format_django_workload(workload), flush=True)
     return 0
 
 

@@ -66,15 +66,14 @@ class SessionExtMiddleware:
 
 
 def end_request(ok: bool) -> None:
-    """Commit (``COMMIT_ON_TEARDOWN`` and ``ok``) or roll back the current
-    scope's session, then remove it; a no-op when the request made none."""
+    """Commit the current scope's session (``COMMIT_ON_TEARDOWN`` and ``ok``),
+    then remove it, which rolls back anything uncommitted; a no-op when the
+    request made no session."""
     session = registry.session
     if not session.has():
         return
     try:
         if ok and registry.commit_on_teardown:
             session.commit()
-        else:
-            session.rollback()
     finally:
-        session.remove()
+        session.remove()  # closing rolls back whatever was not committed
