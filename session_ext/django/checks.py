@@ -13,7 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULT_KEY, E_UNKNOWN_MODEL_BIND, SETTING, W_NO_MIDDLEWARE, Problem
+from .conf import (
+    DEFAULT_KEY,
+    E_UNKNOWN_MODEL_BIND,
+    SETTING,
+    W_NO_MIDDLEWARE,
+    Problem,
+    bind_key,
+)
 from .state import registry
 
 MIDDLEWARE_PATH = "session_ext.django.middleware.SessionExtMiddleware"
@@ -46,7 +53,7 @@ def check_bind_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
             id=E_UNKNOWN_MODEL_BIND,
         )
         for key, users in sorted(registry.bind_key_users().items())
-        if key not in configured
+        if bind_key(key) not in configured
     ]
 
 

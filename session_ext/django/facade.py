@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from ..pagination import Pagination
 from ..scoping import scope, scoped_session
 from . import pagination, shortcuts
-from .conf import ALL_BINDS, DEFAULT_KEY, SETTING
+from .conf import ALL_BINDS, DEFAULT_KEY, SETTING, bind_key
 from .model import Model
 from .session import Session
 from .state import Registry, registry
@@ -95,12 +95,15 @@ class Database:
     def tables(self, key: str | None) -> list[Table]:
         """The tables of bind ``key``, in foreign-key order."""
         self._check_bind_keys()
-        return [t for t in self.metadata.sorted_tables if t.info.get("bind_key") == key]
+        return [
+            t for t in self.metadata.sorted_tables
+            if bind_key(t.info.get("bind_key") or DEFAULT_KEY) == key
+        ]
 
     def _check_bind_keys(self) -> None:
         engines = self._state.require()
         for key, users in self._state.bind_key_users().items():
-            if key not in engines:
+            if bind_key(key) not in engines:
                 raise ImproperlyConfigured(
                     f"{', '.join(users)} use(s) __bind_key__ {key!r}, which is not in "
                     f"settings.{SETTING}['DATABASES']: add a database named {key!r}"

@@ -91,6 +91,19 @@ def async_client() -> AsyncClient:
     return AsyncClient()
 
 
+@pytest.fixture
+def temporary_models() -> Iterator[list[type]]:
+    """Models a test appends here are forgotten afterwards (their tables leave
+    ``db.metadata``, their mappers ``db.Model.registry``), so later tests'
+    ``create_all()`` and checks do not see them."""
+    models: list[type] = []
+    yield models
+    db.session.remove()
+    for model in models:
+        db.metadata.remove(model.__table__)
+        db.Model.registry.mappers.remove(model.__mapper__)
+
+
 ConfigureFn = Callable[..., Any]
 
 

@@ -64,19 +64,35 @@ def test_bind_routing_in_a_request():
     assert count_in("audit", "audit_entry") == 1
 
 
-def test_models_declared_after_start_up_are_routed(configure):
+def test_models_declared_after_start_up_are_routed(temporary_models):
     from sqlalchemy import Column, Integer
 
     class LateAudit(db.Model):
         __bind_key__ = "audit"
         id = Column(Integer, primary_key=True)
 
-    try:
-        db.create_all("audit")
-        assert "late_audit" in tables_in("audit")
-        db.session.add(LateAudit())
-        db.session.commit()
-        assert count_in("audit", "late_audit") == 1
-    finally:
-        db.session.remove()
-        db.metadata.remove(LateAudit.__table__)  # later tests create only their own tables
+    temporary_models.append(LateAudit)
+    db.create_all("audit")
+    assert "late_audit" in tables_in("audit")
+    db.session.add(LateAudit())
+    db.session.commit()
+    assert count_in("audit", "late_audit") == 1
+
+
+def test_bind_key_default_names_the_default_database(temporary_models):
+    from sqlalchemy import Column, Integer
+
+    from session_ext.django.checks import check_bind_keys
+
+    class ExplicitDefault(db.Model):
+        __bind_key__ = "default"
+        id = Column(Integer, primary_key=True)
+
+    temporary_models.append(ExplicitDefault)
+    assert check_bind_keys() == []
+    assert "explicit_default" in [t.name for t in db.tables(None)]
+    db.create_all("default")
+    assert "explicit_default" in tables_in(None)
+    db.session.add(ExplicitDefault())
+    db.session.commit()
+    assert count_in(None, "explicit_default") == 1

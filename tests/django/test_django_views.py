@@ -35,7 +35,7 @@ def test_default_table_names_are_snake_case():
     assert snake_case("HTTPRequestLog") == "http_request_log"
 
 
-def test_explicit_tablename_and_abstract_bases_are_kept():
+def test_explicit_tablename_and_abstract_bases_are_kept(temporary_models):
     class Base(db.Model):
         __abstract__ = True
         id = Column(Integer, primary_key=True)
@@ -43,9 +43,13 @@ def test_explicit_tablename_and_abstract_bases_are_kept():
     class Named(Base):
         __tablename__ = "custom_named"
 
+    class Inherited(Base):
+        pass
+
+    temporary_models.extend([Named, Inherited])
     assert Named.__table__.name == "custom_named"
+    assert Inherited.__table__.name == "inherited"
     assert "base" not in db.metadata.tables
-    db.metadata.remove(Named.__table__)
 
 
 def test_bind_key_is_stored_on_the_table():
