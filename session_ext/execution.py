@@ -372,10 +372,43 @@ def _entity_result(
             dynamic_yield_per=False,
         )
         return streamed.yield_per(yield_per)
+    rows = None
+    if scalars_only and not steps:
+        rows = _plain_rows(result, layout[0][0])  # type: ignore[arg-type]
+    if rows is None:
+        rows = result.all()
     # a single entity hands out bare objects: .scalars() takes them as they are
-    return IteratorResult(
-        metadata, iter(convert(result.all())), _source_supports_scalars=scalars_only
-    )
+    return IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+
+
+def _plain_rows(result: Any, mapper: Mapper) -> list[Any] | None:
+    """All rows of a ``select(Entity)`` as the driver's tuples, or None.
+
+    When no column needs a result processor (the common case: integers and
+    strings on SQLite and psycopg), the loader reads the driver's rows as they
+    are and Core's ``Row`` objects would only be made to be thrown away.
+    Decided once per mapper, dialect and the cursor's column type codes.
+    """
+    cursor = getattr(result, "cursor", None)
+    description = getattr(cursor, "description", None)
+    keys = mapper.column_attr_keys
+    if description is None or len(description) != len(keys):
+        return None
+    dialect = result.context.dialect
+    codes = tuple(d[1] for d in description)
+    cache_key = ("plain_rows", dialect, codes)
+    plain = mapper._stmt_cache.get(cache_key)
+    if plain is None:
+        attrs = mapper.column_attrs
+        plain = mapper._stmt_cache[cache_key] = all(
+            attrs[k].column.type.dialect_impl(dialect).result_processor(dialect, code) is None
+            for k, code in zip(keys, codes)
+        )
+    if not plain:
+        return None
+    rows: list[Any] = cursor.fetchall()
+    result.close()
+    return rows
 
 
 def _unique_rows(data: list[Any]) -> list[Any]:

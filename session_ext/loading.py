@@ -9,11 +9,12 @@ asked for; attributes that were expired are filled in from the row.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import exc
-from .state import STATE_ATTR, InstanceState
+from .state import STATE_ATTR, InstanceState, _object_gone
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -93,7 +94,8 @@ def _loader_factory(mapper: Mapper, offset: int) -> Any:
     source = f"""
 def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
     imap_get = imap.get
-    new_state = State.__new__
+    new_ref = weakref.ref.__new__
+    gone = _object_gone
 
     def load(row):
         {ident}
@@ -105,14 +107,20 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
-        st = new_state(State, obj, mapper, key, sid)
+        st = new_ref(State, obj, gone)  # what InstanceState.__new__ does, inlined
+        st.mapper = mapper
+        st.key = key
+        st.session_id = sid
+        st.committed = {{}}
+        st.modified = st.expired = st.was_deleted = False
+        st._strong = st.load_options = st.load_context = None
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj
 
     return load
 """
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"weakref": weakref, "_object_gone": _object_gone}
     exec(compile(source, f"<session_ext row loader for {mapper.class_.__name__}>", "exec"),
          namespace)
     factory = mapper._stmt_cache[cache_key] = namespace["make"]

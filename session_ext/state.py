@@ -178,8 +178,9 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
                  session_id: int | None = None) -> None:
         obj.__dict__[STATE_ATTR] = self
 
-    # The row loaders in loading.py call ``InstanceState.__new__`` alone: they
-    # build the object's ``__dict__`` in one go, state included.
+    # The row loaders in loading.py inline ``__new__`` (keep the two in step;
+    # tests/test_state_internals.py checks that both set every slot) and build
+    # the object's ``__dict__`` in one go, state included.
 
     # -- lifecycle ----------------------------------------------------------
     @property
