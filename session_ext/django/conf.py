@@ -215,16 +215,23 @@ class _Reader:
                 options.update(found[1])
         options.update(self.options(value.get("ENGINE_OPTIONS"), f"{where}['ENGINE_OPTIONS']",
                                     "{'pool_size': 5}"))
-        return None if url is None else self.resolved(name, url, options, where)
+        if url is None:
+            return None
+        return self.resolved(name, url, options, where, from_django="DJANGO_DATABASE" in value)
 
-    def resolved(self, name: str, url: URL, options: dict[str, Any], where: str) -> BindSettings:
-        """SQLite specifics: relative paths are relative to ``BASE_DIR``, and an
-        in-memory database is one connection every thread may use."""
+    def resolved(
+        self, name: str, url: URL, options: dict[str, Any], where: str, from_django: bool = False
+    ) -> BindSettings:
+        """SQLite specifics: relative paths of our URLs are relative to
+        ``BASE_DIR`` (a path from Django's DATABASES stays the one Django
+        opens), and an in-memory database is one connection every thread may use."""
         if url.get_backend_name() == "sqlite":
-            url, options = self.sqlite(url, options, where)
+            url, options = self.sqlite(url, options, where, relative_to_base=not from_django)
         return BindSettings(bind_key(name), url, options, where)
 
-    def sqlite(self, url: URL, options: dict[str, Any], where: str) -> tuple[URL, dict[str, Any]]:
+    def sqlite(
+        self, url: URL, options: dict[str, Any], where: str, relative_to_base: bool
+    ) -> tuple[URL, dict[str, Any]]:
         database = url.database or ""
         uri_mode = str(url.query.get("uri", "")).lower() in ("true", "1")
         in_memory = database in ("", ":memory:") or (
@@ -237,7 +244,8 @@ class _Reader:
             options["connect_args"] = connect_args
             return url, options
         path = database[5:].split("?")[0] if uri_mode and database.startswith("file:") else database
-        if not os.path.isabs(path) and self.base_dir is not None and not uri_mode:
+        if not os.path.isabs(path) and self.base_dir is not None and relative_to_base \
+                and not uri_mode:
             path = os.path.join(os.fspath(self.base_dir), path)
             url = url.set(database=path)
         folder = os.path.dirname(os.path.abspath(path))
@@ -256,7 +264,8 @@ class _Reader:
                 return {}
             url, options = found
             where = "settings.DATABASES['default']"
-            return {None: self.resolved(DEFAULT_KEY, url, {**base, **options}, where)}
+            return {None: self.resolved(DEFAULT_KEY, url, {**base, **options}, where,
+                                        from_django=True)}
         value = raw["DATABASES"]
         if not isinstance(value, Mapping) or not value:
             self.problem(E_WRONG_TYPE, where,

@@ -240,6 +240,15 @@ def test_w003_sqlite_directory_missing(configure, databases, tmp_path):
     assert "does not exist" in warning.msg and "Create the directory" in warning.hint
 
 
+def test_broken_settings_do_not_break_requests_that_use_no_database(settings):
+    settings.SESSION_EXT = {"ECHO": "loud"}
+    from django.test import Client
+
+    with pytest.raises(ImproperlyConfigured, match=r"session_ext\.E003"):
+        Client().get("/items/999")  # a view that uses the database
+    assert Client().get("/nowhere").status_code == 404  # the middleware itself is fine
+
+
 def test_errors_are_logged_when_configuring(settings, caplog):
     settings.SESSION_EXT = {"ECHO": "loud"}
     assert "session_ext is not configured" in caplog.text
@@ -281,6 +290,18 @@ def test_sqlite_urls_from_django(name, expected_database, static):
     assert bind.url.database == expected_database
     assert bind.options["connect_args"]["timeout"] == 7
     assert (bind.options.get("poolclass") is StaticPool) == static
+
+
+def test_relative_sqlite_path_from_django_stays_djangos(tmp_path):
+    """Django opens a relative NAME from the working directory, not BASE_DIR."""
+    entry = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
+    found, _ = read_settings({"DATABASES": {"default": {"DJANGO_DATABASE": "default"},
+                                            "own": "sqlite:///own.sqlite3"}},
+                             {"default": entry}, base_dir=tmp_path)
+    assert found.binds[None].url.database == "db.sqlite3"
+    assert found.binds["own"].url.database == str(tmp_path / "own.sqlite3")
+    derived, _ = read_settings(None, {"default": entry}, base_dir=tmp_path)
+    assert derived.binds[None].url.database == "db.sqlite3"
 
 
 def test_sqlite_path_object_from_django(tmp_path):
