@@ -30,21 +30,22 @@ logger = logging.getLogger("session_ext.django")
 class Session(CoreSession):
     """A core session on the configured databases.
 
-    ``state`` is the registry holding the engines (``sessionmaker`` passes
-    it); a subclass given as ``SESSION_OPTIONS["class_"]`` keeps this
-    constructor.
+    ``state`` is the registry holding the engines (``db.session``'s
+    ``sessionmaker`` passes it; by default the adapter's registry), so
+    ``Session()`` alone is a session on the configured databases.  An explicit
+    ``bind`` or ``binds`` entry wins over the configured ones.
     """
 
-    def __init__(self, state: Registry | None = None, **kwargs: Any) -> None:
+    def __init__(self, bind: Any = None, *, state: Registry | None = None, **kwargs: Any) -> None:
         if state is None:
             from .state import registry as state
         engines = state.require()
-        if kwargs.get("bind") is None:
-            kwargs["bind"] = engines.get(None)
+        if bind is None:
+            bind = engines.get(None)
         routes = state.bind_routes()
         if routes:
             kwargs["binds"] = {**routes, **(kwargs.get("binds") or {})}
-        super().__init__(**kwargs)
+        super().__init__(bind, **kwargs)
 
 
 class _ThreadScope(threading.local):

@@ -96,3 +96,14 @@ def test_bind_key_default_names_the_default_database(temporary_models):
     db.session.add(ExplicitDefault())
     db.session.commit()
     assert count_in(None, "explicit_default") == 1
+
+
+def test_a_session_of_its_own_outside_the_registry():
+    from session_ext.django import Session
+
+    with Session() as session:
+        assert session.get_bind() is db.engine
+        assert session.get_bind(AuditEntry) is db.get_engine("audit")
+    with Session(db.get_engine("audit")) as session:
+        assert session.get_bind() is db.get_engine("audit")
+    assert len(db.session.registry) == 0

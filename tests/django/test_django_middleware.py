@@ -300,3 +300,15 @@ def test_count_statement_routes_to_default(configure):
 def test_client_fixtures_are_djangos(client, async_client):
     assert isinstance(client, Client) and isinstance(async_client, AsyncClient)
     assert client.get("/session").status_code == 200
+
+
+def test_in_memory_database_is_shared_by_requests_and_the_test(configure, databases):
+    """sqlite:// is one connection: what one request commits the next one and
+    the test see; what a failed request did is rolled back."""
+    configure(COMMIT_ON_TEARDOWN=True, DATABASES={**databases, "default": "sqlite://"})
+    client = Client(raise_request_exception=False)
+    assert client.get("/items/create?name=kept").status_code == 200
+    assert client.get("/items/create?name=lost&raise=1").status_code == 500
+    assert client.get("/items/1").json() == {"id": 1, "name": "kept"}
+    assert [i.name for i in db.session.scalars(select(Item))] == ["kept"]
+    assert len(SEEN) == 2 and SEEN[0] is not SEEN[1]
