@@ -79,7 +79,8 @@ def eager_workload(engine: Engine, n_parents: int = 1000, per_parent: int = 10) 
 
     cases = [
         Case("session_ext selectinload (2 SELECTs)", se_selectin),
-        Case("session_ext joinedload (1 SELECT)", se_joined),
+        Case("session_ext joinedload (1 SELECT)", se_joined,
+             peer="core: 1 join + group in Python"),
         Case("core: 2 selects + group in Python", core_two_selects),
         Case("core: 1 join + group in Python", core_join),
         Case("sqlalchemy ORM selectinload", orm_selectin),

@@ -22,6 +22,9 @@ class Case:
     setup: Callable[[], object] | None = None
     #: called after each timed run, untimed
     teardown: Callable[[], object] | None = None
+    #: a case other than the workload's baseline that is this case's closest
+    #: hand-written equivalent; its ratio is printed too
+    peer: str | None = None
 
 
 @dataclass
@@ -62,7 +65,9 @@ def format_workload(workload: Workload) -> str:
         med = statistics.median(workload.times[case.name])
         per_op = med / workload.units * 1e6
         ratio = med / base if base else float("nan")
-        lines.append(
-            f"  {case.name:<44} {med * 1e3:>8.1f}ms {per_op:>8.2f}µs {ratio:>17.2f}x"
-        )
+        line = f"  {case.name:<44} {med * 1e3:>8.1f}ms {per_op:>8.2f}µs {ratio:>17.2f}x"
+        if case.peer is not None:
+            peer = statistics.median(workload.times[case.peer])
+            line += f"   ({med / peer:.2f}x vs {case.peer})"
+        lines.append(line)
     return "\n".join(lines)
