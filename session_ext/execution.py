@@ -237,8 +237,16 @@ def _entity_result(
             :func:`gather_many` without its inner loop."""
             child_load = step_loaders[0]
             children_of: dict[int, list[Any]] = {}
+            # a parent's rows usually come one after another: reuse the parent
+            # while its key repeats instead of looking it up again
+            pk_i = layout[0][0].pk_indexes[0] if len(layout[0][0].pk_indexes) == 1 else None
+            last_pk: Any = None
+            parent: Any = None
             for r in rows:
-                parent = load(r)
+                if pk_i is None or parent is None or r[pk_i] != last_pk:
+                    parent = load(r)
+                    if pk_i is not None:
+                        last_pk = r[pk_i]
                 if parent is None:
                     data.append(None)
                     continue

@@ -448,7 +448,8 @@ class Session:
 
     def expunge_all(self) -> None:
         """Remove every object from the session."""
-        for state in list(self.identity_map.all_states()):
+        # every entry goes: no need to sweep out those of collected objects first
+        for state in list(self.identity_map._dict.values()):
             state.session_id = None
             state._strong = None
         for state in list(self._new):

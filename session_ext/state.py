@@ -339,17 +339,24 @@ def sweep_dead() -> None:
     """Drop the states of garbage-collected objects from their identity maps."""
     pop = _dead.pop
     get_session = _sessions.get
+    last_sid = None
+    imap: dict[Any, InstanceState] | None = None
     while _dead:
         try:
             state = pop()
         except IndexError:  # another thread swept the last one
             return
         sid = state.session_id
-        if sid is None or state.key is None:
-            continue
-        session = get_session(sid)
-        if session is not None:
-            session.identity_map._discard(state)
+        key = state.key
+        if sid is None or key is None:
+            continue  # no longer in a session (closed, expunged) or never flushed
+        if sid != last_sid:
+            last_sid = sid
+            session = get_session(sid)
+            imap = session.identity_map._dict if session is not None else None
+        # an object that died can't have been held as modified: only the map entry
+        if imap is not None and imap.get(key) is state:
+            del imap[key]
 
 
 def instance_state(obj: object) -> InstanceState:
