@@ -486,9 +486,10 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
             if rel.order_by:
                 stmt = stmt.order_by(*rel.order_by)
             fk_keys = rel.child_fk_keys
+            fk0 = fk_keys[0] if len(fk_keys) == 1 else None
             for child in _run(session, stmt, joined).scalars():
                 cd = child.__dict__
-                group_key = tuple([cd[k] for k in fk_keys])
+                group_key = (cd[fk0],) if fk0 is not None else tuple([cd[k] for k in fk_keys])
                 group = grouped.get(group_key)
                 if group is None:
                     grouped[group_key] = [child]
