@@ -148,7 +148,7 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         # usually the object's __dict__ is its state plus column values: copy it whole
         values = d.copy()
         del values[STATE_ATTR]
-        if not values.keys() <= column_set:
+        if not column_set.issuperset(values):
             values = {k: d[k] for k in keys if k in d}
         for k in none_is_default:
             if k in values and values[k] is None:

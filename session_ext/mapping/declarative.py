@@ -252,7 +252,7 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
         mapper = cls.__dict__.get("__mapper__")
         d = self.__dict__
         fresh = STATE_ATTR not in d
-        if fresh and mapper is not None and kwargs.keys() <= mapper.column_attr_set:
+        if fresh and mapper is not None and mapper.column_attr_set.issuperset(kwargs):
             d.update(kwargs)  # what the column descriptors do for a new object
             return
         columns = mapper.column_attrs if mapper is not None else {}
