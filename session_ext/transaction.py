@@ -251,8 +251,13 @@ class SessionTransaction:
         """End without restoring objects (the session is expunging them anyway).
 
         A transaction the session may not commit ("rollback_only" join mode) is
-        left to its owner."""
-        self._rollback_connections(include_external=False)
+        left to its owner.  A connection the session checked out itself is
+        just closed: closing rolls its transaction back and tells the pool the
+        connection is already reset, so the pool does not roll back again."""
+        if self.parent is not None or self._state is TxState.PREPARED:
+            self._rollback_connections(include_external=False)
+        else:
+            self._rollback_connections(include_external=False, owned=False)
         self._close_connections()
         self._state = TxState.CLOSED
 
@@ -262,10 +267,14 @@ class SessionTransaction:
         self._state = TxState.DEACTIVE
         self._failure = error
 
-    def _rollback_connections(self, include_external: bool = True) -> None:
+    def _rollback_connections(self, include_external: bool = True, owned: bool = True) -> None:
+        """Roll back each connection's transaction; ``owned=False`` skips the
+        connections the session checked out itself (closing them rolls back)."""
         for handle in self._connections.values():
             trans = handle.transaction
             if trans is None or (not include_external and not handle.commit_allowed):
+                continue
+            if not owned and handle.close_connection:
                 continue
             try:
                 if trans.is_active or self._state is TxState.PREPARED:
@@ -280,7 +289,12 @@ class SessionTransaction:
             return
         for handle in self._connections.values():
             if handle.close_connection:
-                handle.connection.close()
+                conn = handle.connection
+                try:
+                    conn.close()
+                except Exception:  # the rollback failed: a broken connection
+                    if not conn.closed:
+                        conn.invalidate()  # the pool must not hand it out again
         self._connections.clear()
 
     # -- context manager --------------------------------------------------------

@@ -662,3 +662,25 @@ def test_invalid_join_transaction_mode(db):
     assert "sometimes" in str(err.value)
     assert "join_transaction_mode" in str(err.value)
     assert isinstance(err.value, sa_exc.ArgumentError)
+
+
+def test_close_rolls_back_once_and_the_pool_skips_its_reset(engine):
+    """The session's own connection is closed with its transaction open: Core
+    rolls back once and tells the pool not to roll back again."""
+    Base.metadata.create_all(engine)
+    resets: list[bool] = []
+
+    def on_reset(dbapi_connection, record, reset_state):
+        resets.append(reset_state.transaction_was_reset)
+
+    event.listen(engine.pool, "reset", on_reset)
+    try:
+        session = Session(engine)
+        session.add(Astronaut(name="not kept"))
+        session.flush()
+        session.close()
+    finally:
+        event.remove(engine.pool, "reset", on_reset)
+    assert resets == [True]
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Astronaut)) == 0
