@@ -43,7 +43,17 @@ def check_bind_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
         return []  # nothing to compare with; check_settings reports why
     configured = registry.settings.binds
     names = sorted(DEFAULT_KEY if k is None else k for k in configured)
-    return [
+    errors = [
+        checks.Error(
+            f"{user} has __bind_key__ {key!r}, which is not a database name (a string).",
+            hint=f"Set __bind_key__ to a key of settings.{SETTING}['DATABASES'] (configured: "
+            f"{names}), or leave it out for the default database.",
+            obj=user,
+            id=E_UNKNOWN_MODEL_BIND,
+        )
+        for user, key in registry.invalid_bind_keys()
+    ]
+    errors += [
         checks.Error(
             f"{', '.join(users)} use(s) __bind_key__ {key!r}, which is not a configured "
             "database.",
@@ -55,6 +65,7 @@ def check_bind_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
         for key, users in sorted(registry.bind_key_users().items())
         if bind_key(key) not in configured
     ]
+    return errors
 
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -84,7 +95,7 @@ def _is_ours(path: Any) -> bool:
 
     try:
         cls = import_string(path)
-    except ImportError:
+    except Exception:  # a module that fails to import: Django reports it when it loads it
         return False
     return isinstance(cls, type) and issubclass(cls, SessionExtMiddleware)
 

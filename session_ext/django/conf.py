@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,8 @@ class BindSettings:
     url: URL
     options: dict[str, Any]
     where: str
+    #: the ``settings.DATABASES`` alias the URL was derived from, if it was
+    django_alias: str | None = None
 
     @property
     def label(self) -> str:
@@ -102,6 +105,12 @@ class Settings:
     binds: dict[str | None, BindSettings] = field(default_factory=dict)
     session_options: dict[str, Any] = field(default_factory=dict)
     commit_on_teardown: bool = False
+
+
+def _hide_password(url: str) -> str:
+    """``url`` with the password of ``scheme://user:password@host`` masked, for
+    messages about URLs that cannot be parsed (and so cannot hide it themselves)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url, count=1)
 
 
 def bind_key(name: str) -> str | None:
@@ -165,13 +174,28 @@ class _Reader:
             return None
         try:
             return make_url(value.strip())
-        except SAArgumentError as err:
-            self.problem(E_BAD_URL, where, f"cannot be parsed as a database URL: {value!r} "
-                         f"({err}).", f"Give a SQLAlchemy URL such as {example}.")
+        except (SAArgumentError, ValueError) as err:  # ValueError: a port that is no number
+            shown = _hide_password(value)
+            reason = str(err).replace(value, shown)
+            self.problem(E_BAD_URL, where, f"cannot be parsed as a database URL: {shown!r} "
+                         f"({reason}).", f"Give a SQLAlchemy URL such as {example}.")
             return None
 
     def derived(self, alias: Any, where: str) -> tuple[URL, dict[str, Any]] | None:
-        entry = self.django_databases.get(alias) if isinstance(alias, str) else None
+        if not isinstance(alias, str):
+            self.problem(E_WRONG_TYPE, where,
+                         f"must be the name of a Django database (a string), not {alias!r}.",
+                         "Use {'DJANGO_DATABASE': 'default'}, or any other key of "
+                         "settings.DATABASES.")
+            return None
+        entry = self.django_databases.get(alias)
+        if entry is not None and not isinstance(entry, Mapping):
+            self.problem(E_NOT_DERIVABLE, where,
+                         f"names settings.DATABASES[{alias!r}], which is not a dict but "
+                         f"{type(entry).__name__}.",
+                         f"Fix settings.DATABASES[{alias!r}] (a dict with ENGINE and NAME), or "
+                         f"give {SETTING}['DATABASES'] a SQLAlchemy URL for this bind.")
+            return None
         if not entry:
             self.problem(E_NOT_DERIVABLE, where,
                          f"names the Django database {alias!r}, which settings.DATABASES "
@@ -184,7 +208,8 @@ class _Reader:
         except ValueError as err:
             self.problem(E_NOT_DERIVABLE, where,
                          f"cannot be derived from settings.DATABASES[{alias!r}]: {err}.",
-                         f"Give {SETTING}['DATABASES'] a SQLAlchemy URL for this bind, e.g. "
+                         f"Fix settings.DATABASES[{alias!r}] if it is wrong; otherwise give "
+                         f"{SETTING}['DATABASES'] a SQLAlchemy URL for this bind, e.g. "
                          "'mysql+pymysql://user:pass@host/dbname'.")
             return None
 
@@ -217,17 +242,19 @@ class _Reader:
                                     "{'pool_size': 5}"))
         if url is None:
             return None
-        return self.resolved(name, url, options, where, from_django="DJANGO_DATABASE" in value)
+        return self.resolved(name, url, options, where, django_alias=value.get("DJANGO_DATABASE"))
 
     def resolved(
-        self, name: str, url: URL, options: dict[str, Any], where: str, from_django: bool = False
+        self, name: str, url: URL, options: dict[str, Any], where: str,
+        django_alias: str | None = None,
     ) -> BindSettings:
         """SQLite specifics: relative paths of our URLs are relative to
         ``BASE_DIR`` (a path from Django's DATABASES stays the one Django
         opens), and an in-memory database is one connection every thread may use."""
         if url.get_backend_name() == "sqlite":
-            url, options = self.sqlite(url, options, where, relative_to_base=not from_django)
-        return BindSettings(bind_key(name), url, options, where)
+            url, options = self.sqlite(url, options, where,
+                                       relative_to_base=django_alias is None)
+        return BindSettings(bind_key(name), url, options, where, django_alias)
 
     def sqlite(
         self, url: URL, options: dict[str, Any], where: str, relative_to_base: bool
@@ -239,14 +266,15 @@ class _Reader:
         )
         if in_memory:
             options.setdefault("poolclass", StaticPool)
-            connect_args = dict(options.get("connect_args") or {})
-            connect_args.setdefault("check_same_thread", False)
-            options["connect_args"] = connect_args
+            connect_args = options.get("connect_args") or {}
+            if isinstance(connect_args, Mapping):  # anything else: create_engine() says (E009)
+                options["connect_args"] = {"check_same_thread": False, **connect_args}
             return url, options
         path = database[5:].split("?")[0] if uri_mode and database.startswith("file:") else database
-        if not os.path.isabs(path) and self.base_dir is not None and relative_to_base \
+        base_dir = self.base_dir if isinstance(self.base_dir, (str, os.PathLike)) else None
+        if not os.path.isabs(path) and base_dir is not None and relative_to_base \
                 and not uri_mode:
-            path = os.path.join(os.fspath(self.base_dir), path)
+            path = os.path.join(os.fspath(base_dir), path)
             url = url.set(database=path)
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -265,7 +293,7 @@ class _Reader:
             url, options = found
             where = "settings.DATABASES['default']"
             return {None: self.resolved(DEFAULT_KEY, url, {**base, **options}, where,
-                                        from_django=True)}
+                                        django_alias=DEFAULT_KEY)}
         value = raw["DATABASES"]
         if not isinstance(value, Mapping) or not value:
             self.problem(E_WRONG_TYPE, where,

@@ -27,11 +27,24 @@ _DJANGO_ONLY_PG_OPTIONS = frozenset(
 )
 
 
+_FINGERPRINT_KEYS = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
+
+
+def fingerprint(entry: Any) -> tuple[Any, ...]:
+    """What identifies the database of a ``DATABASES`` entry, to notice that
+    it changed in place (as Django's test runner changes ``NAME``)."""
+    if not isinstance(entry, Mapping):
+        return (entry,)
+    return tuple(entry.get(key) or None for key in _FINGERPRINT_KEYS)  # Django fills in ''
+
+
 def url_from_django(entry: Mapping[str, Any]) -> tuple[URL, dict[str, Any]]:
     """``(url, engine_options)`` for a ``DATABASES`` entry; ``ValueError`` if
     the backend is not one of sqlite3 and postgresql."""
     engine = str(entry.get("ENGINE") or "")
     options = entry.get("OPTIONS") or {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"its OPTIONS must be a dict, not {type(options).__name__}")
     if engine in SQLITE_BACKENDS:
         return _sqlite(entry, options)
     if engine in POSTGRESQL_BACKENDS:
@@ -65,12 +78,16 @@ def _postgresql(
         query["host"] = host
         host = None
     port = entry.get("PORT")
+    try:
+        port_number = int(port) if port not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ValueError(f"its PORT {port!r} is not a port number") from None
     url = URL.create(
         f"postgresql+{driver}",
         username=str(entry.get("USER") or "") or None,
         password=str(entry.get("PASSWORD") or "") or None,
         host=host,
-        port=int(port) if port not in (None, "") else None,
+        port=port_number,
         database=str(entry.get("NAME") or "") or None,
         query=query,
     )

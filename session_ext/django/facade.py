@@ -102,6 +102,11 @@ class Database:
 
     def _check_bind_keys(self) -> None:
         engines = self._state.require()
+        for user, key in self._state.invalid_bind_keys():
+            raise ImproperlyConfigured(
+                f"{user} has __bind_key__ {key!r}, which is not a database name: use a key of "
+                f"settings.{SETTING}['DATABASES'], or leave __bind_key__ out"
+            )
         for key, users in self._state.bind_key_users().items():
             if bind_key(key) not in engines:
                 raise ImproperlyConfigured(

@@ -19,14 +19,17 @@ database runs inside the request's scope.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
 from ..scoping import scope
 from .state import registry
+
+logger = logging.getLogger("session_ext.django")
 
 
 class SessionExtMiddleware:
@@ -41,14 +44,14 @@ class SessionExtMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> Any:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self._acall(request)
         with scope("request"):
             try:
                 response = self.get_response(request)
             except BaseException:
-                end_request(ok=False)
+                _end_after_error()
                 raise
             end_request(ok=response.status_code < 400)
             return response
@@ -59,9 +62,13 @@ class SessionExtMiddleware:
             try:
                 response = await get_response(request)
             except BaseException:
-                end_request(ok=False)
+                if registry.session.has():
+                    await sync_to_async(_end_after_error, thread_sensitive=True)()
                 raise
-            end_request(ok=response.status_code < 400)
+            if registry.session.has():  # the commit and the close block: not in the loop
+                await sync_to_async(end_request, thread_sensitive=True)(
+                    ok=response.status_code < 400
+                )
             return response
 
 
@@ -69,11 +76,24 @@ def end_request(ok: bool) -> None:
     """Commit the current scope's session (``COMMIT_ON_TEARDOWN`` and ``ok``),
     then remove it, which rolls back anything uncommitted; a no-op when the
     request made no session."""
-    session = registry.session
-    if not session.has():
+    scoped = registry.session
+    if not scoped.has():
         return
+    session = scoped()
     try:
         if ok and registry.commit_on_teardown:
             session.commit()
     finally:
-        session.remove()  # closing rolls back whatever was not committed
+        try:
+            session.close()  # rolls back whatever was not committed
+        finally:
+            scoped.registry.clear()  # forgotten even when closing failed
+
+
+def _end_after_error() -> None:
+    """Roll back and remove after ``get_response`` raised; a failure to close
+    is logged, so that the exception on its way out stays the one reported."""
+    try:
+        end_request(ok=False)
+    except Exception:
+        logger.exception("removing the session of a failed request failed")

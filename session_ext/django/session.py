@@ -42,7 +42,7 @@ class Session(CoreSession):
         engines = state.require()
         if bind is None:
             bind = engines.get(None)
-        routes = state.bind_routes()
+        routes = state.bind_routes(engines)
         if routes:
             kwargs["binds"] = {**routes, **(kwargs.get("binds") or {})}
         super().__init__(bind, **kwargs)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
@@ -31,6 +32,7 @@ from .conf import (
     Settings,
     read_settings,
 )
+from .djangodb import fingerprint
 from .query import Query
 from .session import Session, request_or_thread_scope
 
@@ -57,8 +59,13 @@ class Registry:
             sessionmaker(class_=Session, state=self), scopefunc=request_or_thread_scope
         )
         self._lock = threading.Lock()
-        self._routes: dict[Any, Engine] = {}
-        self._routes_key: tuple[Any, ...] = ()
+        self._follow_lock = threading.Lock()
+        #: ((engines, mapper count, table count), routes) of the last bind_routes()
+        self._routes_cache: tuple[tuple[Any, ...], dict[Any, Engine]] | None = None
+        #: what configure() read from: a dict, or settings.SESSION_EXT
+        self._source: Any = _FROM_DJANGO_SETTINGS
+        #: {settings.DATABASES alias: fingerprint} of the entries URLs were derived from
+        self._django_sources: dict[str, tuple[Any, ...]] = {}
 
     # ------------------------------------------------------------------ configuration
     def configure(self, raw: Any = _FROM_DJANGO_SETTINGS) -> list[Problem]:
@@ -67,10 +74,10 @@ class Registry:
 
         With an error the registry holds no engines and ``db.session`` raises
         ``ImproperlyConfigured`` listing the problems.  Engines made before are
-        disposed of either way.
+        disposed of either way, and the current thread's (or scope's) session,
+        which is bound to them, is removed.
         """
-        from django.conf import settings as django_settings
-
+        source = raw
         if raw is _FROM_DJANGO_SETTINGS:
             raw = getattr(django_settings, SETTING, None)
         databases = getattr(django_settings, "DATABASES", None) or {}
@@ -89,28 +96,50 @@ class Registry:
         factory_options = dict(settings.session_options)
         session_class = factory_options.pop("class_", Session)
         factory_options.setdefault("query_cls", Query)
+        django_sources = {
+            bind.django_alias: fingerprint(databases.get(bind.django_alias))
+            for bind in settings.binds.values() if bind.django_alias is not None
+        }
         with self._lock:
             old = self.engines
             self.settings, self.problems, self.engines = settings, problems, engines
-            self._routes_key = ()
+            self._source, self._django_sources = source, django_sources
+            self._routes_cache = None
             self.session.session_factory = sessionmaker(
                 class_=session_class, state=self, **factory_options
             )
+        if old:
+            self._remove_stale_session()
         for engine in old.values():
             engine.dispose()
         return problems
+
+    def _remove_stale_session(self) -> None:
+        """Remove the calling scope's session: it is bound to the old engines."""
+        try:
+            self.session.remove()
+        except Exception:  # its connection may be gone with the old settings
+            logger.exception("closing the session of the previous configuration failed")
 
     def dispose(self) -> None:
         """Dispose of every engine and forget the settings (tests, shutdown)."""
         with self._lock:
             old, self.engines, self.settings = self.engines, {}, None
-            self._routes_key = ()
+            self._routes_cache = None
+            self._django_sources = {}
         for engine in old.values():
             engine.dispose()
 
     # ------------------------------------------------------------------ lookups
     def require(self) -> dict[str | None, Engine]:
-        """The engines, or ``ImproperlyConfigured`` saying what to fix."""
+        """The engines, or ``ImproperlyConfigured`` saying what to fix.
+
+        When a ``settings.DATABASES`` entry a URL was derived from has changed
+        in place (Django's test runner points NAME at the test database without
+        any signal), the registry is configured again first.
+        """
+        if self._django_sources and self._django_changed():
+            self._follow_django()
         if self.engines:
             return self.engines
         if self.settings is None:
@@ -125,58 +154,79 @@ class Registry:
             "(`python manage.py check` lists every problem)"
         )
 
+    def _django_changed(self) -> bool:
+        databases = getattr(django_settings, "DATABASES", None) or {}
+        return any(
+            fingerprint(databases.get(alias)) != seen
+            for alias, seen in self._django_sources.items()
+        )
+
+    def _follow_django(self) -> None:
+        with self._follow_lock:
+            if not self._django_changed():  # another thread got here first
+                return
+            logger.info("settings.DATABASES changed (%s): session_ext reconfigures",
+                        ", ".join(sorted(self._django_sources)))
+            self.configure(self._source)
+
     @property
     def commit_on_teardown(self) -> bool:
         return self.settings is not None and self.settings.commit_on_teardown
 
     def engine_for(self, key: str | None) -> Engine:
         """The engine of bind ``key`` (None or "default": the default database)."""
-        engines = self.require()
-        name = None if key == DEFAULT_KEY else key
-        try:
-            return engines[name]
-        except KeyError:
-            known = sorted(DEFAULT_KEY if k is None else k for k in engines)
-            raise ImproperlyConfigured(
-                f"No database named {DEFAULT_KEY if name is None else name!r} in "
-                f"settings.{SETTING}['DATABASES'] (configured: {known}): add it there, or fix "
-                "the model's __bind_key__"
-            ) from None
+        return _lookup(self.require(), key)
 
     def bind_key_users(self) -> dict[str, list[str]]:
-        """``{bind_key: [model or table names]}`` for everything with a bind key."""
+        """``{bind_key: [model or table names]}`` for everything with a bind
+        key that is a string (see :meth:`invalid_bind_keys` for the others)."""
         users: dict[str, list[str]] = {}
+        for name, key in self._bind_key_uses():
+            if isinstance(key, str):
+                users.setdefault(key, []).append(name)
+        return users
+
+    def invalid_bind_keys(self) -> list[tuple[str, Any]]:
+        """``[(model or table name, key)]`` for bind keys that are not strings."""
+        return [(name, key) for name, key in self._bind_key_uses() if not isinstance(key, str)]
+
+    def _bind_key_uses(self) -> list[tuple[str, Any]]:
+        uses: list[tuple[str, Any]] = []
         named: set[Any] = set()
         if self.model_registry is not None:
             for mapper in self.model_registry.mappers:
                 key = getattr(mapper.class_, "__bind_key__", None)
                 if key is not None:
-                    users.setdefault(key, []).append(mapper.class_.__name__)
+                    uses.append((mapper.class_.__name__, key))
                     named.add(mapper.table)
         for table in self.metadata.tables.values():
             key = table.info.get("bind_key")
             if key is not None and table not in named:
-                users.setdefault(key, []).append(f"table {table.name!r}")
-        return users
+                uses.append((f"table {table.name!r}", key))
+        return uses
 
-    def bind_routes(self) -> dict[Any, Engine]:
+    def bind_routes(self, engines: Mapping[str | None, Engine] | None = None) -> dict[Any, Engine]:
         """``binds=`` for a new session: each model and table with a bind key
-        mapped to that bind's engine (cached until models or engines change)."""
+        mapped to that bind's engine in ``engines`` (default: the current ones),
+        cached until models or engines change."""
+        if engines is None:
+            engines = self.require()
         mappers = self.model_registry.mappers if self.model_registry is not None else ()
-        key = (len(mappers), len(self.metadata.tables), id(self.engines))
-        if key == self._routes_key:
-            return self._routes
+        key = (engines, len(mappers), len(self.metadata.tables))
+        cached = self._routes_cache  # one read: the key and routes always match
+        if cached is not None and cached[0] == key:
+            return cached[1]
         routes: dict[Any, Engine] = {}
         for mapper in mappers:
             bind_key = getattr(mapper.class_, "__bind_key__", None)
             if bind_key is not None:
-                routes[mapper.class_] = self.engine_for(bind_key)
+                routes[mapper.class_] = _lookup(engines, bind_key)
                 routes[mapper.table] = routes[mapper.class_]
         for table in self.metadata.tables.values():
             bind_key = table.info.get("bind_key")
             if bind_key is not None:
-                routes[table] = self.engine_for(bind_key)
-        self._routes, self._routes_key = routes, key
+                routes[table] = _lookup(engines, bind_key)
+        self._routes_cache = (key, routes)
         return routes
 
     def __repr__(self) -> str:
@@ -184,6 +234,20 @@ class Registry:
             f"{DEFAULT_KEY if k is None else k}={e.url!r}" for k, e in self.engines.items()
         )
         return f"<session_ext.django registry {binds or 'not configured'}>"
+
+
+def _lookup(engines: Mapping[str | None, Engine], key: Any) -> Engine:
+    """The engine of bind ``key`` in ``engines``, or ``ImproperlyConfigured``."""
+    name = None if key == DEFAULT_KEY else key
+    try:
+        return engines[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable __bind_key__
+        known = sorted(DEFAULT_KEY if k is None else k for k in engines)
+        raise ImproperlyConfigured(
+            f"No database named {DEFAULT_KEY if name is None else name!r} in "
+            f"settings.{SETTING}['DATABASES'] (configured: {known}): add it there, or fix "
+            "the model's __bind_key__"
+        ) from None
 
 
 def _create_engines(settings: Settings) -> tuple[dict[str | None, Engine], list[Problem]]:

@@ -133,7 +133,7 @@ def test_commit_on_teardown_async(configure, query, committed):
         client = AsyncClient(raise_request_exception=False)
         return (await client.get(f"/async/items/create?name=a{query}")).status_code
 
-    assert asyncio.run(run()) in (200, 400, 500)
+    assert asyncio.run(run()) == {"": 200, "&status=400": 400, "&raise=1": 500}[query]
     assert item_names() == (["a"] if committed else [])
     assert len(db.session.registry) == 0
     assert db.engine.pool.checkedout() == 0
@@ -312,3 +312,73 @@ def test_in_memory_database_is_shared_by_requests_and_the_test(configure, databa
     assert client.get("/items/1").json() == {"id": 1, "name": "kept"}
     assert [i.name for i in db.session.scalars(select(Item))] == ["kept"]
     assert len(SEEN) == 2 and SEEN[0] is not SEEN[1]
+
+
+# -- regressions ----------------------------------------------------------------------
+
+
+class ThreadRecordingSession(__import__("session_ext.django", fromlist=["Session"]).Session):
+    """Records the thread each session is committed and closed in."""
+
+    threads: list[tuple[str, int]] = []
+
+    def commit(self) -> None:
+        type(self).threads.append(("commit", threading.get_ident()))
+        super().commit()
+
+    def close(self) -> None:
+        type(self).threads.append(("close", threading.get_ident()))
+        super().close()
+
+
+@pytest.mark.parametrize("path", ["/async/items/create?name=a", "/items/create?name=s"])
+def test_async_teardown_does_not_block_the_event_loop(configure, path):
+    """Under ASGI the teardown commit and close run in a worker thread, not in
+    the event loop's thread (where they would stall every other request)."""
+    configure(COMMIT_ON_TEARDOWN=True, SESSION_OPTIONS={"class_": ThreadRecordingSession})
+    ThreadRecordingSession.threads = []
+
+    async def run() -> tuple[int, int]:
+        response = await AsyncClient().get(path)
+        return response.status_code, threading.get_ident()
+
+    status, loop_thread = asyncio.run(run())
+    assert status == 200
+    assert item_names() == [path.rsplit("=", 1)[1]]
+    kinds = [kind for kind, _ in ThreadRecordingSession.threads]
+    assert "commit" in kinds and "close" in kinds
+    assert all(ident != loop_thread for _, ident in ThreadRecordingSession.threads)
+    assert len(db.session.registry) == 0
+
+
+class FailingCloseSession(__import__("session_ext.django", fromlist=["Session"]).Session):
+    def close(self) -> None:
+        super().close()
+        raise RuntimeError("close failed")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_error_while_removing_does_not_replace_the_original_exception(configure, mode, caplog):
+    """get_response raising (KeyboardInterrupt, a cancelled task, ...) is what
+    propagates even when closing the request's session fails too."""
+    configure(SESSION_OPTIONS={"class_": FailingCloseSession})
+
+    class Interrupted(BaseException):
+        pass
+
+    def view(request: Any) -> HttpResponse:
+        db.session.add(Item(name="x"))
+        raise Interrupted
+
+    async def async_view(request: Any) -> HttpResponse:
+        return view(request)
+
+    if mode == "sync":
+        with pytest.raises(Interrupted):
+            SessionExtMiddleware(view)(None)
+    else:
+        with pytest.raises(Interrupted):
+            asyncio.run(SessionExtMiddleware(async_view)(None))
+    assert "removing the session of a failed request failed" in caplog.text
+    assert len(db.session.registry) == 0
+    assert item_names() == []

@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django_support import Item
 from sqlalchemy import event, text
 from sqlalchemy.pool import StaticPool
 
@@ -426,3 +427,124 @@ def test_registry_not_set_up_says_how(monkeypatch):
     fresh = type(registry)()
     with pytest.raises(ImproperlyConfigured, match="INSTALLED_APPS"):
         fresh.require()
+
+
+# -- regressions: reported, not raised -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "databases", "id_", "text_"),
+    [
+        (None, {"default": "sqlite:///x"}, "session_ext.E007", "not a dict but str"),
+        (None, {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "x",
+                            "OPTIONS": "sslmode=require"}},
+         "session_ext.E007", "OPTIONS must be a dict"),
+        (None, {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "x",
+                            "PORT": "abc"}},
+         "session_ext.E007", "PORT 'abc' is not a port number"),
+        ({"DATABASES": {"default": "postgresql://u:s3cret@h:notaport/db"}}, {},
+         "session_ext.E004", "cannot be parsed"),
+        ({"DATABASES": {"default": {"DJANGO_DATABASE": ["x"]}}}, {},
+         "session_ext.E003", "must be the name of a Django database"),
+    ],
+)
+def test_bad_input_is_a_problem_not_a_crash(raw, databases, id_, text_):
+    _, problems = read_settings(raw, databases)
+    assert [p.id for p in problems] == [id_]
+    assert text_ in problems[0].message
+    assert "s3cret" not in str(problems[0])  # a URL's password is never shown
+
+
+def test_in_memory_sqlite_with_bad_connect_args_is_e009_not_a_crash(configure, databases):
+    configure(create=False, DATABASES={**databases, "audit": {
+        "URL": "sqlite://", "ENGINE_OPTIONS": {"connect_args": 5}}})
+    assert only(messages(), "session_ext.E009").obj == "SESSION_EXT['DATABASES']['audit']"
+
+
+def test_base_dir_that_is_no_path_is_ignored():
+    found, problems = read_settings({"DATABASES": {"default": "sqlite:///rel.sqlite3"}}, {},
+                                    base_dir=42)
+    assert found.binds[None].url.database == "rel.sqlite3"
+
+
+def test_bind_keys_that_are_not_strings_are_reported(temporary_models):
+    from sqlalchemy import Column, Integer
+
+    class NumberKey(db.Model):
+        __bind_key__ = 3
+        id = Column(Integer, primary_key=True)
+
+    class ListKey(db.Model):
+        __bind_key__ = ["audit"]
+        id = Column(Integer, primary_key=True)
+
+    temporary_models.extend([NumberKey, ListKey])
+    found = [m for m in messages() if m.id == "session_ext.E010"]
+    assert sorted(m.obj for m in found) == ["ListKey", "NumberKey"]
+    assert all("not a database name" in m.msg for m in found)
+    with pytest.raises(ImproperlyConfigured, match="not a database name"):
+        db.create_all()
+
+
+def test_middleware_check_survives_a_module_that_fails_to_import(settings, tmp_path,
+                                                                   monkeypatch):
+    (tmp_path / "broken_middleware.py").write_text("raise RuntimeError('at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIDDLEWARE = ["broken_middleware.Thing"]
+    assert ids(messages()) == ["session_ext.W002"]
+
+
+# -- regressions: following Django's databases, stale sessions ------------------------
+
+
+def test_derived_database_follows_djangos_test_database(settings, databases,
+                                                        django_db_blocker):
+    """Django's test runner points DATABASES['default']['NAME'] at the test
+    database in place, without a signal: session_ext must not keep writing to
+    the real database."""
+    from django.db import connection
+
+    settings.SESSION_EXT = {"DATABASES": {"default": {"DJANGO_DATABASE": "default"},
+                                          "audit": databases["audit"]}}
+    real = db.engine.url.database
+    with django_db_blocker.unblock():
+        old_name = connection.settings_dict["NAME"]
+        test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            assert settings.DATABASES["default"]["NAME"] == test_name
+            assert test_name != real
+            assert db.engine.url.database == test_name
+            db.create_all()
+            db.session.execute(text("INSERT INTO item (name) VALUES ('in the test db')"))
+            db.session.commit()
+            with connection.cursor() as cursor:  # Django's connection sees the row
+                cursor.execute("SELECT name FROM item")
+                assert cursor.fetchall() == [("in the test db",)]
+            db.session.remove()
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    assert db.engine.url.database == real
+
+
+def test_overriding_the_setting_replaces_the_threads_stale_session(configure, databases,
+                                                                   tmp_path):
+    stale = db.session()
+    old_engine = stale.get_bind()
+    configure(DATABASES={**databases, "default": f"sqlite:///{tmp_path / 'other.sqlite3'}"})
+    fresh = db.session()
+    assert fresh is not stale
+    assert fresh.get_bind() is db.engine is not old_engine
+    db.session.add(Item(name="where"))
+    db.session.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM item")).scalars().all() == ["where"]
+
+
+def test_bind_routes_cache_is_keyed_by_the_engines_themselves(configure, databases):
+    from django_support import AuditEntry  # noqa: I001
+
+    routes = registry.bind_routes()
+    assert routes[AuditEntry] is db.get_engine("audit")
+    configure(DATABASES={**databases})  # new engines, same counts of models and tables
+    assert registry.bind_routes()[AuditEntry] is db.get_engine("audit")
+    assert registry.bind_routes()[AuditEntry] is not routes[AuditEntry]
