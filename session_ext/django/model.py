@@ -14,7 +14,6 @@ On top of :class:`session_ext.DeclarativeBase` it gives models
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from ..mapping.declarative import DeclarativeBase
@@ -23,8 +22,20 @@ from .state import registry
 
 
 def snake_case(name: str) -> str:
-    """``BlogPost`` -> ``blog_post``, ``HTTPLog`` -> ``http_log``."""
-    return re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name).lower()
+    """``BlogPost`` -> ``blog_post``, ``HTTPLog`` -> ``http_log``.
+
+    A capital starts a new word after a small letter or a digit, and at the
+    end of a run of capitals when a small letter follows it (``HTTPLog``).
+    """
+    words: list[str] = []
+    for i, char in enumerate(name):
+        if i and char.isupper():
+            before = name[i - 1]
+            after = name[i + 1] if i + 1 < len(name) else ""
+            if before.islower() or before.isdigit() or (before.isupper() and after.islower()):
+                words.append("_")
+        words.append(char.lower())
+    return "".join(words)
 
 
 def _names_table(cls: type) -> bool:

@@ -17,13 +17,14 @@ _T = TypeVar("_T")
 class Query(CoreQuery[_T]):
     """The class of ``Model.query`` and ``db.session.query()``."""
 
-    def get_or_404(self, ident: Any, message: str | None = None) -> Any:
+    def get_or_404(self, ident: Any, message: str | None = None) -> _T:
         """The object with this primary key, or ``Http404``."""
         obj = self.get(ident)
         if obj is None:
-            raise Http404(message or f"No {self._entities[0].__name__} with primary key "
-                          f"{ident!r}.")
-        return obj
+            entity = self._entities[0] if self._entities else None
+            raise Http404(message or f"No {getattr(entity, '__name__', entity)} with primary "
+                          f"key {ident!r}.")
+        return obj  # type: ignore[no-any-return]
 
     def first_or_404(self, message: str | None = None) -> Any:
         """The first result, or ``Http404`` when there is none."""

@@ -33,6 +33,8 @@ def test_default_table_names_are_snake_case():
     assert Item.__table__.name == "item"
     assert AuditEntry.__table__.name == "audit_entry"
     assert snake_case("HTTPRequestLog") == "http_request_log"
+    assert [snake_case(n) for n in ("V2Thing", "Thing2Go", "mixedCase", "ABC", "_Private")] == [
+        "v2_thing", "thing2_go", "mixed_case", "abc", "_private"]
 
 
 def test_explicit_tablename_and_abstract_bases_are_kept(temporary_models):
