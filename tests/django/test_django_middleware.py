@@ -276,14 +276,15 @@ def test_explicit_scope_outside_a_request():
 
 
 def test_async_tasks_with_their_own_scope_do_not_share():
-    async def task() -> Any:
+    async def task(barrier: Barrier) -> Any:
         async with scope():
             session = db.session()
-            await asyncio.sleep(0)  # let the other tasks run in between
+            await barrier.wait()  # every task holds its session at once
             return session if db.session() is session else None
 
     async def run() -> list[Any]:
-        return await asyncio.gather(*(task() for _ in range(20)))
+        barrier = Barrier(20)
+        return await asyncio.wait_for(asyncio.gather(*(task(barrier) for _ in range(20))), 30)
 
     sessions = asyncio.run(run())
     assert all(s is not None for s in sessions)
