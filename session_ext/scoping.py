@@ -172,9 +172,12 @@ class ScopedRegistry:
         try:
             return self.registry[key]
         except KeyError:
-            value = self.createfunc()
+            # made under the lock: two threads sharing a key (a custom scopefunc)
+            # must not both build a session and leave one unclosed
             with self._lock:
-                value = self.registry.setdefault(key, value)
+                value = self.registry.get(key, _NO_SCOPE)
+                if value is _NO_SCOPE:
+                    value = self.registry[key] = self.createfunc()
             return value
 
     def _key_or_none(self) -> Any:
@@ -278,8 +281,11 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
     def remove(self) -> None:
         """Close the current scope's session and forget it (no-op without one)."""
         if self.registry.has():
-            self.registry().close()
-        self.registry.clear()
+            session = self.registry()
+            self.registry.clear()  # forgotten even if closing it fails
+            session.close()
+        else:
+            self.registry.clear()
 
     def configure(self, **kwargs: Any) -> None:
         """Reconfigure the factory (warns if the current scope has a session,

@@ -728,3 +728,49 @@ def test_query_property_uses_session_query_cls(engine):
         assert type(reg.query(Thing)) is SessionQuery
     finally:
         reg.remove()
+
+
+def test_remove_forgets_the_session_even_when_closing_it_fails():
+    class FailingClose:
+        closed = 0
+
+        def close(self):
+            FailingClose.closed += 1
+            raise RuntimeError("close failed")
+
+    registry = scoped_session(FailingClose)
+    first = registry()
+    with pytest.raises(RuntimeError, match="close failed"):
+        registry.remove()
+    assert not registry.has()
+    assert registry() is not first  # a fresh one, not the broken one again
+    assert FailingClose.closed == 1
+
+
+def test_threads_sharing_a_scope_key_share_one_session():
+    made: list[object] = []
+    lock = threading.Lock()
+
+    class Counted:
+        def __init__(self):
+            with lock:
+                made.append(self)
+
+        def close(self):
+            pass
+
+    registry = scoped_session(Counted, scopefunc=lambda: "shared")
+    barrier = threading.Barrier(16)
+    seen: list[object] = []
+
+    def worker():
+        barrier.wait()
+        seen.append(registry())
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1
+    assert all(s is made[0] for s in seen) and len(seen) == 16
