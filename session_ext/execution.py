@@ -381,36 +381,49 @@ def _entity_result(
         )
         return streamed.yield_per(yield_per)
     rows = None
-    if scalars_only and not steps:
-        rows = _plain_rows(result, layout[0][0])  # type: ignore[arg-type]
+    if scalars_only:
+        mapper = layout[0][0]
+        if steps:  # joined eager loads: the columns of the joined-in tables too
+            types = tuple(c.type for c in eager.statement.selected_columns)
+        else:
+            types = mapper.column_types  # type: ignore[union-attr]
+        rows = _plain_rows(result, types)
     if rows is None:
         rows = result.all()
     # a single entity hands out bare objects: .scalars() takes them as they are
     return IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
 
 
-def _plain_rows(result: Any, mapper: Mapper) -> list[Any] | None:
-    """All rows of a ``select(Entity)`` as the driver's tuples, or None.
+#: statement columns' types -> whether their values need result processing,
+#: per dialect and cursor type codes (bounded by the mapped schema: only
+#: entity queries, whose columns are table columns, are looked up)
+_plain_cache: dict[tuple[Any, ...], bool] = {}
+
+
+def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:
+    """All rows of an entity query as the driver's tuples, or None.
 
     When no column needs a result processor (the common case: integers and
-    strings on SQLite and psycopg), the loader reads the driver's rows as they
+    strings on SQLite and psycopg), the loaders read the driver's rows as they
     are and Core's ``Row`` objects would only be made to be thrown away.
-    Decided once per mapper, dialect and the cursor's column type codes.
+    Decided once per dialect, column types and cursor type codes.
     """
     cursor = getattr(result, "cursor", None)
     description = getattr(cursor, "description", None)
-    keys = mapper.column_attr_keys
-    if description is None or len(description) != len(keys):
+    if description is None:
+        return None
+    if len(types) != len(description):
         return None
     dialect = result.context.dialect
     codes = tuple(d[1] for d in description)
-    cache_key = ("plain_rows", dialect, codes)
-    plain = mapper._stmt_cache.get(cache_key)
+    cache_key = (dialect, codes, types)
+    plain = _plain_cache.get(cache_key)
     if plain is None:
-        attrs = mapper.column_attrs
-        plain = mapper._stmt_cache[cache_key] = all(
-            attrs[k].column.type.dialect_impl(dialect).result_processor(dialect, code) is None
-            for k, code in zip(keys, codes)
+        if len(_plain_cache) > 10_000:
+            _plain_cache.clear()  # a bound, should types be made per query
+        plain = _plain_cache[cache_key] = all(
+            t.dialect_impl(dialect).result_processor(dialect, code) is None
+            for t, code in zip(types, codes)
         )
     if not plain:
         return None

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import (
     Column,
     DateTime,
+    ForeignKey,
     Integer,
     Numeric,
     String,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 
-from session_ext import Session, declarative_base, exc
+from session_ext import Session, declarative_base, exc, joinedload, relationship, selectinload
 
 Base = declarative_base()
 
@@ -203,3 +204,40 @@ def test_batched_update_of_a_vanished_row_is_stale_and_rolls_back(engine):
         session.rollback()
     after = _stored(engine)
     assert set(after) == set(before)  # nothing renamed, nothing deleted: all rolled back
+
+
+class Shelf(Base):
+    __tablename__ = "insert_path_shelves"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+    readings = relationship("ShelfItem", order_by=lambda: ShelfItem.id)
+
+
+class ShelfItem(Base):
+    __tablename__ = "insert_path_shelf_items"
+    id = Column(Integer, primary_key=True)
+    shelf_id = Column(Integer, ForeignKey("insert_path_shelves.id"), nullable=False)
+    payload = Column(JSONText)
+    at = Column(DateTime)
+
+
+def test_eager_loads_decode_processed_columns_of_both_tables(engine):
+    """Rows skip Core's Row objects only when no column needs processing: a
+    joined-in table with a JSON and a DateTime column must still be decoded."""
+    Base.metadata.create_all(engine)
+    when = datetime.datetime(2026, 3, 4, 5, 6, 7)
+    with Session(engine) as session:
+        for s in range(3):
+            session.add(Shelf(name=f"s{s}", readings=[
+                ShelfItem(payload={"s": s, "i": i}, at=when) for i in range(4)
+            ]))
+        session.commit()
+    for option in (joinedload, selectinload):
+        with Session(engine) as session:
+            shelves = session.scalars(
+                select(Shelf).options(option(Shelf.readings)).order_by(Shelf.id)
+            ).unique().all()
+            assert [s.name for s in shelves] == ["s0", "s1", "s2"]
+            for s, shelf in enumerate(shelves):
+                assert [r.payload for r in shelf.readings] == [{"s": s, "i": i} for i in range(4)]
+                assert all(r.at == when for r in shelf.readings)

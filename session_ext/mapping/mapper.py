@@ -73,6 +73,7 @@ class Mapper:
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
         self.columns: tuple[Column[Any], ...] = tuple(cols)
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
+        self.column_types: tuple[Any, ...] = tuple(c.type for c in cols)
         self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
         self.pk_indexes: tuple[int, ...] = tuple(cols.index(c) for c in self.primary_key)
         self.pk_param_names: tuple[str, ...] = tuple(
