@@ -250,19 +250,23 @@ def _entity_result(
                 if parent is None:
                     data.append(None)
                     continue
-                entry = children_of.get(id(parent))
-                if entry is None:
-                    entry = children_of[id(parent)] = [([], set())]
+                found = children_of.get(id(parent))
+                if found is None:
+                    found = children_of[id(parent)] = []
                     data.append(parent)
                 elif not dedupe:
                     data.append(parent)
                 child = child_load(r)
                 if child is not None:
-                    found, ids = entry[0]
-                    if id(child) not in ids:
-                        ids.add(id(child))
-                        found.append(child)
-            return children_of
+                    found.append(child)
+            # a child repeats only when the query's other joins repeat rows:
+            # check each list once instead of every row
+            out: dict[int, list[Any]] = {}
+            for pid, found in children_of.items():
+                if len(found) > 1 and len(set(map(id, found))) != len(found):
+                    found = list({id(c): c for c in found}.values())
+                out[pid] = [(found, None)]
+            return out
 
         def gather_many(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
             """Parents in row order (once each for collections) and, per

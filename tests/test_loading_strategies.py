@@ -1108,3 +1108,23 @@ def test_done_when_joinedload_1000_parents_exactly_one_select(big, count_stateme
             check_big(users)
         assert log.count == 1, log
         assert all_selects(log)
+
+
+def test_joined_collection_has_no_duplicates_when_the_query_repeats_rows(data):
+    """A join of the query itself (User x Post) repeats each user's rows; the
+    joined-in addresses must still be listed once each, in order."""
+    with Session(data) as s:
+        expected = {
+            u.id: [a.id for a in u.addresses]
+            for u in s.scalars(select(User).options(selectinload(User.addresses))).all()
+        }
+    with Session(data) as s:
+        users = s.scalars(
+            select(User).join(Post, Post.author_id == User.id)
+            .options(joinedload(User.addresses)).order_by(User.id)
+        ).unique().all()
+        assert users, "the fixture has users with posts"
+        repeated = [u for u in users if len(u.posts) > 1 and len(u.addresses) >= 1]
+        assert repeated, "the fixture has a user whose rows the join repeats"
+        for u in users:
+            assert [a.id for a in u.addresses] == expected[u.id]
