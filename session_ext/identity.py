@@ -38,7 +38,7 @@ class IdentityMap:
         state = self._dict.get(key)
         if state is None:
             return default
-        obj = state.obj()
+        obj = state()  # state.obj(), without the method lookup
         return default if obj is None else obj
 
     def __contains__(self, key: object) -> bool:

@@ -101,7 +101,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         {ident}
         state = imap_get(key)
         if state is not None:
-            obj = state.obj()
+            obj = state()  # state.obj(), without the method lookup
             if obj is not None:
                 if populate or state.expired:
                     return existing(state, obj, row)
@@ -145,7 +145,7 @@ def get_by_identity(
     key = (mapper.class_, pk, None)
     state = session.identity_map._dict.get(key)
     if state is not None and not populate_existing and not with_for_update:
-        obj = state.obj()
+        obj = state()  # state.obj()
         if obj is not None:
             if state.expired and state.unloaded:
                 try:

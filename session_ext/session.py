@@ -84,6 +84,7 @@ class Session:
             for key, value in binds.items():
                 self._add_bind(key, value)
         self.identity_map = IdentityMap()
+        self._identity_dict = self.identity_map._dict  # get()'s fast path
         #: pending objects, in the order they were added
         self._new: dict[InstanceState, object] = {}
         #: persistent objects marked for deletion, not yet flushed
@@ -737,9 +738,9 @@ class Session:
             list,
         ):
             # fast path: an identity-map hit on a single-column key costs no call chain
-            state = self.identity_map._dict.get((entity, (ident,), None))
+            state = self._identity_dict.get((entity, (ident,), None))
             if state is not None and not state.expired:
-                obj = state.obj()
+                obj = state()  # the state is the weak reference: state() is state.obj()
                 if obj is not None:
                     return obj  # type: ignore[return-value]
         mapper = getattr(entity, "__dict__", {}).get("__mapper__")
