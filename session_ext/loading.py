@@ -294,17 +294,19 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
 def expire_all_states(session: Session, states: list[InstanceState]) -> None:
     """``expire_state(session, s, None)`` for many states, in one tight loop."""
     modified = session.identity_map._modified
+    last_mapper = None
+    keys: tuple[str, ...] = ()
     for state in states:
-        obj = state.obj()
+        obj = state()  # state.obj()
         if obj is None or state.key is None:
             continue
-        d = obj.__dict__
         mapper = state.mapper
-        for k in mapper.column_attr_keys:
-            d.pop(k, None)
-        if mapper.relationships:
-            for k in mapper.relationships:
-                d.pop(k, None)
+        if mapper is not last_mapper:
+            last_mapper = mapper
+            keys = mapper.column_attr_keys + tuple(mapper.relationships)
+        pop = obj.__dict__.pop
+        for k in keys:
+            pop(k, None)
         if state.committed:
             state.committed = {}
         if state.modified:
