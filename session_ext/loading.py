@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import exc
-from .state import STATE_ATTR, InstanceState, _object_gone
+from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -158,6 +158,8 @@ def get_by_identity(
                         session._transaction._deleted[state] = obj
                     return None
             return obj
+    if _dead:
+        sweep_dead()  # a session that only ever get()s must not collect dead entries
     session._autoflush()
     if mapper.relationships and mapper.has_eager_defaults():
         # load like a query, so the relationships' lazy="joined"/"selectin" apply

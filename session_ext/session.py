@@ -23,7 +23,7 @@ from . import _gc, exc
 from .identity import IdentityMap
 from .loading import get_by_identity
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
-from .state import STATE_ATTR, InstanceState, _sessions, instance_state
+from .state import STATE_ATTR, InstanceState, _dead, _sessions, instance_state, sweep_dead
 from .transaction import JOIN_MODES, SessionTransaction
 
 _T = TypeVar("_T")
@@ -465,6 +465,8 @@ class Session:
         self.identity_map.clear()
         self._new.clear()
         self._deleted.clear()
+        if _dead:
+            sweep_dead()  # mostly states of sessions already closed: dropped at once
 
     def _discard_pending(self) -> None:
         for state in list(self._new):

@@ -109,3 +109,26 @@ def test_collected_objects_are_swept_in_batches_before_the_next_query(engine):
         assert state_module._dead == []
         assert len(session.identity_map._dict) == 10
         assert sorted(o.id for o in session.identity_map.values()) == [o.id for o in kept]
+
+
+def test_get_only_sessions_leave_no_dead_entries_behind(engine):
+    """Objects of closed sessions and of a get()-only session are swept too:
+    nothing accumulates in a process that never runs a query."""
+    import gc
+
+    from session_ext import state as state_module
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Thing(id=i, name=f"g{i}") for i in range(1, 31)])
+        session.commit()
+    for _ in range(5):
+        with Session(engine) as session:
+            for i in range(1, 31):
+                session.get(Thing, i)  # each object dropped at once
+            gc.collect()
+            assert len(session.identity_map._dict) <= 2  # swept on each miss
+    gc.collect()
+    with Session(engine) as session:
+        pass  # closing sweeps
+    assert len(state_module._dead) == 0
