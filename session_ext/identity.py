@@ -4,8 +4,9 @@ Entries map an identity key ``(class, primary key tuple, None)`` to the
 object's :class:`~session_ext.state.InstanceState`.  The state refers to its
 object weakly, so an unmodified object that the application no longer uses is
 garbage collected and drops out of the map (in batches: before the next query,
-flush, or look at the whole map; until then a lookup of its key finds nothing,
-as the entry refers to no object); an object with unflushed changes
+flush, ``get()`` miss, close, or look at the whole map; until then a lookup of
+its key finds nothing, as the entry refers to no object); an object with
+unflushed changes
 is held strongly (``state._strong``) until it is flushed, so changes are never
 silently lost.
 """
