@@ -6,9 +6,8 @@ object weakly, so an unmodified object that the application no longer uses is
 garbage collected and drops out of the map (in batches: before the next query,
 flush, ``get()`` miss, close, or look at the whole map; until then a lookup of
 its key finds nothing, as the entry refers to no object); an object with
-unflushed changes
-is held strongly (``state._strong``) until it is flushed, so changes are never
-silently lost.
+unflushed changes is held strongly (``state._strong``) until it is flushed, so
+changes are never silently lost.
 """
 
 from __future__ import annotations
