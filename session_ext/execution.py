@@ -261,16 +261,15 @@ def _entity_result(
                     found.append(child)
             # a child repeats only when the query's other joins repeat rows:
             # check each list once instead of every row
-            out: dict[int, list[Any]] = {}
             for pid, found in children_of.items():
                 if len(found) > 1 and len(set(map(id, found))) != len(found):
-                    found = list({id(c): c for c in found}.values())
-                out[pid] = [(found, None)]
-            return out
+                    children_of[pid] = list({id(c): c for c in found}.values())
+            return {pid: [found] for pid, found in children_of.items()}
 
         def gather_many(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
-            """Parents in row order (once each for collections) and, per
-            parent, each step's distinct children in row order."""
+            """Fill ``data`` with the parents in row order (once each for
+            collections); return, per parent id, each step's distinct children
+            in row order."""
             children_of: dict[int, list[Any]] = {}
             for r in rows:
                 parent = load(r)
@@ -290,7 +289,7 @@ def _entity_result(
                         if id(child) not in ids:
                             ids.add(id(child))
                             found.append(child)
-            return children_of
+            return {pid: [found for found, _ids in entry] for pid, entry in children_of.items()}
 
         gather = gather_one if n_steps == 1 else gather_many
 
@@ -303,7 +302,7 @@ def _entity_result(
                 parent = by_id[pid]
                 pstate = instance_state(parent)
                 for k, step in enumerate(steps):
-                    found = entry[k][0]
+                    found = entry[k]
                     rel = step.rel
                     value = found if rel.uselist else (found[0] if found else None)
                     set_loaded(rel, pstate, parent, value, populate)

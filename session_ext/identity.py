@@ -102,12 +102,6 @@ class IdentityMap:
         self._modified.discard(state)
         state._strong = None
 
-    def _discard(self, state: InstanceState) -> None:
-        """The object was garbage collected (see :func:`~session_ext.state.sweep_dead`)."""
-        if state.key is not None and self._dict.get(state.key) is state:
-            del self._dict[state.key]
-        self._modified.discard(state)
-
     def clear(self) -> None:
         for state in self._modified:
             state._strong = None

@@ -23,12 +23,19 @@ from . import _gc, exc
 from .identity import IdentityMap
 from .loading import get_by_identity
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
-from .state import STATE_ATTR, InstanceState, _dead, _sessions, instance_state, sweep_dead
+from .state import (
+    STATE_ATTR,
+    InstanceState,
+    _dead,
+    _sessions,
+    instance_state,
+    new_state,
+    sweep_dead,
+)
 from .transaction import JOIN_MODES, SessionTransaction
 
 _T = TypeVar("_T")
 _O = TypeVar("_O", bound=object)
-_new_state = InstanceState.__new__
 _next_hash_key = itertools.count(1)
 
 
@@ -395,7 +402,7 @@ class Session:
                 if mapper is None:
                     state = instance_state(obj)  # raises the unmapped-object error
                 else:
-                    state = obj.__dict__[STATE_ATTR] = _new_state(InstanceState, obj, mapper)
+                    state = new_state(obj, mapper)
             if state.session_id is None and state.key is None and not state.mapper.relationships:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj

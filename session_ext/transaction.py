@@ -257,7 +257,7 @@ class SessionTransaction:
         if self.parent is not None or self._state is TxState.PREPARED:
             self._rollback_connections(include_external=False)
         else:
-            self._rollback_connections(include_external=False, owned=False)
+            self._rollback_connections(include_external=False, skip_owned=True)
         self._close_connections()
         self._state = TxState.CLOSED
 
@@ -267,14 +267,15 @@ class SessionTransaction:
         self._state = TxState.DEACTIVE
         self._failure = error
 
-    def _rollback_connections(self, include_external: bool = True, owned: bool = True) -> None:
-        """Roll back each connection's transaction; ``owned=False`` skips the
+    def _rollback_connections(self, include_external: bool = True,
+                              skip_owned: bool = False) -> None:
+        """Roll back each connection's transaction; ``skip_owned`` leaves out the
         connections the session checked out itself (closing them rolls back)."""
         for handle in self._connections.values():
             trans = handle.transaction
             if trans is None or (not include_external and not handle.commit_allowed):
                 continue
-            if not owned and handle.close_connection:
+            if skip_owned and handle.close_connection:
                 continue
             try:
                 if trans.is_active or self._state is TxState.PREPARED:

@@ -91,7 +91,8 @@ class UndoLog:
 class FlushPlan:
     """Everything one flush will do, grouped per mapper."""
 
-    def __init__(self, session: Session, tx: SessionTransaction) -> None:
+    def __init__(self, session: Session, tx: SessionTransaction,
+                 whole_session: bool = True) -> None:
         self.session = session
         self.tx = tx
         self.undo = UndoLog()
@@ -117,7 +118,7 @@ class FlushPlan:
         #: new objects that replace a deleted row with the same key (written as UPDATE)
         self.replacing: dict[InstanceState, InstanceState] = {}
         #: True when the flush covers every object (no ``objects=`` subset)
-        self.whole_session = True
+        self.whole_session = whole_session
 
     def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
         if rel.post_update:
@@ -190,8 +191,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     if _dead:
         sweep_dead()
     only = None if objects is None else {instance_state(o) for o in objects}
-    plan = FlushPlan(session, tx)
-    plan.whole_session = only is None
+    plan = FlushPlan(session, tx, whole_session=only is None)
     debug = log.isEnabledFor(logging.DEBUG)
     size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
     with _gc.paused(size):
