@@ -33,10 +33,15 @@ def configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # straight to the driver: a Core statement per transaction costs more than
-        # the BEGIN itself (and is no statement anyone wants to see logged)
-        conn.connection.dbapi_connection.execute("BEGIN")
-
+    # BEGIN goes in the dialect's do_begin (a no-op for pysqlite), which Core calls
+    # whenever it begins a transaction on this engine, rather than in a "begin"
+    # event listener: any engine listener makes Core dispatch events at every
+    # connect, statement and rollback, for all of which nobody listens here.
+    engine.dialect.do_begin = _emit_begin  # type: ignore[method-assign]
     return engine
+
+
+def _emit_begin(connection: Any) -> None:
+    """Straight to the driver: a Core statement per transaction would cost more
+    than the BEGIN itself (and is no statement anyone wants to see logged)."""
+    getattr(connection, "dbapi_connection", connection).execute("BEGIN")

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import exc
+from . import direct, exc
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
 
 if TYPE_CHECKING:
@@ -131,6 +131,31 @@ def _connection(session: Session, mapper: Mapper) -> Any:
     return session._connection_for_bind(session.get_bind(mapper))
 
 
+_NOT_DIRECT = object()
+
+
+def _row_by_pk(session: Session, mapper: Mapper, keys: tuple[str, ...] | None,
+               pk: tuple[Any, ...], with_for_update: Any = None) -> Any:
+    """The row of ``mapper.select_by_pk(keys)`` for ``pk``, or None; on the
+    DB-API cursor directly when nothing could observe the difference
+    (:mod:`session_ext.direct`)."""
+    conn = _connection(session, mapper)
+    if not with_for_update and direct.lane_open(conn):
+        cache_key = ("direct_pk", keys, conn.dialect)
+        one = mapper._stmt_cache.get(cache_key, _NOT_DIRECT)
+        if one is _NOT_DIRECT:
+            one = mapper._stmt_cache[cache_key] = direct.OneRowSelect.prepare(
+                mapper.select_by_pk(keys), mapper.pk_param_names, conn.dialect
+            )
+        if one is not None:
+            return one.fetch_one(conn, pk)  # type: ignore[attr-defined]
+    stmt = mapper.select_by_pk(keys)
+    if with_for_update:
+        opts = with_for_update if isinstance(with_for_update, dict) else {}
+        stmt = stmt.with_for_update(**opts)
+    return conn.execute(stmt, mapper.pk_params(pk)).first()
+
+
 def get_by_identity(
     session: Session,
     mapper: Mapper,
@@ -175,11 +200,7 @@ def get_by_identity(
         return session.execute(
             query, execution_options={"autoflush": False, "populate_existing": populate}
         ).scalars().first()
-    stmt = mapper.select_by_pk()
-    if with_for_update:
-        opts = with_for_update if isinstance(with_for_update, dict) else {}
-        stmt = stmt.with_for_update(**opts)
-    row = _connection(session, mapper).execute(stmt, mapper.pk_params(pk)).first()
+    row = _row_by_pk(session, mapper, None, pk, with_for_update)
     if row is None:
         return None
     populate = populate_existing or bool(with_for_update)
@@ -207,8 +228,7 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
-    stmt = mapper.select_by_pk(missing)
-    row = _connection(session, mapper).execute(stmt, mapper.pk_params(state.key[1])).first()  # type: ignore[index]
+    row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(
             f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
@@ -240,12 +260,7 @@ def refresh_state(
             )
     d = obj.__dict__
     if col_names:
-        stmt = mapper.select_by_pk(col_names)
-        if with_for_update:
-            stmt = stmt.with_for_update(
-                **(with_for_update if isinstance(with_for_update, dict) else {})
-            )
-        row = _connection(session, mapper).execute(stmt, mapper.pk_params(state.key[1])).first()
+        row = _row_by_pk(session, mapper, col_names, state.key[1], with_for_update)
         if row is None:
             return False
         for k, v in zip(col_names, row):
