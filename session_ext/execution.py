@@ -242,18 +242,21 @@ def _entity_result(
             pk_i = layout[0][0].pk_indexes[0] if len(layout[0][0].pk_indexes) == 1 else None
             last_pk: Any = None
             parent: Any = None
+            found: list[Any] = []
             for r in rows:
                 if pk_i is None or parent is None or r[pk_i] != last_pk:
                     parent = load(r)
+                    if parent is None:
+                        data.append(None)
+                        continue
                     if pk_i is not None:
                         last_pk = r[pk_i]
-                if parent is None:
-                    data.append(None)
-                    continue
-                found = children_of.get(id(parent))
-                if found is None:
-                    found = children_of[id(parent)] = []
-                    data.append(parent)
+                    found = children_of.get(id(parent))  # type: ignore[assignment]
+                    if found is None:
+                        found = children_of[id(parent)] = []
+                        data.append(parent)
+                    elif not dedupe:
+                        data.append(parent)
                 elif not dedupe:
                     data.append(parent)
                 child = child_load(r)

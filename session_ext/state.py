@@ -23,6 +23,7 @@ The session modules make these transitions; this module only describes them.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -333,28 +334,27 @@ _new_ref = weakref.ref.__new__
 #: for many at once (before a query, a flush, or a look at the whole map).
 _dead: list[InstanceState] = []
 _object_gone = _dead.append
+_sweep_lock = threading.Lock()
 
 
 def sweep_dead() -> None:
     """Drop the states of garbage-collected objects from their identity maps."""
-    pop = _dead.pop
+    with _sweep_lock:  # one sweeper takes each batch; the callback keeps appending
+        batch = _dead[:]
+        del _dead[: len(batch)]
+    # most are states of closed sessions (session_id None): filtered at C speed
+    batch = [st for st in batch if st.session_id is not None and st.key is not None]
     get_session = _sessions.get
     last_sid = None
     imap: dict[Any, InstanceState] | None = None
-    while _dead:
-        try:
-            state = pop()
-        except IndexError:  # another thread swept the last one
-            return
+    for state in batch:
         sid = state.session_id
-        key = state.key
-        if sid is None or key is None:
-            continue  # no longer in a session (closed, expunged) or never flushed
         if sid != last_sid:
             last_sid = sid
             session = get_session(sid)
             imap = session.identity_map._dict if session is not None else None
         # an object that died can't have been held as modified: only the map entry
+        key = state.key
         if imap is not None and imap.get(key) is state:
             del imap[key]
 
