@@ -742,12 +742,12 @@ class Session:
         attribute names. An object already in the identity map is returned
         without SQL.
         """
-        if not (populate_existing or with_for_update or options) and type(ident) not in (
-            dict,
-            list,
-        ):
+        if not (populate_existing or with_for_update or options):
             # fast path: an identity-map hit on a single-column key costs no call chain
-            state = self._identity_dict.get((entity, (ident,), None))
+            try:
+                state = self._identity_dict.get((entity, (ident,), None))
+            except TypeError:  # a dict or list ident is unhashable: the long way
+                state = None
             if state is not None and not state.expired:
                 obj = state()  # the state is the weak reference: state() is state.obj()
                 if obj is not None:
