@@ -10,20 +10,24 @@ statement it compiled once per dialect on the connection's own DB-API cursor:
 
 * no ``before/after_execute`` or ``before/after_cursor_execute`` listeners
   on the connection or engine, and no dialect event listeners (so statement
-  counters and tracing see every statement);
+  counters, tracing and ``handle_error`` hooks see every statement);
 * no logging (``echo`` off and the ``sqlalchemy.engine`` logger quiet);
 * no execution options that change the SQL or the cursor
   (``schema_translate_map``, ``stream_results``, ...);
 * a dialect that executes with ``cursor.execute`` unchanged (pysqlite,
-  psycopg and most others: checked on the dialect, not by name);
+  psycopg and most others: checked once per dialect object, not by name);
 * parameters that need no bind processor;
-* a live connection (an invalidated one is Core's to reconnect).
+* a live connection inside an active transaction that no ``with`` block of
+  Core's guards (anything else is Core's to begin, refuse or reconnect).
 
-Errors still go through Core's handler: they are raised as SQLAlchemy's
-``DBAPIError`` subclasses with the statement attached, and a lost connection
+Errors still go through Core's handler, as they would from Core's own
+execution: driver errors are raised as SQLAlchemy's ``DBAPIError`` subclasses
+with the statement attached, other errors as they are, and a lost connection
 still invalidates the connection and the pool.  Result values that need a
-result processor (dates on SQLite, for instance) get it, decided once per
-dialect, column types and the cursor's type codes.
+result processor (dates on SQLite, for instance) get it.
+
+What is compiled or decided is kept on the dialect object (as SQLAlchemy keeps
+its own per-dialect type memos there), so it goes away with its engine.
 """
 
 from __future__ import annotations
@@ -41,43 +45,50 @@ HARMLESS_OPTIONS = frozenset(
     }
 )
 
-#: dialect class -> whether it runs a statement with a plain ``cursor.execute``
-_plain_dialects: dict[type, bool] = {}
+#: the attribute of a dialect holding session_ext's per-dialect cache
+_CACHE_ATTR = "_session_ext_cache"
+#: entries a dialect's cache may hold before it starts over
+_CACHE_BOUND = 10_000
+#: whether the dialect runs statements with a plain ``cursor.execute``
+_PLAIN = "plain"
 
-#: (dialect, cursor type codes, column types) -> result processors, or None
-#: when every value arrives ready (bounded: only mapped columns are looked up)
-_processor_cache: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}
 
-
-def row_processors(dialect: Any, codes: tuple[Any, ...], types: tuple[Any, ...]) -> Any:
-    """Each column's result processor, or None when no column needs one."""
-    cache_key = (dialect, codes, types)
-    try:
-        return _processor_cache[cache_key]
-    except KeyError:
-        pass
-    if len(_processor_cache) > 10_000:
-        _processor_cache.clear()  # a bound, should types be made per query
-    procs = tuple(
-        t.dialect_impl(dialect).result_processor(dialect, code) for t, code in zip(types, codes)
-    )
-    found = procs if any(procs) else None
-    _processor_cache[cache_key] = found
-    return found
+def dialect_cache(dialect: Any) -> dict[Any, Any]:
+    """session_ext's cache for ``dialect``: compiled statements, result
+    processors, and whether the direct lane may be used at all."""
+    cache = dialect.__dict__.get(_CACHE_ATTR)
+    if cache is None or len(cache) > _CACHE_BOUND:
+        cache = {_PLAIN: _plain_dialect(dialect)}
+        setattr(dialect, _CACHE_ATTR, cache)
+    return cache  # type: ignore[no-any-return]
 
 
 def _plain_dialect(dialect: Any) -> bool:
-    cls = type(dialect)
-    plain = _plain_dialects.get(cls)
-    if plain is None:
-        ctx = dialect.execution_ctx_cls
-        plain = _plain_dialects[cls] = (
-            cls.do_execute is DefaultDialect.do_execute
-            and ctx.create_cursor is DefaultExecutionContext.create_cursor
-            and ctx.pre_exec is DefaultExecutionContext.pre_exec
-            and ctx.post_exec is DefaultExecutionContext.post_exec
-        )
-    return plain
+    """Whether this dialect object (including anything set on the object
+    itself) runs a statement with SQLAlchemy's default ``cursor.execute``."""
+    ctx = dialect.execution_ctx_cls
+    return bool(
+        getattr(dialect.do_execute, "__func__", None) is DefaultDialect.do_execute
+        and ctx.create_cursor is DefaultExecutionContext.create_cursor
+        and ctx.pre_exec is DefaultExecutionContext.pre_exec
+        and ctx.post_exec is DefaultExecutionContext.post_exec
+    )
+
+
+def row_processors(dialect: Any, codes: tuple[Any, ...], types: tuple[Any, ...]) -> Any:
+    """Each column's result processor, or None when no column needs one
+    (decided once per dialect, cursor type codes and column types)."""
+    cache = dialect_cache(dialect)
+    cache_key = ("rows", codes, types)
+    try:
+        return cache[cache_key]
+    except KeyError:
+        pass
+    procs = tuple(
+        t.dialect_impl(dialect).result_processor(dialect, code) for t, code in zip(types, codes)
+    )
+    found = cache[cache_key] = procs if any(procs) else None
+    return found
 
 
 def _watched(dispatch: Any) -> bool:
@@ -92,20 +103,73 @@ def _watched(dispatch: Any) -> bool:
     )
 
 
-def lane_open(conn: Any) -> bool:
-    """Whether ``conn`` may run a session_ext statement on its cursor directly."""
-    if conn._echo:
-        return False
+def lane_for(conn: Any) -> dict[Any, Any] | None:
+    """The dialect cache to run a session_ext statement on ``conn``'s cursor
+    with, or None when Core must run it."""
+    if conn._echo or conn._dbapi_connection is None:
+        return None
     if conn._has_events:  # listeners on this connection: the dispatcher joins the engine's
         if _watched(conn.dispatch):
-            return False
+            return None
     elif conn.engine._has_events and _watched(conn.engine.dispatch):
-        return False
-    dialect = conn.dialect
-    if dialect._has_events or not _plain_dialect(dialect) or conn._dbapi_connection is None:
-        return False
+        return None
+    trans = conn._transaction
+    if trans is None or not trans.is_active or conn._trans_context_manager is not None:
+        return None  # Core autobegins, refuses or checks its with block
+    nested = conn._nested_transaction
+    if nested is not None and not nested.is_active:
+        return None
     options = conn._execution_options
-    return not options or options.keys() <= HARMLESS_OPTIONS
+    if options and not options.keys() <= HARMLESS_OPTIONS:
+        return None
+    dialect = conn.dialect
+    if dialect._has_events:
+        return None
+    cache = dialect_cache(dialect)
+    return cache if cache[_PLAIN] else None
+
+
+def lane_open(conn: Any) -> bool:
+    """Whether session_ext statements on ``conn`` would take the direct lane."""
+    return lane_for(conn) is not None
+
+
+def prepared(dialect: Any, mapper: Any, keys: tuple[str, ...] | None) -> Any:
+    """The lane's compiled ``mapper.select_by_pk(keys)`` for ``dialect``: a
+    :class:`OneRowSelect`, None when Core runs it, or a miss (not prepared yet)."""
+    return dialect_cache(dialect).get(("pk", mapper, keys), _MISS)
+
+
+def select_by_pk(lane: dict[Any, Any], dialect: Any, mapper: Any,
+                 keys: tuple[str, ...] | None) -> OneRowSelect | None:
+    """``mapper.select_by_pk(keys)`` compiled for the lane (once per dialect),
+    or None when Core must run it."""
+    cache_key = ("pk", mapper, keys)
+    one = lane.get(cache_key, _MISS)
+    if one is _MISS:
+        one = lane[cache_key] = OneRowSelect.prepare(
+            mapper.select_by_pk(keys), mapper.pk_param_names, dialect
+        )
+    return one  # type: ignore[no-any-return]
+
+
+#: what :func:`prepared` returns for a statement the lane never prepared
+_MISS = object()
+
+
+class _ErrorContext:
+    """What Core's error handler reads of an execution context, so that it
+    treats an error of the lane as one of its own executions: driver errors
+    wrapped, anything else raised as it is."""
+
+    __slots__ = ()
+    executemany = False
+
+    def handle_dbapi_exception(self, e: BaseException) -> None:
+        pass
+
+
+_ERROR_CONTEXT = _ErrorContext()
 
 
 class OneRowSelect:
@@ -134,17 +198,16 @@ class OneRowSelect:
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 return None
         index = {name: i for i, name in enumerate(names)}
+        types = tuple(c.type for c in stmt.selected_columns)
         if compiled.positional:
             positions = tuple(compiled.positiontup or ())
             if any(p not in index for p in positions):
                 return None
-            return cls(compiled.string, tuple(index[p] for p in positions), None,
-                       tuple(c.type for c in stmt.selected_columns))
+            return cls(compiled.string, tuple(index[p] for p in positions), None, types)
         if any(b not in index for b in compiled.binds):
             return None
         bound = tuple(compiled.binds)
-        return cls(compiled.string, tuple(index[b] for b in bound), bound,
-                   tuple(c.type for c in stmt.selected_columns))
+        return cls(compiled.string, tuple(index[b] for b in bound), bound, types)
 
     def fetch_one(self, conn: Any, values: tuple[Any, ...]) -> Any:
         """The first row (a tuple) for ``values``, or None; Core handles errors."""
@@ -160,7 +223,7 @@ class OneRowSelect:
             cursor.close()
         except BaseException as e:
             # wrapped, the statement attached, a disconnect invalidated: as Core does
-            conn._handle_dbapi_exception(e, self.sql, params, cursor, None)
+            conn._handle_dbapi_exception(e, self.sql, params, cursor, _ERROR_CONTEXT)
             raise  # not reached: Core's handler raises
         if row is None:
             return None

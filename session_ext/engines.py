@@ -23,6 +23,9 @@ def configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
     """
     if engine.dialect.name != "sqlite" or engine in _configured:
         return engine
+    parent = getattr(engine, "_proxied", None)  # an engine.execution_options() copy
+    if parent is not None and parent in _configured:
+        return engine  # its parent's listeners already apply to it
     _configured.add(engine)
 
     @event.listens_for(engine, "connect")
@@ -33,15 +36,13 @@ def configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-    # BEGIN goes in the dialect's do_begin (a no-op for pysqlite), which Core calls
-    # whenever it begins a transaction on this engine, rather than in a "begin"
-    # event listener: any engine listener makes Core dispatch events at every
-    # connect, statement and rollback, for all of which nobody listens here.
-    engine.dialect.do_begin = _emit_begin  # type: ignore[method-assign]
+    # first in line, so that a "begin" listener of the application's own runs
+    # inside the transaction, as it would on any other database
+    event.listen(engine, "begin", _emit_begin, insert=True)
     return engine
 
 
-def _emit_begin(connection: Any) -> None:
+def _emit_begin(conn: Any) -> None:
     """Straight to the driver: a Core statement per transaction would cost more
     than the BEGIN itself (and is no statement anyone wants to see logged)."""
-    getattr(connection, "dbapi_connection", connection).execute("BEGIN")
+    conn.connection.dbapi_connection.execute("BEGIN")

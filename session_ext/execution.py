@@ -15,6 +15,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Delete, Update
 
 from . import _gc, exc
+from .direct import row_processors
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
@@ -400,12 +401,6 @@ def _entity_result(
     return IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
 
 
-#: statement columns' types -> whether their values need result processing,
-#: per dialect and cursor type codes (bounded by the mapped schema: only
-#: entity queries, whose columns are table columns, are looked up)
-_plain_cache: dict[tuple[Any, ...], bool] = {}
-
-
 def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:
     """All rows of an entity query as the driver's tuples, or None.
 
@@ -420,18 +415,8 @@ def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:
         return None
     if len(types) != len(description):
         return None
-    dialect = result.context.dialect
     codes = tuple(d[1] for d in description)
-    cache_key = (dialect, codes, types)
-    plain = _plain_cache.get(cache_key)
-    if plain is None:
-        if len(_plain_cache) > 10_000:
-            _plain_cache.clear()  # a bound, should types be made per query
-        plain = _plain_cache[cache_key] = all(
-            t.dialect_impl(dialect).result_processor(dialect, code) is None
-            for t, code in zip(types, codes)
-        )
-    if not plain:
+    if row_processors(result.context.dialect, codes, types) is not None:
         return None
     rows: list[Any] = cursor.fetchall()
     result.close()

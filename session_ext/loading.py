@@ -131,24 +131,17 @@ def _connection(session: Session, mapper: Mapper) -> Any:
     return session._connection_for_bind(session.get_bind(mapper))
 
 
-_NOT_DIRECT = object()
-
-
 def _row_by_pk(session: Session, mapper: Mapper, keys: tuple[str, ...] | None,
                pk: tuple[Any, ...], with_for_update: Any = None) -> Any:
     """The row of ``mapper.select_by_pk(keys)`` for ``pk``, or None; on the
     DB-API cursor directly when nothing could observe the difference
     (:mod:`session_ext.direct`)."""
     conn = _connection(session, mapper)
-    if not with_for_update and direct.lane_open(conn):
-        cache_key = ("direct_pk", keys, conn.dialect)
-        one = mapper._stmt_cache.get(cache_key, _NOT_DIRECT)
-        if one is _NOT_DIRECT:
-            one = mapper._stmt_cache[cache_key] = direct.OneRowSelect.prepare(
-                mapper.select_by_pk(keys), mapper.pk_param_names, conn.dialect
-            )
+    lane = None if with_for_update else direct.lane_for(conn)
+    if lane is not None:
+        one = direct.select_by_pk(lane, conn.dialect, mapper, keys)
         if one is not None:
-            return one.fetch_one(conn, pk)  # type: ignore[attr-defined]
+            return one.fetch_one(conn, pk)
     stmt = mapper.select_by_pk(keys)
     if with_for_update:
         opts = with_for_update if isinstance(with_for_update, dict) else {}
