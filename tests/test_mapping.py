@@ -983,3 +983,62 @@ def test_inspect_of_class_and_unmapped_things():
         session_ext.inspect(Plain)
     with pytest.raises(AttributeError, match="nickname"):
         session_ext.inspect(User()).attrs.nickname  # noqa: B018
+
+
+# -- constructors --------------------------------------------------------------------
+
+
+def test_a_generated_constructor_behaves_like_the_bases():
+    CBase = declarative_base()
+
+    class Author(CBase):
+        __tablename__ = "ctor_authors"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        books = session_ext.relationship("Book", back_populates="author")
+
+    class Book(CBase):
+        __tablename__ = "ctor_books"
+        id = Column(Integer, primary_key=True)
+        author_id = Column(ForeignKey("ctor_authors.id"))
+        title = Column(String(20))
+        author = session_ext.relationship("Author", back_populates="books")
+
+    # the first construction configures the pending relationships
+    a = Author(name="ann")
+    assert a.__dict__["name"] == "ann" and a.books == []
+    b = Book(title="t", author=a)  # a relationship keyword takes the base's way
+    assert b.author is a and a.books == [b]
+    assert Author.__init__ is not DeclarativeBase.__init__
+    assert Author.__init__.__qualname__.endswith("Author.__init__")
+    with pytest.raises(TypeError, match=r"'nmae' is an invalid keyword argument for Author"):
+        Author(nmae="typo")
+
+
+def test_a_constructor_of_the_models_own_is_kept():
+    calls = []
+
+    class Mixin:
+        def __init__(self, **kw):
+            calls.append("mixin")
+            super().__init__(**kw)
+
+    OwnBase = declarative_base(cls=Mixin)
+
+    class WithMixin(OwnBase):
+        __tablename__ = "ctor_mixin"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    class Own(OwnBase):
+        __tablename__ = "ctor_own"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+        def __init__(self, name: str) -> None:
+            calls.append("own")
+            super().__init__(name=name.upper())
+
+    assert WithMixin(name="m").name == "m"
+    assert Own("x").name == "X"
+    assert calls == ["mixin", "own", "mixin"]
