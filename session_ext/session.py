@@ -392,17 +392,27 @@ class Session:
             self._add_all(instances, hash_key, new)
 
     def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object]) -> None:
+        last_cls: Any = None
+        mapper: Any = None
         for obj in instances:
             try:
                 state = obj.__dict__.get(STATE_ATTR)
             except AttributeError:
                 state = None
             if state is None:
-                mapper = type(obj).__dict__.get("__mapper__")
+                cls = type(obj)
+                if cls is not last_cls:
+                    last_cls = cls
+                    mapper = cls.__dict__.get("__mapper__")
                 if mapper is None:
+                    last_cls = None
                     state = instance_state(obj)  # raises the unmapped-object error
                 else:
                     state = new_state(obj, mapper)
+                    if not mapper.relationships:  # a new object, no cascades: pending now
+                        state.session_id = hash_key
+                        new[state] = obj
+                        continue
             if state.session_id is None and state.key is None and not state.mapper.relationships:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj
