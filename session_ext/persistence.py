@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
+from .direct import dialect_cache
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -78,8 +79,9 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
     dialect = conn.dialect
     if dialect.name != "sqlite" or not dialect.positional:
         return None
-    cache_key = ("driver", kind, names, dialect)
-    cached = mapper._stmt_cache.get(cache_key, _MISSING)
+    cache = dialect_cache(dialect)  # kept on the dialect: it goes with its engine
+    cache_key = ("driver", mapper, kind, names)
+    cached = cache.get(cache_key, _MISSING)
     if cached is not _MISSING:
         return cached
     compiled = build().compile(dialect=dialect, column_keys=list(names))
@@ -105,7 +107,7 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
                     v if p is None or v is None else p(v) for p, v in zip(procs, plain(params))
                 )
         built = (compiled.string, to_tuple)
-    mapper._stmt_cache[cache_key] = built
+    cache[cache_key] = built
     return built
 
 
@@ -143,9 +145,29 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         items = _sort_self_referential(mapper, items)
     groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
     column_set = mapper.column_attr_set
+    #: groups whose parameter dicts are the objects' own ``__dict__`` (state included)
+    raw: set[tuple[str, ...]] = set()
+    #: the usual new object's ``__dict__`` is column values plus its state: its key
+    #: order, once checked, stands for all objects built alike
+    plain_sigs: dict[tuple[str, ...], tuple[str, ...] | None] = {}
     for item in items:
         d = item[1].__dict__
-        # usually the object's __dict__ is its state plus column values: copy it whole
+        if same_keys and not py_defaults:
+            sig = tuple(d)
+            present = plain_sigs.get(sig, _MISSING)
+            if present is _MISSING:
+                present = plain_sigs[sig] = _plain_present(sig, column_set, none_is_default)
+            if present is not None:
+                group = groups.get(present)
+                if group is None:
+                    group = groups[present] = []
+                    raw.add(present)
+                elif present not in raw:  # the same columns seen on a copied dict first
+                    group.append((item, {k: d[k] for k in present}))
+                    continue
+                group.append((item, d))
+                continue
+        # the long way: a copy of the column values, defaults applied
         values = d.copy()
         del values[STATE_ATTR]
         if not column_set.issuperset(values):
@@ -160,14 +182,23 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                     values[k] = value
                     undo.set(d, k, value)
         params = values if same_keys else {col_key[k]: v for k, v in values.items()}
-        group = groups.get(tuple(values))
+        sig = tuple(values)
+        group = groups.get(sig)
         if group is None:
-            group = groups[tuple(values)] = []
+            group = groups[sig] = []
         group.append((item, params))
     dialect = conn.dialect
     for present, rows in groups.items():
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
         columns = present if same_keys else tuple(col_key[k] for k in present)
+        if present in raw and not (
+            len(rows) > 1
+            and (not fetch or (fetch == [mapper.pk_keys[0]] and _rowid_ordered(
+                dialect, mapper, fetch)))
+            and _driver_statement(conn, mapper, "insert", columns, table.insert) is not None
+        ):
+            # only the driver-tuple path reads just the columns it needs: Core gets copies
+            rows = [(item, {k: d[k] for k in present}) for item, d in rows]
         if not fetch:
             _executemany_insert(conn, mapper, columns, [p for _, p in rows])
             continue
@@ -237,6 +268,19 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                 for k in fetch:
                     if k not in pk_fetch:
                         undo.unset(d, k)  # unknown server value: load on access
+
+
+def _plain_present(sig: tuple[str, ...], column_set: frozenset[str],
+                   none_is_default: list[str]) -> tuple[str, ...] | None:
+    """The columns of a ``__dict__`` with these keys, when it holds nothing but
+    column values and the state, none of them a key whose None means "default"
+    (those dicts need a look at each value); else None."""
+    if STATE_ATTR not in sig:
+        return None
+    present = tuple(k for k in sig if k != STATE_ATTR)
+    if not column_set.issuperset(present) or any(k in present for k in none_is_default):
+        return None
+    return present
 
 
 def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, columns: tuple[str, ...],

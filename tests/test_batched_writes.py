@@ -241,3 +241,62 @@ def test_eager_loads_decode_processed_columns_of_both_tables(engine):
             for s, shelf in enumerate(shelves):
                 assert [r.payload for r in shelf.readings] == [{"s": s, "i": i} for i in range(4)]
                 assert all(r.at == when for r in shelf.readings)
+
+
+class Note(Base):
+    """Attribute names equal to column names: new objects' own ``__dict__``
+    can go to the driver as they are."""
+
+    __tablename__ = "insert_path_notes"
+    id = Column(Integer, primary_key=True)
+    title = Column(String(20), nullable=False)
+    body = Column(String(20))
+
+
+def test_new_objects_of_every_shape_go_in_once_in_add_order(engine, count_statements):
+    Base.metadata.create_all(engine)
+    objs = []
+    for i in range(40):
+        if i % 5 == 0:
+            o = Note(body=f"b{i}", title=f"t{i}")  # the other key order
+        elif i % 5 == 1:
+            o = Note(title=f"t{i}", id=None)  # None for a generated key: its default
+        elif i % 5 == 2:
+            o = Note(title=f"t{i}", body=f"b{i}")
+            o.scratch = {"not": "a column"}  # an attribute of the application's own
+        else:
+            o = Note(title=f"t{i}", body=f"b{i}")
+        objs.append(o)
+    with count_statements(engine) as log:
+        with Session(engine) as session:
+            session.add_all(objs)
+            session.flush()
+            ids = [o.id for o in objs]
+            session.commit()
+    assert None not in ids and len(set(ids)) == 40
+    inserts = [s for s in log.statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) <= 6, inserts  # a batch per shape, never one per row
+    plain = [ids[i] for i in range(40) if i % 5 in (3, 4)]
+    assert plain == sorted(plain)  # one batch keeps the order objects were added in
+    assert objs[2].scratch == {"not": "a column"}  # the object's own dict is untouched
+    with Session(engine) as session:
+        rows = dict(session.execute(select(Note.id, Note.body)).all())
+    for i, ident in enumerate(ids):
+        assert rows[ident] == (None if i % 5 == 1 else f"b{i}")
+
+
+def test_a_failed_batch_of_plain_new_objects_leaves_them_as_they_were(engine):
+    Base.metadata.create_all(engine)
+    objs = [Note(title=f"t{i}", body="b") for i in range(30)]
+    objs[20].title = None  # NOT NULL: the batch fails
+    with Session(engine) as session:
+        session.add_all(objs)
+        with pytest.raises(Exception, match="(?i)null|title"):
+            session.flush()
+        session.rollback()
+        assert all("id" not in o.__dict__ for o in objs)
+        assert objs[3].__dict__.get("title") == "t3"
+        objs[20].title = "fixed"
+        session.add_all(objs)
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(Note)) == 30
