@@ -41,14 +41,12 @@ class sessionmaker(Generic[_S]):
         self.class_ = class_
 
     def __call__(self, **local_kw: Any) -> _S:
-        for key, value in self.kw.items():
-            if key == "info" and "info" in local_kw:
-                merged = dict(value)
-                merged.update(local_kw["info"])
-                local_kw["info"] = merged
-            else:
-                local_kw.setdefault(key, value)
-        return self.class_(**local_kw)
+        if not local_kw:
+            return self.class_(**self.kw)
+        kw = {**self.kw, **local_kw}
+        if "info" in local_kw and "info" in self.kw:  # info dicts merge, local keys win
+            kw["info"] = {**self.kw["info"], **local_kw["info"]}
+        return self.class_(**kw)
 
     def configure(self, **new_kw: Any) -> None:
         """Change the configuration for sessions created from now on."""
