@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import json
 
 import pytest
 from sqlalchemy import (
@@ -16,29 +15,15 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
-    TypeDecorator,
     func,
     select,
     text,
 )
+from user_types import JSONText
 
 from session_ext import Session, declarative_base, exc, joinedload, relationship, selectinload
 
 Base = declarative_base()
-
-
-class JSONText(TypeDecorator):
-    """A user type whose bind processing must run for every row."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return None if value is None else json.dumps(value, sort_keys=True)
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else json.loads(value)
 
 
 class Reading(Base):

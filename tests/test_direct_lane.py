@@ -8,7 +8,6 @@ import datetime
 import decimal
 import enum
 import gc
-import json
 import logging
 import threading
 import uuid
@@ -26,7 +25,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    Text,
     TypeDecorator,
     Uuid,
     create_engine,
@@ -38,22 +36,12 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
+from user_types import JSONText
 
 from session_ext import Session, declarative_base, direct
 from session_ext.engines import configure_sqlite
 
 Base = declarative_base()
-
-
-class JSONText(TypeDecorator):
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return None if value is None else json.dumps(value)
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else json.loads(value)
 
 
 class Reading(Base):
@@ -208,25 +196,24 @@ def test_echo_logs_every_get(db, caplog):
     assert any("direct_readings" in r.getMessage() for r in caplog.records)
 
 
-def test_schema_translate_map_keeps_the_core_path(engine):
-    md = MetaData()
-    Table("direct_renamed", md, Column("id", Integer, primary_key=True),
-          Column("name", String(20)))
-    md.create_all(engine)
+def _model_in_schema(engine, name, schema, row_id, label):
+    """A model of table ``name`` declared in ``schema``; the database has the
+    table without one (a ``schema_translate_map`` maps it there)."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO direct_renamed (id, name) VALUES (7, 'seven')"))
-    RBase = declarative_base()
+        conn.execute(text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+        conn.execute(text(f"INSERT INTO {name} (id, name) VALUES ({row_id}, '{label}')"))
+    TBase = declarative_base()
 
-    class Logical(RBase):
-        __table__ = Table("direct_logical", RBase.metadata,
-                          Column("id", Integer, primary_key=True), Column("name", String(20)),
-                          schema="logical")
+    class InSchema(TBase):
+        __table__ = Table(name, TBase.metadata, Column("id", Integer, primary_key=True),
+                          Column("name", String(20)), schema=schema)
 
+    return InSchema
+
+
+def test_schema_translate_map_keeps_the_core_path(engine):
+    Logical = _model_in_schema(engine, "direct_logical", "logical", 3, "three")
     translated = engine.execution_options(schema_translate_map={"logical": None})
-    # the table name differs too: map the schema-less name through a view-free rename
-    with translated.begin() as conn:
-        conn.execute(text("CREATE TABLE direct_logical (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
-        conn.execute(text("INSERT INTO direct_logical (id, name) VALUES (3, 'three')"))
     with Session(translated) as s:
         assert not direct.lane_open(s.connection())
         assert s.get(Logical, 3).name == "three"
@@ -731,19 +718,7 @@ def test_other_paramstyles_bind_the_key_in_order(engine):
 
 
 def test_options_set_through_session_connection_close_the_lane(engine):
-    md = MetaData()
-    Table("direct_elsewhere", md, Column("id", Integer, primary_key=True),
-          Column("name", String(20)))
-    md.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO direct_elsewhere (id, name) VALUES (5, 'five')"))
-    SBase = declarative_base()
-
-    class Elsewhere(SBase):
-        __table__ = Table("direct_elsewhere", SBase.metadata,
-                          Column("id", Integer, primary_key=True), Column("name", String(20)),
-                          schema="other")
-
+    Elsewhere = _model_in_schema(engine, "direct_elsewhere", "other", 5, "five")
     with Session(engine) as s:
         conn = s.connection(execution_options={"schema_translate_map": {"other": None}})
         assert not direct.lane_open(conn)
