@@ -10,12 +10,15 @@ When the pause ends, everything allocated during it would still sit in the
 youngest generation with an allocation count far past its threshold, and the
 next allocation would make the collector scan all of it at once (about a tenth
 of a large insert).  These objects live as long as the session or the
-application keeps them and are mostly freed by reference counting, so instead
-they are moved straight to the oldest generation, the way ``gc.freeze()``
-followed by ``gc.unfreeze()`` does, which also restarts the young
-generation's count.  They are scanned at the collector's next full
-collection, like any other old object; objects that do form cycles (two-way
-relationships) are collected then.
+application keeps them and are mostly freed by reference counting, so for
+batches of 10,000 or more they are moved straight to the oldest generation
+instead, the way ``gc.freeze()`` followed by ``gc.unfreeze()`` does, which
+also restarts the young generation's count.  The young generations are
+collected just before such a pause, so the move takes only what was allocated
+during it (by the batch, or by other threads meanwhile), never the
+application's young garbage.  Moved objects are scanned at the collector's
+next full collection, like any other old object; objects that do form cycles
+(two-way relationships) are collected then.
 
 Reference counting keeps freeing ordinary garbage while the pause lasts; the
 pause is bounded by one batch and only taken for large batches.  It never
@@ -33,6 +36,8 @@ from collections.abc import Iterator
 
 #: batches smaller than this are not worth pausing for
 BULK_THRESHOLD = 1000
+#: batches at least this large also hand what they made to the oldest generation
+PROMOTE_THRESHOLD = 10_000
 
 _can_promote = hasattr(gc, "freeze") and hasattr(gc, "get_freeze_count")
 
@@ -42,11 +47,16 @@ def paused(size: int) -> Iterator[None]:
     if size < BULK_THRESHOLD or not gc.isenabled():
         yield
         return
+    promote = size >= PROMOTE_THRESHOLD and _can_promote and gc.get_freeze_count() == 0
+    if promote:
+        # the young generations are collected first, so the move below takes only
+        # what is made during the pause, not the application's young garbage
+        gc.collect(1)
     gc.disable()
     try:
         yield
     finally:
-        if _can_promote and gc.get_freeze_count() == 0:
+        if promote and gc.get_freeze_count() == 0:
             gc.freeze()  # every tracked object to the permanent generation ...
             gc.unfreeze()  # ... and back into the oldest one, unscanned
         gc.enable()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
-from .direct import dialect_cache
+from .direct import HARMLESS_OPTIONS, dialect_cache
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
     dialect = conn.dialect
     if dialect.name != "sqlite" or not dialect.positional:
         return None
+    options = conn._execution_options
+    if options and not options.keys() <= HARMLESS_OPTIONS:
+        return None  # schema_translate_map and the like: Core must render the SQL
     cache = dialect_cache(dialect)  # kept on the dialect: it goes with its engine
     cache_key = ("driver", mapper, kind, names)
     cached = cache.get(cache_key, _MISSING)

@@ -23,7 +23,6 @@ The session modules make these transitions; this module only describes them.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -334,14 +333,20 @@ _new_ref = weakref.ref.__new__
 #: for many at once (before a query, a flush, or a look at the whole map).
 _dead: list[InstanceState] = []
 _object_gone = _dead.append
-_sweep_lock = threading.Lock()
 
 
 def sweep_dead() -> None:
     """Drop the states of garbage-collected objects from their identity maps."""
-    with _sweep_lock:  # one sweeper takes each batch; the callback keeps appending
-        batch = _dead[:]
-        del _dead[: len(batch)]
+    # each pop is atomic, so a concurrent or re-entered sweep (a finalizer run by
+    # the collector in the middle of this one) takes other states, never the same
+    batch = []
+    take = batch.append
+    pop = _dead.pop
+    try:
+        for _ in range(len(_dead)):
+            take(pop())
+    except IndexError:  # another sweep took the last ones
+        pass
     # most are states of closed sessions (session_id None): filtered at C speed
     batch = [st for st in batch if st.session_id is not None and st.key is not None]
     get_session = _sessions.get

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Column, ForeignKey, Integer, String, insert, select
 
 from session_ext import Session, declarative_base, relationship, selectinload
-from session_ext._gc import BULK_THRESHOLD
+from session_ext._gc import PROMOTE_THRESHOLD
 
 Base = declarative_base()
 
@@ -31,7 +31,7 @@ class Pet(Base):
     owner = relationship("Owner", back_populates="pets")
 
 
-N = BULK_THRESHOLD * 2
+N = PROMOTE_THRESHOLD + 500
 
 
 @pytest.fixture
@@ -49,12 +49,12 @@ def _in_generation(obj, generation):
     return any(o is obj for o in gc.get_objects(generation=generation))
 
 
-def _older_collections():
-    """Record every collection of the middle or oldest generation from now on."""
+def _full_collections():
+    """Record every collection of the oldest generation from now on."""
     seen = []
 
     def record(phase, info):
-        if phase == "stop" and info["generation"] >= 1:
+        if phase == "stop" and info["generation"] == 2:
             seen.append(info["generation"])
 
     gc.callbacks.append(record)
@@ -62,18 +62,37 @@ def _older_collections():
 
 
 def test_a_bulk_load_hands_its_objects_to_the_oldest_generation(db):
-    gc.collect()  # empty young generations: the load alone cannot trigger an older collection
-    seen, stop = _older_collections()
+    gc.collect()
+    seen, stop = _full_collections()
     try:
         with Session(db) as s:
             owners = s.scalars(select(Owner)).all()
             assert len(owners) == N
-            assert gc.get_count()[0] < gc.get_threshold()[0]
-            # in the oldest generation although no collection got it there: moved, unscanned
+            # in the oldest generation although no full collection ran, and no young
+            # collection ran since the pause (it would have moved them one step only)
             assert seen == []
+            assert gc.get_count()[1] == 0
             assert _in_generation(owners[N // 2], 2)
     finally:
         stop()
+
+
+def test_a_bulk_add_leaves_the_applications_young_garbage_to_the_young_collections(
+    sqlite_engine,
+):
+    owners = [Owner(name=f"n{i}") for i in range(N)]
+    marker = _Cycle()  # a cycle of the application's, made just before the pause
+    marker.me = marker
+    ref = weakref.ref(marker)
+    del marker
+    with Session(sqlite_engine) as s:
+        s.add_all(owners)  # pauses at once: nothing allocated in between
+        gc.collect(1)  # a young collection, not a full one, frees the cycle
+        assert ref() is None
+
+
+class _Cycle:
+    pass
 
 
 def test_a_bulk_flush_leaves_the_young_generation_empty(sqlite_engine):

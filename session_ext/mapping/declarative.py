@@ -198,34 +198,13 @@ def _map_class(cls: type) -> None:
     mapper.configure_columns()
     for key, prop in props.items():
         prop._se_declare(mapper, key)
-    if cls.__init__ is DeclarativeBase.__init__:  # type: ignore[misc]
-        cls.__init__ = _column_init(cls, mapper, registry)  # type: ignore[misc]
+    _column_inits[cls] = (registry, mapper)
     registry.add(cls)
 
 
-def _column_init(cls: type, mapper: Mapper, registry: Registry) -> Any:
-    """``__init__`` for a mapped class that defines none: the base's, with what
-    it looks up on the class on every call bound once.
-
-    Constructing objects is a quarter of a bulk insert; keyword arguments that
-    are all column attributes of a new object go into its ``__dict__`` in one
-    ``update`` (what the column descriptors would do), anything else takes the
-    base's way.
-    """
-    generic = DeclarativeBase.__init__
-
-    def __init__(self: Any, **kwargs: Any) -> None:
-        if registry.relationships_pending or type(self) is not cls:
-            return generic(self, **kwargs)
-        d = self.__dict__
-        if STATE_ATTR not in d and mapper.column_attr_set.issuperset(kwargs):
-            d.update(kwargs)
-            return None
-        return generic(self, **kwargs)
-
-    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
-    __init__.__doc__ = generic.__doc__
-    return __init__
+#: mapped class -> (registry, mapper), for the constructor's quick way: one
+#: dict lookup instead of class attribute and ``__dict__`` lookups per object
+_column_inits: dict[type, tuple[Registry, Mapper]] = {}
 
 
 def _clause_element(cls: type) -> Any:
@@ -273,6 +252,15 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
 
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
+        quick = _column_inits.get(cls)
+        if quick is not None and not quick[0].relationships_pending:
+            # constructing objects is a quarter of a bulk insert: keyword arguments
+            # that are all column attributes of a new object go into its __dict__
+            # in one update (what the column descriptors would do)
+            d = self.__dict__
+            if STATE_ATTR not in d and quick[1].column_attr_set.issuperset(kwargs):
+                d.update(kwargs)
+                return
         registry = cls.registry
         if registry.relationships_pending:
             registry.configure()
