@@ -91,6 +91,14 @@ def row_processors(dialect: Any, codes: tuple[Any, ...], types: tuple[Any, ...])
     return found
 
 
+def options_change_sql(conn: Any) -> bool:
+    """Whether ``conn``'s execution options change the SQL or how its cursor
+    is made (``schema_translate_map``, ``stream_results``, ...): statements
+    session_ext compiled itself must then go through Core."""
+    options = conn._execution_options
+    return bool(options) and not options.keys() <= HARMLESS_OPTIONS
+
+
 def _watched(dispatch: Any) -> bool:
     """Whether anyone listens to statement execution on this dispatcher
     (a ``begin`` listener, as :func:`~session_ext.engines.configure_sqlite`
@@ -119,8 +127,7 @@ def lane_for(conn: Any) -> dict[Any, Any] | None:
     nested = conn._nested_transaction
     if nested is not None and not nested.is_active:
         return None
-    options = conn._execution_options
-    if options and not options.keys() <= HARMLESS_OPTIONS:
+    if options_change_sql(conn):
         return None
     dialect = conn.dialect
     if dialect._has_events:
@@ -137,20 +144,24 @@ def lane_open(conn: Any) -> bool:
 def prepared(dialect: Any, mapper: Any, keys: tuple[str, ...] | None) -> Any:
     """The lane's compiled ``mapper.select_by_pk(keys)`` for ``dialect``: a
     :class:`OneRowSelect`, None when Core runs it, or a miss (not prepared yet)."""
-    return dialect_cache(dialect).get(("pk", mapper, keys), _MISS)
+    return dialect_cache(dialect).get(_pk_key(mapper, keys), _MISS)
 
 
 def select_by_pk(lane: dict[Any, Any], dialect: Any, mapper: Any,
                  keys: tuple[str, ...] | None) -> OneRowSelect | None:
     """``mapper.select_by_pk(keys)`` compiled for the lane (once per dialect),
     or None when Core must run it."""
-    cache_key = ("pk", mapper, keys)
+    cache_key = _pk_key(mapper, keys)
     one = lane.get(cache_key, _MISS)
     if one is _MISS:
         one = lane[cache_key] = OneRowSelect.prepare(
             mapper.select_by_pk(keys), mapper.pk_param_names, dialect
         )
     return one  # type: ignore[no-any-return]
+
+
+def _pk_key(mapper: Any, keys: tuple[str, ...] | None) -> tuple[Any, ...]:
+    return ("pk", mapper, keys)
 
 
 #: what :func:`prepared` returns for a statement the lane never prepared

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
-from .direct import HARMLESS_OPTIONS, dialect_cache
+from .direct import dialect_cache, options_change_sql
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -79,8 +79,7 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
     dialect = conn.dialect
     if dialect.name != "sqlite" or not dialect.positional:
         return None
-    options = conn._execution_options
-    if options and not options.keys() <= HARMLESS_OPTIONS:
+    if options_change_sql(conn):
         return None  # schema_translate_map and the like: Core must render the SQL
     cache = dialect_cache(dialect)  # kept on the dialect: it goes with its engine
     cache_key = ("driver", mapper, kind, names)
@@ -194,10 +193,12 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     for present, rows in groups.items():
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
         columns = present if same_keys else tuple(col_key[k] for k in present)
+        keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
+            dialect, mapper, fetch
+        )
         if present in raw and not (
-            len(rows) > 1
-            and (not fetch or (fetch == [mapper.pk_keys[0]] and _rowid_ordered(
-                dialect, mapper, fetch)))
+            (not fetch or keys_from_rowids)
+            and len(rows) > 1
             and _driver_statement(conn, mapper, "insert", columns, table.insert) is not None
         ):
             # only the driver-tuple path reads just the columns it needs: Core gets copies
@@ -209,9 +210,7 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         if len(rows) >= COPY_THRESHOLD and _copy_capable(conn, mapper, present, fetch):
             _copy_insert(conn, mapper, rows, present, fetch, undo)
             continue
-        if len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
-            dialect, mapper, fetch
-        ):
+        if keys_from_rowids:
             _sqlite_executemany_rowids(conn, mapper, columns, rows, undo)
             continue
         if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):

@@ -347,7 +347,7 @@ def sweep_dead() -> None:
             take(pop())
     except IndexError:  # another sweep took the last ones
         pass
-    # most are states of closed sessions (session_id None): filtered at C speed
+    # most are states of closed sessions (session_id None): dropped in one pass
     batch = [st for st in batch if st.session_id is not None and st.key is not None]
     get_session = _sessions.get
     last_sid = None

@@ -202,8 +202,8 @@ def _map_class(cls: type) -> None:
     registry.add(cls)
 
 
-#: mapped class -> (registry, mapper), for the constructor's quick way: one
-#: dict lookup instead of class attribute and ``__dict__`` lookups per object
+#: mapped class -> (registry, mapper), for the constructor: one dict lookup
+#: instead of class attribute and ``__dict__`` lookups per new object
 _column_inits: dict[type, tuple[Registry, Mapper]] = {}
 
 
@@ -252,19 +252,10 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
 
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
-        quick = _column_inits.get(cls)
-        if quick is not None and not quick[0].relationships_pending:
-            # constructing objects is a quarter of a bulk insert: keyword arguments
-            # that are all column attributes of a new object go into its __dict__
-            # in one update (what the column descriptors would do)
-            d = self.__dict__
-            if STATE_ATTR not in d and quick[1].column_attr_set.issuperset(kwargs):
-                d.update(kwargs)
-                return
-        registry = cls.registry
+        mapped = _column_inits.get(cls)  # one dict lookup: this runs once per new object
+        registry, mapper = mapped if mapped is not None else (cls.registry, None)
         if registry.relationships_pending:
             registry.configure()
-        mapper = cls.__dict__.get("__mapper__")
         d = self.__dict__
         fresh = STATE_ATTR not in d
         if fresh and mapper is not None and mapper.column_attr_set.issuperset(kwargs):
@@ -276,7 +267,6 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
                 d[key] = value  # what the column descriptor does for a new object
                 continue
             if not hasattr(cls, key):
-                mapper = cls.__dict__.get("__mapper__")
                 known = sorted(mapper.attrs) if mapper is not None else []
                 raise TypeError(
                     f"{key!r} is an invalid keyword argument for {cls.__name__}: it has no "
