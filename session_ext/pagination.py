@@ -127,6 +127,11 @@ class Pagination:
         return f"<Pagination page={self.page} per_page={self.per_page} total={self.total}>"
 
 
+#: the largest OFFSET databases accept (a signed 64-bit integer); pages past
+#: it are empty without asking the database, which would refuse the number
+MAX_OFFSET = 2**63 - 1
+
+
 def _check(page: int, per_page: int, max_per_page: int | None) -> tuple[int, int]:
     if not isinstance(page, int) or page < 1:
         raise ValueError(f"page must be an integer >= 1, got {page!r}")
@@ -136,7 +141,7 @@ def _check(page: int, per_page: int, max_per_page: int | None) -> tuple[int, int
         if max_per_page < 1:
             raise ValueError(f"max_per_page must be >= 1, got {max_per_page!r}")
         per_page = min(per_page, max_per_page)
-    return page, per_page
+    return page, min(per_page, MAX_OFFSET)
 
 
 def paginate(
@@ -150,13 +155,15 @@ def paginate(
 ) -> Pagination:
     """Paginate a ``select()``: objects for a single-entity select, rows otherwise."""
     page, per_page = _check(page, per_page, max_per_page)
-    stmt = statement.limit(per_page).offset((page - 1) * per_page)
-    result = session.execute(stmt)
-    raw = statement._raw_columns
-    single_entity = len(raw) == 1 and getattr(raw[0], "_annotations", {}).get(
-        "session_ext_mapper"
-    ) is not None
-    items = list(result.scalars().all() if single_entity else result.all())
+    offset = (page - 1) * per_page
+    items: list[Any] = []
+    if offset <= MAX_OFFSET:
+        result = session.execute(statement.limit(per_page).offset(offset))
+        raw = statement._raw_columns
+        single_entity = len(raw) == 1 and getattr(raw[0], "_annotations", {}).get(
+            "session_ext_mapper"
+        ) is not None
+        items = list(result.scalars().all() if single_entity else result.all())
     total = None
     if count:
         count_stmt = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -179,7 +186,8 @@ def paginate_query(
 ) -> Pagination:
     """Paginate a legacy :class:`~session_ext.query.Query`."""
     page, per_page = _check(page, per_page, max_per_page)
-    items = query.limit(per_page).offset((page - 1) * per_page).all()
+    offset = (page - 1) * per_page
+    items = query.limit(per_page).offset(offset).all() if offset <= MAX_OFFSET else []
     total = query.order_by(None).count() if count else None
 
     def fetch(p: int) -> Pagination:

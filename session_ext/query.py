@@ -232,11 +232,15 @@ class Query(Generic[_T]):
         stmt = select(func.count()).select_from(self._select.order_by(None).subquery())
         return int(self._session().execute(stmt, self._params).scalar_one())
 
-    def get(self, ident: Any) -> Any:
-        """Legacy ``query.get(pk)``: same as ``session.get(Entity, pk)``."""
+    def _single_entity_class(self) -> Any:
+        """The one mapped class this query selects (for ``get()``-like helpers)."""
         if not self._single_entity:
             raise exc.InvalidRequestError("Query.get() needs a query over one mapped class")
-        return self._session().get(self._entities[0], ident)
+        return self._entities[0]
+
+    def get(self, ident: Any) -> Any:
+        """Legacy ``query.get(pk)``: same as ``session.get(Entity, pk)``."""
+        return self._session().get(self._single_entity_class(), ident)
 
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, slice):

@@ -53,6 +53,8 @@ SESSION_EXT: dict[str, object] = {
 }
 if os.environ.get("SESSION_EXT_DATABASE_URL"):
     SESSION_EXT["DATABASES"] = {"default": os.environ["SESSION_EXT_DATABASE_URL"]}
+    # a server may restart between requests: test pooled connections first
+    SESSION_EXT["ENGINE_OPTIONS"] = {"pool_pre_ping": True}
 
 NOTES_PER_PAGE = 10
 USE_TZ = True

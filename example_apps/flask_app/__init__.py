@@ -52,6 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
+    if not app.config["SESSION_EXT_DATABASE_URI"].startswith("sqlite"):
+        # a server may restart between requests: test pooled connections first
+        options = dict(app.config.get("SESSION_EXT_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SESSION_EXT_ENGINE_OPTIONS"] = options
     db.init_app(app)
     app.register_blueprint(pages)
     app.register_blueprint(api, url_prefix="/api")

@@ -9,7 +9,9 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from session_ext import relationship
 from session_ext.flask import SessionExt
 
-db = SessionExt()
+# Objects stay readable after commit(): a view that serialises what it just
+# saved must not go back to the database (and fail) after the write is safe.
+db = SessionExt(session_options={"expire_on_commit": False})
 
 
 def _now() -> datetime:

@@ -42,8 +42,8 @@ def list_posts():
 
 
 def _per_page() -> int:
-    raw = request.args.get("per_page")
-    if raw is not None and raw.isdigit() and int(raw) > 0:
+    raw = request.args.get("per_page", "")
+    if raw.isascii() and raw.isdigit() and int(raw) > 0:  # "²".isdigit() is True too
         return int(raw)
     return int(current_app.config["POSTS_PER_PAGE"])
 

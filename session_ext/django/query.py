@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from .. import exc
 from ..pagination import Pagination
 from ..query import Query as CoreQuery
+from ..web import identity_from_client
 from .pagination import paginate
 
 _T = TypeVar("_T")
@@ -19,11 +20,11 @@ class Query(CoreQuery[_T]):
 
     def get_or_404(self, ident: Any, message: str | None = None) -> _T:
         """The object with this primary key, or ``Http404``."""
-        obj = self.get(ident)
+        entity = self._single_entity_class()
+        key = identity_from_client(entity, ident)
+        obj = None if key is None else self.get(key)
         if obj is None:
-            entity = self._entities[0] if self._entities else None
-            raise Http404(message or f"No {getattr(entity, '__name__', entity)} with primary "
-                          f"key {ident!r}.")
+            raise Http404(message or f"No {entity.__name__} with primary key {ident!r}.")
         return obj  # type: ignore[no-any-return]
 
     def first_or_404(self, message: str | None = None) -> Any:

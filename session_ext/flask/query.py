@@ -9,6 +9,7 @@ from flask import abort
 from .. import exc
 from ..pagination import Pagination
 from ..query import Query as _CoreQuery
+from ..web import identity_from_client
 from .pagination import paginate_query
 
 _T = TypeVar("_T")
@@ -23,7 +24,8 @@ class Query(_CoreQuery[_T]):
 
     def get_or_404(self, ident: Any, description: str | None = None) -> Any:
         """The object with this primary key, or ``abort(404)``."""
-        obj = self.get(ident)
+        key = identity_from_client(self._single_entity_class(), ident)
+        obj = None if key is None else self.get(key)
         if obj is None:
             abort(404, description=description)
         return obj
