@@ -11,15 +11,28 @@ from sqlalchemy.engine import Engine
 _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
-    """Make a pysqlite engine transactional in the way the session expects.
+def configure_sqlite(
+    engine: Engine, *, foreign_keys: bool = True, journal_mode: str | None = None
+) -> Engine:
+    """Make a pysqlite engine safe for concurrent requests and SAVEPOINTs.
 
-    Python's ``sqlite3`` driver delays ``BEGIN`` until the first write, which
-    breaks SAVEPOINTs (``begin_nested()``) and makes SELECTs run outside the
-    transaction.  This turns the driver's own handling off and emits ``BEGIN``
-    when Core begins a transaction (the recipe from SQLAlchemy's SQLite notes),
-    and, by default, turns on foreign key enforcement.  Returns the engine;
-    non-SQLite engines are returned unchanged.
+    * A transaction takes SQLite's write lock when it first writes
+      (``BEGIN IMMEDIATE``, sent by the driver right before the first
+      INSERT/UPDATE/DELETE), not when it first reads.  Reads before that hold
+      no lock between statements, so two requests that read and then write
+      queue for the lock (up to the driver's ``timeout``, 5 s by default)
+      instead of deadlocking into "database is locked", and a session that
+      only read leaves nothing open on a shared connection.
+    * ``begin_nested()`` begins the transaction first when nothing has been
+      written yet, so a SAVEPOINT is always inside a real transaction (SQLite
+      would otherwise make the SAVEPOINT the transaction, and its RELEASE a
+      COMMIT).
+    * Foreign keys are enforced (``foreign_keys=False`` turns that off).
+    * ``journal_mode="WAL"`` (file databases) lets readers and one writer
+      work at the same time; the default leaves the database file's mode as
+      it is.
+
+    Returns the engine; non-SQLite engines are returned unchanged.
     """
     if engine.dialect.name != "sqlite" or engine in _configured:
         return engine
@@ -30,19 +43,32 @@ def configure_sqlite(engine: Engine, *, foreign_keys: bool = True) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        dbapi_connection.isolation_level = None
+        dbapi_connection.isolation_level = "IMMEDIATE"
         if foreign_keys:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        if journal_mode is not None:
+            dbapi_connection.execute(f"PRAGMA journal_mode={journal_mode}")
 
-    # first in line, so that a "begin" listener of the application's own runs
-    # inside the transaction, as it would on any other database
-    event.listen(engine, "begin", _emit_begin, insert=True)
+    event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
 
 
-def _emit_begin(conn: Any) -> None:
-    """Straight to the driver: a Core statement per transaction would cost more
-    than the BEGIN itself (and is no statement anyone wants to see logged)."""
-    conn.connection.dbapi_connection.execute("BEGIN")
+def _begin_before_savepoint(conn: Any, name: Any) -> None:
+    """A SAVEPOINT outside a transaction would start one that its RELEASE
+    commits: begin the real transaction first."""
+    begin_now(conn)
+
+
+def begin_now(conn: Any) -> None:
+    """Make the database transaction of ``conn`` (in a Core transaction)
+    real now rather than at its first write.
+
+    Only SQLite's driver begins late; for it this sends ``BEGIN IMMEDIATE``,
+    so that everything after it, DDL included, is undone by a rollback (what
+    a rolled-back test transaction needs).  Other databases: nothing to do.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection, RootTransaction
 
+from ..engines import begin_now
+
 if TYPE_CHECKING:
     from .session import Session
     from .state import AppState
@@ -40,6 +42,7 @@ class TestTransaction:
                 conn = engine.connect()
                 self.connections[key] = conn
                 self._transactions.append(conn.begin())
+                begin_now(conn)  # SQLite: DDL of the test is rolled back too
         except BaseException:
             self.end()
             raise
