@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import weakref
 from typing import Any
 
@@ -9,6 +10,45 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
+#: engines whose pools a forked child must not share (see dispose_in_forked_children)
+_fork_guarded: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def prepare_engine(engine: Engine) -> Engine:
+    """What the Flask and Django adapters do to every engine they create:
+    :func:`configure_sqlite` and :func:`dispose_in_forked_children`."""
+    return dispose_in_forked_children(configure_sqlite(engine))
+
+
+def dispose_in_forked_children(engine: Engine) -> Engine:
+    """Give a process forked from this one a fresh, empty pool for ``engine``.
+
+    A pooled connection is a socket (or a file handle) that must never be used
+    by two processes: servers that load the application before forking their
+    workers (``gunicorn --preload``, multiprocessing) would otherwise hand the
+    parent's idle connections to every child.  In the child the engine's pool
+    is replaced without closing the parent's connections
+    (``engine.dispose(close=False)``).  Returns the engine.
+    """
+    if not _fork_guarded:
+        _register_fork_hook()
+    _fork_guarded.add(engine)
+    return engine
+
+
+_hook_registered = False
+
+
+def _register_fork_hook() -> None:
+    global _hook_registered
+    if not _hook_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_dispose_pools_in_child)
+        _hook_registered = True
+
+
+def _dispose_pools_in_child() -> None:
+    for engine in list(_fork_guarded):
+        engine.dispose(close=False)
 
 
 def configure_sqlite(

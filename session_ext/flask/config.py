@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError as SAArgumentError
 from sqlalchemy.pool import StaticPool
 
-from ..engines import configure_sqlite
+from ..engines import prepare_engine
 
 PREFIX = "SESSION_EXT_"
 KEY_URI = PREFIX + "DATABASE_URI"
@@ -200,11 +200,11 @@ def _resolve(app: Flask, bind: BindConfig) -> BindConfig:
 
 
 def create_engines(config: AppConfig) -> dict[str | None, Engine]:
-    """One engine per bind; SQLite engines get :func:`configure_sqlite`."""
+    """One engine per bind, each through :func:`session_ext.engines.prepare_engine`."""
     engines: dict[str | None, Engine] = {}
     try:
         for key, bind in config.binds.items():
-            engines[key] = configure_sqlite(_create_engine(key, bind))
+            engines[key] = prepare_engine(_create_engine(key, bind))
     except BaseException:
         for engine in engines.values():
             engine.dispose()
