@@ -49,19 +49,17 @@ class ArgumentError(SessionExtError, sa_exc.ArgumentError):
         super().__init__(_with_help(type(self), message), *args, **kw)
 
 
-class PendingRollbackError(InvalidRequestError, sa_exc.PendingRollbackError):
+class PendingRollbackError(SessionExtError, sa_exc.PendingRollbackError):
     """The session's transaction failed (usually during flush) and must be
     rolled back before the session can be used again.
 
-    An :class:`InvalidRequestError`, as in SQLAlchemy.  ``orig`` holds the
-    exception that made the transaction fail; it is also the ``__cause__``
-    when the session raises this error.
+    ``orig`` holds the exception that made the transaction fail.
     """
 
     help_anchor = "pendingrollbackerror"
 
     def __init__(self, message: str, orig: BaseException | None = None) -> None:
-        super().__init__(message)
+        super().__init__(_with_help(type(self), message))
         self.orig = orig
 
 

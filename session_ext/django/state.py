@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 
-from ..engines import configure_sqlite
+from ..engines import prepare_engine
 from ..factory import sessionmaker
 from ..scoping import scoped_session
 from .conf import (
@@ -255,7 +255,7 @@ def _create_engines(settings: Settings) -> tuple[dict[str | None, Engine], list[
     problems: list[Problem] = []
     for key, bind in settings.binds.items():
         try:
-            engines[key] = configure_sqlite(create_engine(bind.url, **bind.options))
+            engines[key] = prepare_engine(create_engine(bind.url, **bind.options))
         except Exception as err:  # driver missing, unknown dialect, bad option
             problems.append(_engine_problem(bind, err))
     return engines, problems
