@@ -14,6 +14,38 @@ _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
 _fork_guarded: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
+#: create_engine() keywords with a fixed type, checked before an engine is made
+#: (SQLAlchemy's own errors for them do not name the option)
+_OPTION_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "pool_size": ((int,), "an integer"),
+    "max_overflow": ((int,), "an integer"),
+    "pool_timeout": ((int, float), "a number of seconds"),
+    "pool_recycle": ((int, float), "a number of seconds (-1: never)"),
+    "pool_pre_ping": ((bool,), "True or False"),
+    "pool_use_lifo": ((bool,), "True or False"),
+    "echo_pool": ((bool, str), "True, False or 'debug'"),
+    "echo": ((bool, str), "True, False or 'debug'"),
+    "connect_args": ((dict,), "a dict of driver connect() arguments"),
+    "execution_options": ((dict,), "a dict"),
+    "isolation_level": ((str,), "a string such as 'SERIALIZABLE'"),
+}
+
+
+def engine_option_problems(options: Any) -> list[str]:
+    """What is wrong with ``create_engine()`` keyword values, one message each
+    (empty when nothing is): the option, the value, what it must be."""
+    problems = []
+    for name, value in options.items():
+        expected = _OPTION_TYPES.get(name)
+        if expected is None or value is None:
+            continue
+        types, what = expected
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if wrong_bool or not isinstance(value, types):
+            problems.append(f"{name} must be {what}, not {value!r}")
+    return problems
+
+
 def prepare_engine(engine: Engine) -> Engine:
     """What the Flask and Django adapters do to every engine they create:
     :func:`configure_sqlite` and :func:`dispose_in_forked_children`."""

@@ -20,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine
 
-from ..engines import prepare_engine
+from ..engines import engine_option_problems, prepare_engine
 from ..factory import sessionmaker
 from ..scoping import scoped_session
 from .conf import (
@@ -254,6 +254,12 @@ def _create_engines(settings: Settings) -> tuple[dict[str | None, Engine], list[
     engines: dict[str | None, Engine] = {}
     problems: list[Problem] = []
     for key, bind in settings.binds.items():
+        bad_options = engine_option_problems(bind.options)
+        if bad_options:
+            problems.append(Problem(E_ENGINE, bind.where,
+                                    "bad ENGINE_OPTIONS: " + "; ".join(bad_options),
+                                    "Fix the option's value (create_engine() keywords)."))
+            continue
         try:
             engines[key] = prepare_engine(create_engine(bind.url, **bind.options))
         except Exception as err:  # driver missing, unknown dialect, bad option

@@ -7,6 +7,7 @@ an :class:`AppConfig`; :func:`create_engines` turns it into engines.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError as SAArgumentError
 from sqlalchemy.pool import StaticPool
 
-from ..engines import prepare_engine
+from ..engines import engine_option_problems, prepare_engine
 
 PREFIX = "SESSION_EXT_"
 KEY_URI = PREFIX + "DATABASE_URI"
@@ -105,6 +106,18 @@ def _url(value: Any, key: str) -> URL:
         raise ConfigError(f"{key} is not a valid database URL ({value!r}): {err}") from None
 
 
+def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
+    """A mistyped ``SESSION_EXT_*`` key would be ignored silently: refuse it."""
+    for key in config:
+        if isinstance(key, str) and key.startswith(PREFIX) and key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                f"Unknown setting {key}: {hint}session_ext reads "
+                f"{', '.join(KNOWN_KEYS)}. Remove or rename it."
+            )
+
+
 def read_config(app: Flask, extension_engine_options: Mapping[str, Any]) -> AppConfig:
     """Validate the app's ``SESSION_EXT_*`` keys and resolve each bind's options.
 
@@ -113,6 +126,7 @@ def read_config(app: Flask, extension_engine_options: Mapping[str, Any]) -> AppC
     given with a bind in ``SESSION_EXT_BINDS``.
     """
     config = app.config
+    _refuse_unknown_keys(config)
     base = dict(extension_engine_options)
     base.update(_options(config.get(KEY_ENGINE_OPTIONS), KEY_ENGINE_OPTIONS))
     if _bool(config, KEY_ECHO, False):
@@ -214,6 +228,12 @@ def create_engines(config: AppConfig) -> dict[str | None, Engine]:
 
 def _create_engine(key: str | None, bind: BindConfig) -> Engine:
     where = KEY_URI if key is None else f"{KEY_BINDS}[{key!r}]"
+    problems = engine_option_problems(bind.options)
+    if problems:
+        raise ConfigError(
+            f"Bad engine option for {where} ({KEY_ENGINE_OPTIONS} or the bind's own options): "
+            + "; ".join(problems)
+        )
     try:
         return create_engine(bind.url, **bind.options)
     except (TypeError, SAArgumentError) as err:

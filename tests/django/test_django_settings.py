@@ -175,6 +175,10 @@ def test_e008_session_options(configure, options, text_):
     [
         ("nosuchdialect://x", "NoSuchModuleError"),
         ({"URL": "sqlite://", "ENGINE_OPTIONS": {"no_such_option": 1}}, "TypeError"),
+        ({"URL": "sqlite:///x.sqlite3", "ENGINE_OPTIONS": {"pool_size": "x"}},
+         "pool_size must be an integer, not 'x'"),
+        ({"URL": "sqlite://", "ENGINE_OPTIONS": {"pool_pre_ping": "yes"}},
+         "pool_pre_ping must be True or False"),
         ("mysql+mysqldb://user@localhost/shop", "ModuleNotFoundError"),
     ],
 )

@@ -56,6 +56,14 @@ def test_no_uri_and_no_binds_fails_in_init_app(tmp_path, fresh_db):
         ({"SESSION_EXT_DATABASE_URI": "sqlite://",
           "SESSION_EXT_ENGINE_OPTIONS": {"no_such_option": 1}}, "SESSION_EXT_DATABASE_URI"),
         ({"SESSION_EXT_DATABASE_URI": "nosuchdialect://x"}, "SESSION_EXT_DATABASE_URI"),
+        ({"SESSION_EXT_DATABASE_URI": "sqlite:///x.sqlite3",
+          "SESSION_EXT_ENGINE_OPTIONS": {"pool_size": "x"}}, "pool_size must be an integer"),
+        ({"SESSION_EXT_BINDS": {"logs": {"url": "sqlite://", "pool_timeout": "5s"}}},
+         "SESSION_EXT_BINDS['logs']"),
+        ({"SESSION_EXT_DATABASE_URL": "sqlite://"},
+         "did you mean SESSION_EXT_DATABASE_URI?"),
+        ({"SESSION_EXT_DATABASE_URI": "sqlite://", "SESSION_EXT_ECHOO": True},
+         "Unknown setting SESSION_EXT_ECHOO"),
     ],
 )
 def test_malformed_values_fail_in_init_app_naming_the_key(tmp_path, fresh_db, config, key):
