@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from . import exc
+from .mapping.declarative import Registry
 from .session import Session
 
 _S = TypeVar("_S", bound=Session)
@@ -366,8 +367,15 @@ class QueryProperty:
 
     def __get__(self, instance: Any, owner: type) -> Any:
         if "__mapper__" not in vars(owner):
-            # accessed on a base or abstract class: nothing to query
-            return self
+            if isinstance(getattr(owner, "registry", None), Registry):
+                # a declarative base or an __abstract__ class: nothing to query,
+                # but introspection (help(), hasattr) sees the descriptor
+                return self
+            raise exc.UnmappedClassError(
+                f"{owner.__name__}.query: class {owner.__name__} is not mapped, so there is "
+                "nothing to query. Give query_property() to a mapped class (a subclass of a "
+                "declarative base with a __tablename__), or use session.execute(select(...))"
+            )
         session = self.scoped.registry()
         cls = self.query_cls or session._query_cls
         if cls is None:

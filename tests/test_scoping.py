@@ -730,6 +730,28 @@ def test_query_property_uses_session_query_cls(engine):
         reg.remove()
 
 
+def test_query_property_on_an_unmapped_class_raises_naming_it(engine):
+    reg = scoped_session(sessionmaker(bind=engine))
+
+    class Plain:
+        query = reg.query_property()
+
+    with pytest.raises(exc.UnmappedClassError, match="Plain.query: class Plain is not mapped"):
+        Plain.query  # noqa: B018
+
+    class QBase(DeclarativeBase):
+        query = reg.query_property()
+
+    class Thing(QBase):
+        __tablename__ = "sc_unmapped_things"
+        id = Column(Integer, primary_key=True)
+
+    assert QBase.query is QBase.__dict__["query"]  # a declarative base: introspectable
+    QBase.metadata.create_all(engine)
+    assert Thing.query.count() == 0
+    reg.remove()
+
+
 def test_remove_forgets_the_session_even_when_closing_it_fails():
     class FailingClose:
         closed = 0

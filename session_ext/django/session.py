@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from django.core.exceptions import ImproperlyConfigured
 
 from ..scoping import Scope, current_scope_or_none
 from ..session import Session as CoreSession
@@ -25,6 +27,21 @@ if TYPE_CHECKING:
     from .state import Registry
 
 logger = logging.getLogger("session_ext.django")
+
+
+class MissingBind:
+    """The bind of a model whose ``__bind_key__`` names no configured database:
+    the session refuses to use it (``ImproperlyConfigured``), while sessions
+    keep working for the other models."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def refuse(self) -> NoReturn:
+        raise ImproperlyConfigured(self.message)
+
+    def __repr__(self) -> str:
+        return f"<MissingBind: {self.message}>"
 
 
 class Session(CoreSession):
@@ -46,6 +63,14 @@ class Session(CoreSession):
         if routes:
             kwargs["binds"] = {**routes, **(kwargs.get("binds") or {})}
         super().__init__(bind, **kwargs)
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Any:
+        """The core's bind lookup; a model whose ``__bind_key__`` names no
+        configured database raises ``ImproperlyConfigured`` here, when used."""
+        bind = super().get_bind(mapper, clause, **kw)
+        if type(bind) is MissingBind:
+            bind.refuse()
+        return bind
 
 
 class _ThreadScope(threading.local):

@@ -34,7 +34,7 @@ from .conf import (
 )
 from .djangodb import fingerprint
 from .query import Query
-from .session import Session, request_or_thread_scope
+from .session import MissingBind, Session, request_or_thread_scope
 
 logger = logging.getLogger("session_ext.django")
 
@@ -61,7 +61,7 @@ class Registry:
         self._lock = threading.Lock()
         self._follow_lock = threading.Lock()
         #: ((engines, mapper count, table count), routes) of the last bind_routes()
-        self._routes_cache: tuple[tuple[Any, ...], dict[Any, Engine]] | None = None
+        self._routes_cache: tuple[tuple[Any, ...], dict[Any, Any]] | None = None
         #: what configure() read from: a dict, or settings.SESSION_EXT
         self._source: Any = _FROM_DJANGO_SETTINGS
         #: {settings.DATABASES alias: fingerprint} of the entries URLs were derived from
@@ -205,7 +205,7 @@ class Registry:
                 uses.append((f"table {table.name!r}", key))
         return uses
 
-    def bind_routes(self, engines: Mapping[str | None, Engine] | None = None) -> dict[Any, Engine]:
+    def bind_routes(self, engines: Mapping[str | None, Engine] | None = None) -> dict[Any, Any]:
         """``binds=`` for a new session: each model and table with a bind key
         mapped to that bind's engine in ``engines`` (default: the current ones),
         cached until models or engines change."""
@@ -216,16 +216,16 @@ class Registry:
         cached = self._routes_cache  # one read: the key and routes always match
         if cached is not None and cached[0] == key:
             return cached[1]
-        routes: dict[Any, Engine] = {}
+        routes: dict[Any, Any] = {}
         for mapper in mappers:
             bind_key = getattr(mapper.class_, "__bind_key__", None)
             if bind_key is not None:
-                routes[mapper.class_] = _lookup(engines, bind_key)
+                routes[mapper.class_] = _route(engines, bind_key)
                 routes[mapper.table] = routes[mapper.class_]
         for table in self.metadata.tables.values():
             bind_key = table.info.get("bind_key")
             if bind_key is not None:
-                routes[table] = _lookup(engines, bind_key)
+                routes[table] = _route(engines, bind_key)
         self._routes_cache = (key, routes)
         return routes
 
@@ -246,8 +246,17 @@ def _lookup(engines: Mapping[str | None, Engine], key: Any) -> Engine:
         raise ImproperlyConfigured(
             f"No database named {DEFAULT_KEY if name is None else name!r} in "
             f"settings.{SETTING}['DATABASES'] (configured: {known}): add it there, or fix "
-            "the model's __bind_key__"
+            "the model's __bind_key__ (check session_ext.E010)"
         ) from None
+
+
+def _route(engines: Mapping[str | None, Engine], key: Any) -> Any:
+    """Like :func:`_lookup`, but an unknown key becomes a :class:`MissingBind`,
+    so that one misconfigured model does not break sessions for the others."""
+    try:
+        return _lookup(engines, key)
+    except ImproperlyConfigured as err:
+        return MissingBind(str(err))
 
 
 def _create_engines(settings: Settings) -> tuple[dict[str | None, Engine], list[Problem]]:

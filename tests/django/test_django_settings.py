@@ -12,8 +12,8 @@ import pytest
 from django.apps import apps
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django_support import Item
-from sqlalchemy import event, text
+from django_support import AuditEntry, Item
+from sqlalchemy import event, select, text
 from sqlalchemy.pool import StaticPool
 
 from session_ext.django import Session, db, registry
@@ -203,6 +203,14 @@ def test_e010_model_bind_key_not_configured(configure, databases):
     assert "'audit'" in error.hint
     with pytest.raises(ImproperlyConfigured, match="__bind_key__ 'audit'"):
         db.create_all()
+    # models on the configured database keep working; the misconfigured one says why
+    db.session.add(Item(name="fine"))
+    db.session.commit()
+    assert db.session.scalars(select(Item.name)).all() == ["fine"]
+    with pytest.raises(ImproperlyConfigured, match="No database named 'audit'"):
+        db.session.get(AuditEntry, 1)
+    db.session.rollback()
+    assert db.session.get(Item, 1).name == "fine"
 
 
 def test_w001_no_default_database(configure, databases):
