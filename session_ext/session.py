@@ -672,6 +672,8 @@ class Session:
         self._deleted.clear()
         # rows deleted in the transaction exist again
         for state, obj in tx._deleted.items():
+            if state in tx._new:
+                continue  # inserted and deleted in the transaction: transient (above)
             state.was_deleted = False
             existing = imap.get_state(state.key)  # type: ignore[arg-type]
             if existing is None or existing.obj() is None:
