@@ -310,3 +310,312 @@ def test_child_replaced_in_collection_under_the_same_key(engine, flush_between, 
     result = run_both(engine, program)
     assert result["se"][1] == result["sa"][1] == [(1, "a", "new"), (1, "b", "b")]
     assert result["se"][0][1] == result["sa"][0][1]
+
+
+# --------------------------------------------------------------------------- 3. misuse
+
+
+def _seed_users(m, engine, count=2):
+    with m.Session(engine) as session:
+        for i in range(1, count + 1):
+            user = m.User(id=i, name=f"u{i}")
+            user.addresses = [m.Address(id=i, email=f"u{i}@x")]
+            session.add(user)
+        session.commit()
+
+
+@pytest.mark.parametrize("how", ["add", "add_all"])
+def test_add_after_delete_cancels_the_deletion(engine, how):
+    """``delete(obj)`` then ``add(obj)`` before a flush: SQLAlchemy forgets the
+    deletion; it used to be kept silently and the row was deleted."""
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1)
+            session.delete(user)
+            if how == "add":
+                session.add(user)
+            else:
+                session.add_all([user])
+            pending_deletes = len(session.deleted)
+            session.commit()
+            names = session.scalars(select(m.User.name).order_by(m.User.id)).all()
+        return pending_deletes, names
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == (0, ["u1", "u2"])
+
+
+def test_add_after_flushed_delete_raises(engine):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1)
+            session.delete(user)
+            session.flush()
+            return outcome(lambda: session.add(user)), lifecycle(m, user)
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ("InvalidRequestError", "deleted")
+
+
+@pytest.mark.parametrize("method", ["expire", "expire_attr", "refresh"])
+@pytest.mark.parametrize("what", ["pending", "deleted", "detached", "transient", "other_session"])
+def test_expire_and_refresh_need_an_object_persistent_in_this_session(engine, method, what):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session, m.Session(engine) as other:
+            if what == "pending":
+                obj = m.User(id=9, name="new")
+                session.add(obj)
+            elif what == "deleted":
+                obj = session.get(m.User, 1)
+                session.delete(obj)
+                session.flush()
+            elif what == "detached":
+                obj = session.get(m.User, 1)
+                session.expunge(obj)
+            elif what == "transient":
+                obj = m.User(id=9, name="new")
+            else:
+                obj = other.get(m.User, 1)
+            if method == "expire":
+                call = lambda: session.expire(obj)  # noqa: E731
+            elif method == "expire_attr":
+                call = lambda: session.expire(obj, ["name"])  # noqa: E731
+            else:
+                call = lambda: session.refresh(obj)  # noqa: E731
+            try:
+                call()
+            except sa_exc.InvalidRequestError as err:
+                return "InvalidRequestError", (
+                    "is not persistent within this Session" in str(err)
+                )
+            return "ok", obj.name
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ("InvalidRequestError", True)
+
+
+def test_pending_object_reads_unloaded_attribute_as_none(engine):
+    """A persistent object expired, made transient and added again: its
+    unloaded attributes read as None (nothing to load them from), as in
+    SQLAlchemy, and the flush inserts it."""
+
+    def program(m, engine):
+        _seed_users(m, engine, count=1)
+        make_transient = m.orm.make_transient
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1)
+            session.expire(user, ["name"])
+            make_transient(user)
+            user.id = 5
+            session.add(user)
+            name = user.name
+            session.commit()
+            rows = session.execute(select(m.User.id, m.User.name).order_by(m.User.id)).all()
+        return name, [tuple(r) for r in rows]
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == (None, [(1, "u1"), (5, None)])
+
+
+# --------------------------------------------------------------------------- 4. merge(load=False)
+
+
+@pytest.mark.parametrize(
+    "what", ["transient_with_key", "transient", "pending", "dirty_detached", "same_value_set"]
+)
+def test_merge_load_false_rejects_objects_with_unflushed_state(engine, what):
+    """SQLAlchemy's merge(load=False) takes only objects as loaded: transient
+    and pending ones (even with a primary key) and detached ones with any
+    attribute set since loading raise InvalidRequestError, and nothing is
+    attached."""
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            if what == "transient_with_key":
+                obj = m.User(id=1, name="x")
+            elif what == "transient":
+                obj = m.User(name="x")
+            elif what == "pending":
+                obj = m.User(id=7, name="x")
+                session.add(obj)
+            else:
+                with m.Session(engine) as loader:
+                    obj = loader.get(m.User, 1)
+                obj.name = "u1" if what == "same_value_set" else "changed"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", sa_exc.SAWarning)  # SA: "already pending"
+                raised = outcome(lambda: session.merge(obj, load=False))
+            in_map = [type(o).__name__ for o in session.identity_map.values()]
+        return raised, in_map
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ("InvalidRequestError", [])
+
+
+def test_merge_load_false_accepts_clean_detached_objects(engine, count_statements):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as loader:
+            detached = loader.get(m.User, 1)
+            detached.name  # noqa: B018 - loaded
+        with m.Session(engine) as session:
+            with count_statements(engine) as stmts:
+                merged = session.merge(detached, load=False)
+            return merged is not detached, merged.name, lifecycle(m, merged), len(stmts)
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == (True, "u1", "persistent", 0)
+
+
+# --------------------------------------------------------------------------- 5. get() arguments
+
+
+def _selects(stmts):
+    return [s for s in stmts.statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_get_with_joinedload_runs_one_query(engine, count_statements):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            with count_statements(engine) as stmts:
+                user = session.get(m.User, 1, options=[m.orm.joinedload(m.User.addresses)])
+                emails = [a.email for a in user.addresses]
+            return emails, len(_selects(stmts)), "JOIN" in _selects(stmts)[0].upper()
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == (["u1@x"], 1, True)
+
+
+def test_get_with_raiseload_raises_on_access(engine):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1, options=[m.orm.raiseload(m.User.addresses)])
+            return outcome(lambda: user.addresses)
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == "InvalidRequestError"
+
+
+def test_get_with_options_returns_identity_map_object_without_sql(engine, count_statements):
+    """Options do not force a load: an object already in the identity map is
+    returned as it is; populate_existing=True reloads it with the options."""
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1)
+            with count_statements(engine) as stmts:
+                again = session.get(m.User, 1, options=[m.orm.joinedload(m.User.addresses)])
+            hit = (again is user, len(stmts))
+            with count_statements(engine) as stmts:
+                session.get(
+                    m.User, 1, options=[m.orm.joinedload(m.User.addresses)],
+                    populate_existing=True,
+                )
+                emails = [a.email for a in user.addresses]
+            return hit, emails, len(_selects(stmts))
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ((True, 0), ["u1@x"], 1)
+
+
+@pytest.mark.parametrize("argument", [None, False])
+def test_get_populate_existing_from_execution_options(engine, argument):
+    """``execution_options={"populate_existing": True}`` reloads (after the
+    autoflush) like the argument; an explicit ``populate_existing=False`` wins."""
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            user = session.get(m.User, 1)
+            user.name = "unflushed"
+            kw = {} if argument is None else {"populate_existing": argument}
+            got = session.get(m.User, 1, execution_options={"populate_existing": True}, **kw)
+            return got is user, user.name, user in session.dirty
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"]
+    assert result["se"] == (True, "unflushed", argument is False)
+
+
+def test_get_execution_options_reach_the_statement(engine):
+    seen = []
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        from sqlalchemy import event
+
+        def listener(conn, clauseelement, multiparams, params, execution_options):
+            seen.append((m.kind, execution_options.get("logging_token")))
+
+        event.listen(engine, "before_execute", listener)
+        try:
+            with m.Session(engine) as session:
+                session.get(m.User, 1, execution_options={"logging_token": "tok"})
+        finally:
+            event.remove(engine, "before_execute", listener)
+        return [tok for kind, tok in seen if kind == m.kind]
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ["tok"]
+
+
+def test_get_identity_token_is_refused():
+    """SQLAlchemy's identity tokens exist for horizontal sharding, which
+    session_ext does not have (docs/differences.md)."""
+    with se.Session() as session:
+        with pytest.raises(se_exc.ArgumentError, match="identity_token"):
+            session.get(orm_models("se").User, 1, identity_token="shard1")
+        # None is the token every key has: accepted
+        assert session.get(orm_models("se").User, None, identity_token=None) is None
+
+
+@pytest.mark.parametrize(
+    "lock", [True, {"nowait": True}, {"read": True}], ids=["true", "nowait", "read"]
+)
+def test_get_and_refresh_with_for_update_render_the_lock(pg_engine, count_statements, lock):
+    from sqlalchemy.sql.selectable import ForUpdateArg
+
+    def program(m, engine):
+        _seed_users(m, engine)
+        out = []
+        with m.Session(engine) as session:
+            for call in (
+                lambda: session.get(m.User, 1, with_for_update=lock),
+                lambda: session.refresh(session.get(m.User, 1), with_for_update=lock),
+                lambda: session.refresh(
+                    session.get(m.User, 1),
+                    with_for_update=ForUpdateArg(**(lock if isinstance(lock, dict) else {})),
+                ),
+            ):
+                with count_statements(engine) as stmts:
+                    call()
+                sql = " ".join(_selects(stmts)[-1].split())
+                out.append(sql[sql.rindex(" FOR "):] if " FOR " in sql else "no lock")
+        return out
+
+    result = run_both(pg_engine, program)
+    assert result["se"] == result["sa"]
+    assert all(tail.startswith(" FOR ") for tail in result["se"])
+
+
+def test_merge_options_apply_to_the_load(engine, count_statements):
+    def program(m, engine):
+        _seed_users(m, engine)
+        with m.Session(engine) as session:
+            merged = session.merge(
+                m.User(id=1, name="merged"), options=[m.orm.selectinload(m.User.addresses)]
+            )
+            with count_statements(engine) as stmts:
+                emails = [a.email for a in merged.addresses]
+            return merged.name, emails, len(stmts)
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ("merged", ["u1@x"], 0)
