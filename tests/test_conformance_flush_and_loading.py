@@ -619,3 +619,37 @@ def test_merge_options_apply_to_the_load(engine, count_statements):
 
     result = run_both(engine, program)
     assert result["se"] == result["sa"] == ("merged", ["u1@x"], 0)
+
+
+# --------------------------------------------------------------------------- 6. eager SQL shown
+
+
+def test_eager_statement_shows_the_joined_eager_join():
+    """SQLAlchemy's str(select(...).options(joinedload(...))) shows the LEFT
+    OUTER JOIN; session_ext adds it at execution time, so the plain select
+    does not (docs/differences.md) and ``eager_statement()`` (also used by
+    ``str(Query)``) shows what will run."""
+    sa_m, se_m = orm_models("sa"), orm_models("se")
+    sa_sql = str(select(sa_m.Address).options(sa_orm.joinedload(sa_m.Address.user)))
+    stmt = select(se_m.Address).options(se.joinedload(se_m.Address.user))
+    se_sql = str(se.eager_statement(stmt))
+    for sql in (sa_sql, se_sql):
+        assert "LEFT OUTER JOIN users AS users_1 ON users_1.id = addresses.user_id" in sql
+    plain = select(se_m.Address)
+    assert se.eager_statement(plain) is plain
+    with se.Session() as session:
+        query = session.query(se_m.User).options(se.joinedload(se_m.User.addresses))
+        assert "LEFT OUTER JOIN addresses" in str(query)
+
+
+def test_eager_statement_is_what_execute_runs(engine, count_statements):
+    m = orm_models("se")
+    m.Base.metadata.create_all(engine)
+    _seed_users(m, engine)
+    stmt = select(m.Address).options(se.joinedload(m.Address.user)).order_by(m.Address.id)
+    with se.Session(engine) as session, count_statements(engine) as stmts:
+        rows = session.scalars(stmt).all()
+        assert [a.user.name for a in rows] == ["u1", "u2"]
+    shown = str(se.eager_statement(stmt).compile(dialect=engine.dialect))
+    assert [" ".join(s.split()) for s in _selects(stmts)] == [" ".join(shown.split())]
+    assert "LEFT OUTER JOIN" in shown
