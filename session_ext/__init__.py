@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exc
+from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
 from .mapping.mapper import class_mapper
@@ -67,6 +68,7 @@ __all__ = [
     "current_scope",
     "declarative_base",
     "declared_attr",
+    "eager_statement",
     "exc",
     "inspect",
     "joinedload",

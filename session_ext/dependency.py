@@ -204,6 +204,17 @@ def _dest_keys(rel: Relationship) -> list[str]:
     return rel.child_fk_keys if rel.direction == ONETOMANY else rel.parent_keys
 
 
+dest_keys = _dest_keys
+
+
+def known_source_values(rel: Relationship, source: Any) -> list[Any]:
+    """The key values a sync from ``source`` will copy, as far as ``source``
+    holds them now (None where not: not loaded, or not generated yet); no SQL."""
+    keys = rel.parent_keys if rel.direction == ONETOMANY else rel.target_ref_keys
+    sd = source.__dict__
+    return [sd.get(k) for k in keys]
+
+
 def _set_tracked(plan: FlushPlan, state: InstanceState, d: dict[str, Any], key: str,
                  value: Any) -> None:
     if key in d and d[key] == value and type(d[key]) is type(value):

@@ -94,7 +94,11 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in order
         ]
-        if len(order) == 1:
+        if not order:  # INSERT .. DEFAULT VALUES: every row is the empty tuple
+
+            def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:
+                return ()
+        elif len(order) == 1:
             one = order[0]
 
             def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:

@@ -176,7 +176,9 @@ class Query(Generic[_T]):
         return exists(self._select)
 
     def __str__(self) -> str:
-        return str(self._select)
+        from .execution import eager_statement
+
+        return str(eager_statement(self._select))  # with the joins of joined eager loading
 
     # -- execution ---------------------------------------------------------------
     def _session(self) -> Session:

@@ -21,7 +21,7 @@ from sqlalchemy.sql.util import find_tables
 
 from . import _gc, exc
 from .identity import IdentityMap
-from .loading import get_by_identity
+from .loading import get_by_identity, lock_arguments
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
 from .state import (
     STATE_ATTR,
@@ -358,6 +358,8 @@ class Session:
                     f"Instance {exc.state_str(state)} has been deleted in this transaction; "
                     "use make_transient() on it to insert it again as a new row"
                 )
+            if self._deleted:
+                self._deleted.pop(state, None)  # add() after delete(): not deleted after all
             return
         if sid is not None and _sessions.get(sid) is not None:
             raise exc.InvalidRequestError(
@@ -531,11 +533,6 @@ class Session:
     ) -> None:
         """Reload attributes (all by default) from the database now."""
         state = self._state_in_session(instance, "refresh")
-        if state.key is None:
-            raise exc.InvalidRequestError(
-                f"Instance {exc.state_str(state)} is not persistent (it is pending); flush "
-                "the session before refreshing it"
-            )
         from .loading import expire_state, refresh_state
 
         names = None if attribute_names is None else list(attribute_names)
@@ -545,7 +542,7 @@ class Session:
         for obj in related:
             expire_state(self, instance_state(obj), None)
         self._autoflush()
-        if not refresh_state(self, state, names, with_for_update=with_for_update):
+        if not refresh_state(self, state, names, with_for_update=lock_arguments(with_for_update)):
             raise exc.InvalidRequestError(
                 f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
                 f"{state.key[1]!r} no longer exists"
@@ -556,13 +553,26 @@ class Session:
                 refresh_state(self, rstate, None)
 
     def _state_in_session(self, instance: object, operation: str) -> InstanceState:
+        """The state of a persistent object of this session (in its identity map),
+        else InvalidRequestError as SQLAlchemy raises it."""
         state = instance_state(instance)
+        key = state.key
+        if (
+            state.session_id == self.hash_key
+            and key is not None
+            and self._identity_dict.get(key) is state
+        ):
+            return state
         if state.session_id != self.hash_key:
-            raise exc.InvalidRequestError(
-                f"Instance {exc.state_str(state)} is not persistent within this Session, so "
-                f"{operation} cannot proceed; add() or merge() it first"
-            )
-        return state
+            why = "it is not in this Session; add() or merge() it first"
+        elif key is None:
+            why = "it is pending; flush the session first"
+        else:
+            why = "its DELETE was flushed"
+        raise exc.InvalidRequestError(
+            f"Instance {exc.state_str(state)} is not persistent within this Session, so "
+            f"{operation}() cannot proceed: {why}"
+        )
 
     def is_modified(self, instance: object, include_collections: bool = True) -> bool:
         """True if the object has a net change to flush (a pending object: any
@@ -672,6 +682,8 @@ class Session:
         self._deleted.clear()
         # rows deleted in the transaction exist again
         for state, obj in tx._deleted.items():
+            if state in tx._new:
+                continue  # inserted and deleted in the transaction: transient (above)
             state.was_deleted = False
             existing = imap.get_state(state.key)  # type: ignore[arg-type]
             if existing is None or existing.obj() is None:
@@ -740,19 +752,25 @@ class Session:
         entity: type[_O],
         ident: Any,
         *,
-        populate_existing: bool = False,
-        with_for_update: Any = None,
         options: Any = None,
-        execution_options: dict[str, Any] | None = None,
+        populate_existing: bool | None = None,
+        with_for_update: Any = None,
         identity_token: Any = None,
+        execution_options: dict[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
     ) -> _O | None:
         """The object with this primary key, or None.
 
         ``ident`` is a scalar, a tuple in primary key order or a dict of
-        attribute names. An object already in the identity map is returned
-        without SQL.
+        attribute names. An object already in the identity map (and not
+        expired) is returned without SQL, whatever ``options`` say; otherwise
+        ``options`` (``joinedload()``, ``raiseload()``, ...), ``execution_options``
+        and ``bind_arguments`` apply to the SELECT, as in SQLAlchemy.
+        ``populate_existing`` (here or in ``execution_options``; the argument
+        wins) and ``with_for_update`` always SELECT and overwrite the object.
         """
-        if not (populate_existing or with_for_update or options):
+        if not (populate_existing or with_for_update is not None or execution_options
+                or identity_token is not None):
             # fast path: an identity-map hit on a single-column key costs no call chain
             try:
                 state = self._identity_dict.get((entity, (ident,), None))
@@ -762,6 +780,16 @@ class Session:
                 obj = state()  # the state is the weak reference: state() is state.obj()
                 if obj is not None:
                     return obj  # type: ignore[return-value]
+        if identity_token is not None:
+            raise exc.ArgumentError(
+                f"get(..., identity_token={identity_token!r}): identity tokens belong to "
+                "SQLAlchemy's horizontal sharding, which session_ext does not have; every "
+                "identity key here has the token None. Leave identity_token out"
+            )
+        if populate_existing is None:
+            populate_existing = bool(
+                execution_options and execution_options.get("populate_existing")
+            )
         mapper = getattr(entity, "__dict__", {}).get("__mapper__")
         if mapper is None:
             mapper = class_mapper(entity)  # raises UnmappedClassError
@@ -770,7 +798,14 @@ class Session:
         else:
             pk = mapper.normalize_ident(ident)
         return get_by_identity(  # type: ignore[return-value]
-            self, mapper, pk, populate_existing=populate_existing, with_for_update=with_for_update
+            self,
+            mapper,
+            pk,
+            populate_existing=populate_existing,
+            with_for_update=lock_arguments(with_for_update),
+            options=options,
+            execution_options=execution_options,
+            bind_arguments=bind_arguments,
         )
 
     def get_one(self, entity: type[_O], ident: Any, **kw: Any) -> _O:
@@ -785,10 +820,11 @@ class Session:
     def merge(self, instance: _O, *, load: bool = True, options: Any = None) -> _O:
         """Copy the state of ``instance`` onto the session's object with the same
         primary key (loaded or created as needed) and return that object; the
-        argument itself is never added."""
+        argument itself is never added. ``options`` apply to the SELECT that
+        loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
-        return merge(self, instance, load, {})  # type: ignore[return-value]
+        return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ legacy query
     def query(self, *entities: Any, **kw: Any) -> Any:
