@@ -152,19 +152,26 @@ def test_new_rows_without_any_column_value_insert_in_a_batch(engine, model, coun
     assert stored == count
 
 
-def test_one_empty_row_and_a_batch_of_them_in_one_flush(engine):
-    m = orm_models("se")
-    m.Base.metadata.create_all(engine)
-    with se.Session(engine) as session:
-        session.add(m.Todo(title="first"))
-        session.flush()
-        session.add_all([m.Todo(), m.Todo(), m.Todo(title="x"), m.Todo()])
-        session.commit()
-        ids = session.scalars(select(m.Todo.id).order_by(m.Todo.id)).all()
-        titles = session.scalars(select(m.Todo.title)).all()
-    # rows with different column sets go in different batches (docs/differences.md)
-    assert ids == [1, 2, 3, 4, 5]
-    assert sorted(titles, key=str) == [None, None, None, "first", "x"]
+def test_generated_keys_follow_the_order_objects_were_added(engine):
+    """Rows with different column sets go in different batches, in the order
+    they were added: each object gets the key SQLAlchemy's ORM gives it."""
+
+    def program(m, engine):
+        with m.Session(engine) as session:
+            session.add(m.Todo(title="first"))
+            session.flush()
+            objs = [m.Todo(), m.Todo(), m.Todo(title="x"), m.Todo(), m.Todo(title="y"),
+                    m.Todo(title="z"), m.Todo()]
+            session.add_all(objs)
+            session.commit()
+            by_id = session.execute(select(m.Todo.id, m.Todo.title).order_by(m.Todo.id)).all()
+            return [o.id for o in objs], [tuple(r) for r in by_id]
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"]
+    ids, rows = result["se"]
+    assert ids == [2, 3, 4, 5, 6, 7, 8]
+    assert [title for _, title in rows] == ["first", None, None, "x", None, "y", "z", None]
 
 
 # --------------------------------------------------------------------------- 2. same key again
