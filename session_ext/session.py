@@ -63,9 +63,17 @@ class Session:
         info: dict[Any, Any] | None = None,
         query_cls: type | None = None,
         join_transaction_mode: str = "conditional_savepoint",
+        execution_options: dict[str, Any] | None = None,
+        close_resets_only: bool = True,
+        future: bool = True,
         n_plus_one: str | None = None,
         n_plus_one_threshold: int = 3,
     ) -> None:
+        if future is not True:
+            raise exc.ArgumentError(
+                "Session(future=...) may only be True (the 2.x behaviour, which is the only "
+                "one session_ext has); leave the argument out"
+            )
         if n_plus_one not in (None, "warn", "raise"):
             raise exc.ArgumentError(
                 f"n_plus_one={n_plus_one!r}: use None (off), 'warn' or 'raise'"
@@ -84,6 +92,14 @@ class Session:
         self.autobegin = autobegin
         self.twophase = twophase
         self.join_transaction_mode = join_transaction_mode
+        #: options applied to the connection when the session acquires it, and to
+        #: every statement the session executes (statement and call options win)
+        self.execution_options: dict[str, Any] = dict(execution_options or {})
+        #: False: close() is final and the session refuses new transactions afterwards
+        self.close_resets_only = close_resets_only
+        self._permanently_closed = False
+        #: the transaction of the innermost open ``with session.begin():`` block
+        self._trans_ctx: SessionTransaction | None = None
         self.info: dict[Any, Any] = dict(info) if info else {}
         self._query_cls = query_cls
         self._binds: dict[Any, Engine | Connection] = {}
@@ -188,9 +204,14 @@ class Session:
 
     # ------------------------------------------------------------------ transactions
     def _autobegin(self, operation: str = "this operation") -> SessionTransaction:
+        """The current transaction, begun now if there is none.
+
+        Only bookkeeping: the connection is acquired (and the database
+        transaction begun) when the first statement needs it."""
         tx = self._transaction
         if tx is not None:
             return tx
+        self._check_can_begin()
         if not self.autobegin:
             raise exc.InvalidRequestError(
                 f"Autobegin is disabled on this Session; call session.begin() before {operation}"
@@ -198,8 +219,40 @@ class Session:
         tx = self._transaction = SessionTransaction(self)
         return tx
 
+    def _check_can_begin(self) -> None:
+        """Raise if no new transaction may start now (see _check_trans_ctx)."""
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
+        if self._permanently_closed:
+            raise exc.InvalidRequestError(
+                "This Session was closed and created with close_resets_only=False, so it "
+                "cannot begin another transaction; create a new Session (or call "
+                "session.reset() instead of close() to keep using one)"
+            )
+
+    def _check_trans_ctx(self) -> None:
+        """Inside ``with session.begin():`` whose transaction already ended
+        (committed, rolled back or closed inside the block, or its flush
+        failed), no new transaction or connection may be used."""
+        ctx = self._trans_ctx
+        if ctx is None or ctx.is_active:
+            return
+        failure = ctx._failure
+        why = (
+            f"it was rolled back because a flush failed ({type(failure).__name__}: {failure})"
+            if failure is not None
+            else f"it is already {ctx._state.value} (by a commit(), rollback() or close() "
+            "inside the block)"
+        )
+        block = "session.begin_nested()" if ctx.nested else "session.begin()"
+        raise exc.InvalidRequestError(
+            f"Can't use the session inside this 'with {block}:' block: {why}. "
+            "Leave the block first; a new transaction can begin after it"
+        ) from failure
+
     def begin(self) -> SessionTransaction:
         """Begin the root transaction explicitly; use as ``with session.begin():``."""
+        self._check_can_begin()
         if self._transaction is not None:
             raise exc.InvalidRequestError(
                 "A transaction is already begun on this Session; commit or roll it back "
@@ -210,6 +263,7 @@ class Session:
 
     def begin_nested(self) -> SessionTransaction:
         """Begin a SAVEPOINT; use as ``with session.begin_nested():``."""
+        self._check_can_begin()
         parent = self._autobegin("begin_nested()")
         parent.check_active("begin_nested()")
         if self._flushable():
@@ -247,8 +301,11 @@ class Session:
         tx.root.prepare()
 
     def close(self) -> None:
-        """Release connections and expunge every object; the session stays usable."""
+        """Release connections and expunge every object; the session stays usable
+        (unless it was created with ``close_resets_only=False``)."""
         self._close()
+        if not self.close_resets_only:
+            self._permanently_closed = True
 
     def reset(self) -> None:
         """Like :meth:`close`, for reuse of a session object."""
@@ -287,19 +344,24 @@ class Session:
         execution_options: dict[str, Any] | None = None,
     ) -> Connection:
         """The connection of the current transaction for the session's bind
-        (or the bind chosen by ``bind_arguments``: ``mapper``, ``clause``, ``bind``)."""
+        (or the bind chosen by ``bind_arguments``: ``mapper``, ``clause``, ``bind``).
+
+        ``execution_options`` (``isolation_level`` say) are applied to the
+        connection when this call acquires it, before its transaction begins;
+        once the transaction has a connection they are ignored with a warning."""
         bind_arguments = bind_arguments or {}
         bind = bind_arguments.get("bind") or self.get_bind(
             bind_arguments.get("mapper"), bind_arguments.get("clause")
         )
-        conn = self._connection_for_bind(bind)
-        if execution_options:
-            conn = conn.execution_options(**execution_options)
-        return conn
+        return self._connection_for_bind(bind, execution_options)
 
-    def _connection_for_bind(self, bind: Any) -> Connection:
-        tx = self._autobegin("acquiring a connection")
-        return tx.connection_for_bind(bind)
+    def _connection_for_bind(
+        self, bind: Any, execution_options: dict[str, Any] | None = None
+    ) -> Connection:
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
+        tx = self._transaction or self._autobegin("acquiring a connection")
+        return tx.connection_for_bind(bind, execution_options)
 
     # ------------------------------------------------------------------ object collections
     @property
@@ -336,6 +398,9 @@ class Session:
         """Place an object in the session: transient -> pending, detached -> persistent.
 
         Related objects follow along relationships with the save-update cascade."""
+        if self._transaction is None:
+            instance_state(instance)  # an unmapped object raises before anything begins
+            self._autobegin("add()")
         self._add_with_cascade(instance, set())
 
     def _add_with_cascade(self, instance: object, visited: set[int]) -> None:
@@ -386,6 +451,8 @@ class Session:
 
     def add_all(self, instances: Iterable[object]) -> None:
         """Add each object (see :meth:`add`)."""
+        if self._transaction is None:
+            self._autobegin("add_all()")
         hash_key = self.hash_key
         new = self._new
         if not isinstance(instances, (list, tuple)):
@@ -430,6 +497,8 @@ class Session:
                 f"{'pending' if state.session_id else 'transient'}); to cancel a pending "
                 "add use session.expunge(obj)"
             )
+        if self._transaction is None:
+            self._autobegin("delete()")
         if state.session_id != self.hash_key:
             self._attach_persistent(state, instance)
         if state.deleted or state in self._deleted or state in self._cascading_delete:
@@ -637,6 +706,8 @@ class Session:
             return
         from .unitofwork import flush_session
 
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
         tx = self._autobegin("flush()")
         tx.check_active("flush")
         self._flushing = True
@@ -718,6 +789,13 @@ class Session:
 
         if isinstance(statement, str):
             statement = text(statement)
+        if self.execution_options:
+            # the session's options, unless the statement or the call sets them
+            own = getattr(statement, "_execution_options", {})
+            merged = {k: v for k, v in self.execution_options.items() if k not in own}
+            if execution_options:
+                merged.update(execution_options)
+            execution_options = merged
         return execute(self, statement, params, execution_options or {}, bind_arguments)
 
     def scalars(
@@ -824,6 +902,8 @@ class Session:
         loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
+        if self._transaction is None:
+            self._autobegin("merge()")
         return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ legacy query

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -86,6 +87,8 @@ class SessionTransaction:
         self._dirty: set[InstanceState] = set()
         #: states whose identity key changed in this transaction (-> old key)
         self._key_switches: dict[InstanceState, tuple[Any, ...]] = {}
+        #: the ``with`` block this one was entered inside of (see __enter__)
+        self._outer_ctx: SessionTransaction | None = None
 
     # -- inspection -----------------------------------------------------------
     @property
@@ -108,13 +111,14 @@ class SessionTransaction:
         if self._state is TxState.ACTIVE:
             return
         if self._state is TxState.DEACTIVE:
+            failure = self._failure
             raise exc.PendingRollbackError(
-                f"This session's {'nested ' if self.nested else ''}transaction has been "
-                f"rolled back due to a previous exception during flush, so {operation} "
-                "cannot proceed. Call session.rollback() (or roll back the nested "
-                f"transaction) first. Original exception was: {self._failure!r}",
-                orig=self._failure,
-            )
+                f"This session's {'nested ' if self.nested else ''}transaction was "
+                f"rolled back because a flush failed, so {operation} cannot proceed. Call "
+                "session.rollback() (or roll back the nested transaction) before using the "
+                f"session again. The flush failed with {type(failure).__name__}: {failure}",
+                orig=failure,
+            ) from failure
         if self._state is TxState.PREPARED and operation != "commit":
             raise exc.InvalidRequestError(
                 f"This session's transaction is prepared for two-phase commit; {operation} "
@@ -126,32 +130,51 @@ class SessionTransaction:
                 "transaction. Start a new one with session.begin() or let autobegin do it"
             )
 
-    def connection_for_bind(self, bind: Any) -> Connection:
+    def connection_for_bind(
+        self, bind: Any, execution_options: dict[str, Any] | None = None
+    ) -> Connection:
         if self._state is not TxState.ACTIVE:
             self.check_active("acquiring a connection")
         handle = self._connections.get(bind)
         if handle is not None:
+            if execution_options:
+                warnings.warn(
+                    "Connection is already established for the given bind; "
+                    "execution_options ignored: pass them to the first "
+                    "session.connection() call of the transaction",
+                    exc.SAWarning,
+                    stacklevel=3,
+                )
             return handle.connection
         if self.parent is not None:
-            conn = self.parent.connection_for_bind(bind)
+            conn = self.parent.connection_for_bind(bind, execution_options)
             trans = conn.begin_nested() if self.nested else None
             self._connections[bind] = _ConnectionHandle(conn, trans, False)
             return conn
-        self._connections[bind] = handle = self._begin_root(bind)
+        self._connections[bind] = handle = self._begin_root(bind, execution_options)
         log.debug("session %s: began a transaction on %r", self.session.hash_key, bind)
         return handle.connection
 
-    def _begin_root(self, bind: Any) -> _ConnectionHandle:
+    def _begin_root(self, bind: Any, execution_options: dict[str, Any] | None) -> _ConnectionHandle:
         session = self.session
+        options = session.execution_options
+        if execution_options:
+            options = {**options, **execution_options}
         if isinstance(bind, Engine):
             conn = bind.connect()
             try:
+                if options:  # before BEGIN: isolation_level only applies there
+                    conn.execution_options(**options)
                 trans = conn.begin_twophase() if session.twophase else conn.begin()
             except BaseException:
-                conn.close()
+                conn.close()  # never back to the pool inside a transaction
                 raise
             return _ConnectionHandle(conn, trans, True)
         if isinstance(bind, Connection):
+            if options:
+                bind.execution_options(**options)
+            if session.twophase:
+                return _ConnectionHandle(bind, bind.begin_twophase(), False)
             if not bind.in_transaction():
                 return _ConnectionHandle(bind, bind.begin(), False)
             mode = session.join_transaction_mode
@@ -159,7 +182,8 @@ class SessionTransaction:
                 mode = "create_savepoint" if bind.in_nested_transaction() else "rollback_only"
             if mode == "create_savepoint":
                 return _ConnectionHandle(bind, bind.begin_nested(), False)
-            outer = bind.get_transaction()
+            # the innermost transaction of the connection: its SAVEPOINT if it is in one
+            outer = bind.get_nested_transaction() or bind.get_transaction()
             if mode == "control_fully":
                 return _ConnectionHandle(bind, outer, False)
             return _ConnectionHandle(bind, outer, False, commit_allowed=False)
@@ -299,18 +323,35 @@ class SessionTransaction:
         self._connections.clear()
 
     # -- context manager --------------------------------------------------------
+    # While a ``with session.begin():`` (or ``begin_nested()``) block is open,
+    # the session remembers its transaction; once that transaction has ended
+    # inside the block (an inner commit(), rollback() or close(), or a failed
+    # flush), starting another one or acquiring a connection raises until the
+    # block is left (Session._check_trans_ctx), so work meant for the block's
+    # transaction never silently lands in a new one.
     def __enter__(self) -> SessionTransaction:
+        session = self.session
+        self._outer_ctx = session._trans_ctx
+        session._trans_ctx = self
         return self
 
     def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if self._state in (TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED):
-            return
-        if type_ is None:
-            try:
-                self.commit()
-            except BaseException:
-                if self._state in (TxState.ACTIVE, TxState.DEACTIVE, TxState.PREPARED):
-                    self.rollback()
-                raise
-        else:
-            self.rollback()
+        try:
+            state = self._state
+            if state in (TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED):
+                return
+            if type_ is None and state is not TxState.DEACTIVE:
+                try:
+                    self.commit()
+                except BaseException:
+                    if self._state in (TxState.ACTIVE, TxState.DEACTIVE, TxState.PREPARED):
+                        self.rollback()
+                    raise
+            else:
+                # an exception, or a failed flush the block caught: nothing is committed
+                self.rollback()
+        finally:
+            session = self.session
+            if session._trans_ctx is self:
+                session._trans_ctx = self._outer_ctx
+            self._outer_ctx = None
