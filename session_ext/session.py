@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
@@ -796,7 +797,12 @@ class Session:
             if execution_options:
                 merged.update(execution_options)
             execution_options = merged
-        return execute(self, statement, params, execution_options or {}, bind_arguments)
+        try:
+            return execute(self, statement, params, execution_options or {}, bind_arguments)
+        except DBAPIError as err:
+            if self._transaction is not None:
+                self._transaction.note_failed_statement(err)
+            raise
 
     def scalars(
         self,

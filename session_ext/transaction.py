@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection, Engine
 
 from . import exc
+from .engines import transaction_aborted
 
 if TYPE_CHECKING:
     from .session import Session
@@ -89,6 +90,8 @@ class SessionTransaction:
         self._key_switches: dict[InstanceState, tuple[Any, ...]] = {}
         #: the ``with`` block this one was entered inside of (see __enter__)
         self._outer_ctx: SessionTransaction | None = None
+        #: the SQL of the last database error inside this (root) transaction
+        self.failed_statement: str | None = None
 
     # -- inspection -----------------------------------------------------------
     @property
@@ -227,6 +230,7 @@ class SessionTransaction:
             self._state = TxState.COMMITTED
             session._transaction = parent
             return
+        self._refuse_if_aborted()
         if session.twophase and self._state is not TxState.PREPARED:
             for handle in self._connections.values():
                 if handle.transaction is not None and hasattr(handle.transaction, "prepare"):
@@ -237,6 +241,7 @@ class SessionTransaction:
                     if handle.transaction.is_active or self._state is TxState.PREPARED:
                         handle.transaction.commit()
         except BaseException:
+            self._end_failed_commit()
             self._rollback_connections()
             self._state = TxState.ROLLED_BACK
             self._close_connections()
@@ -307,6 +312,44 @@ class SessionTransaction:
             except Exception:  # the connection may already be broken; closing follows
                 if handle.close_connection:
                     handle.connection.invalidate()
+
+    def note_failed_statement(self, error: Any) -> None:
+        """Remember the statement of a database error raised inside this
+        transaction, for :meth:`_refuse_if_aborted`'s message."""
+        self.root.failed_statement = getattr(error, "statement", None)
+
+    def _refuse_if_aborted(self) -> None:
+        """PostgreSQL answers COMMIT in an aborted transaction with a silent
+        ROLLBACK: refuse instead, so nothing is reported saved that was not."""
+        for handle in self._connections.values():
+            if handle.commit_allowed and transaction_aborted(handle.connection):
+                failed = self.root.failed_statement
+                what = f"the statement {failed[:200]!r} failed" if failed else (
+                    "a statement failed")
+                raise exc.PendingRollbackError(
+                    f"Cannot commit: {what} earlier in this transaction and the "
+                    "database aborted it, so nothing written since BEGIN can be saved. "
+                    "Call session.rollback() and run the whole transaction again "
+                    "(or put the statement that may fail in a begin_nested() block)"
+                )
+
+    def _end_failed_commit(self) -> None:
+        """After a failed COMMIT, Core has let go of the transaction but the
+        database may still hold it open (SQLite keeps it, and its write lock,
+        when COMMIT fails with "database is locked").  Roll back each owned
+        connection on the driver before the pool sees it again, or invalidate
+        it, so that its next user neither waits on the lock nor commits the
+        failed transaction's rows along with its own."""
+        for handle in self._connections.values():
+            if not handle.close_connection:
+                continue  # an outside connection: its owner decides
+            conn = handle.connection
+            if conn.closed or conn.invalidated:
+                continue
+            try:
+                conn.connection.dbapi_connection.rollback()
+            except Exception:
+                conn.invalidate()
 
     def _close_connections(self) -> None:
         if self.parent is not None:
