@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
-from .direct import dialect_cache, options_change_sql
+from .direct import dialect_cache, options_change_sql, raise_as_core
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -380,11 +380,14 @@ def _copy_insert(
     cols = [pk_col.name] + [mapper.column_attrs[k].column.name for k in present]
     copy_sql = f"COPY {target} ({', '.join(preparer.quote(c) for c in cols)}) FROM STDIN"
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-        write = copy.write_row
-        for ((_, obj), _params), ident in zip(rows, ids):
-            d = obj.__dict__
-            write((ident, *[d[k] for k in present]))
+    try:
+        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            write = copy.write_row
+            for ((_, obj), _params), ident in zip(rows, ids):
+                d = obj.__dict__
+                write((ident, *[d[k] for k in present]))
+    except BaseException as e:
+        raise_as_core(conn, e, copy_sql, None)
     for ((_, obj), _p), ident in zip(rows, ids):
         d = obj.__dict__
         undo.set(d, pk_key, ident)
