@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -114,7 +115,8 @@ class Session:
         #: persistent objects marked for deletion, not yet flushed
         self._deleted: dict[InstanceState, object] = {}
         self._transaction: SessionTransaction | None = None
-        self._flushing = False
+        #: the thread running flush() (0: none)
+        self._flushing = 0
         self._autoflush_blocks = 0
         self._cascading_delete: set[InstanceState] = set()
         #: row loaders for get() by (mapper, populate_existing); they hold no objects
@@ -458,10 +460,28 @@ class Session:
         new = self._new
         if not isinstance(instances, (list, tuple)):
             instances = list(instances)
-        with _gc.paused(len(instances)):
-            self._add_all(instances, hash_key, new)
+        known_new = len(new)
+        rejoined: list[object] = []
+        try:
+            with _gc.paused(len(instances)):
+                self._add_all(instances, hash_key, new, rejoined)
+        except BaseException:
+            self._undo_add_all(known_new, rejoined)
+            raise
 
-    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object]) -> None:
+    def _undo_add_all(self, known_new: int, rejoined: list[object]) -> None:
+        """All or nothing: the objects a failed ``add_all()`` had already added
+        leave the session again (pending ones become transient)."""
+        new = self._new
+        for state in list(itertools.islice(new, known_new, None)):
+            del new[state]
+            state.session_id = None
+        for obj in rejoined:
+            if instance_state(obj).session_id == self.hash_key:
+                self.expunge(obj)
+
+    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object],
+                 rejoined: list[object]) -> None:
         last_cls: Any = None
         mapper: Any = None
         for obj in instances:
@@ -487,6 +507,8 @@ class Session:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj
             else:
+                if state.session_id != hash_key and state.key is not None:
+                    rejoined.append(obj)  # detached: persistent here, unless undone
                 self._add_with_cascade(obj, set())
 
     def delete(self, instance: object) -> None:
@@ -697,6 +719,12 @@ class Session:
         ``PendingRollbackError`` until ``rollback()`` is called.
         """
         if self._flushing:
+            if self._flushing != threading.get_ident():
+                raise exc.InvalidRequestError(
+                    "Session is being flushed by another thread. A Session is not "
+                    "thread-safe: give each thread its own (a scoped_session, or a "
+                    "sessionmaker() call per thread or request)"
+                )
             raise exc.InvalidRequestError(
                 "Session is already flushing; flush() was called from inside a flush "
                 "(an event handler or a default function running SQL through this session?)"
@@ -711,11 +739,11 @@ class Session:
             self._check_trans_ctx()
         tx = self._autobegin("flush()")
         tx.check_active("flush")
-        self._flushing = True
+        self._flushing = threading.get_ident()
         try:
             flush_session(self, tx, None if objects is None else list(objects))
         finally:
-            self._flushing = False
+            self._flushing = 0
 
     def _flush_for_commit(self, tx: SessionTransaction) -> None:
         if self._flushable():
