@@ -99,7 +99,8 @@ class Session:
         self.execution_options: dict[str, Any] = dict(execution_options or {})
         #: False: close() is final and the session refuses new transactions afterwards
         self.close_resets_only = close_resets_only
-        self._permanently_closed = False
+        #: why this session may not begin again (None: it may)
+        self._closed_for_good: str | None = None
         #: the transaction of the innermost open ``with session.begin():`` block
         self._trans_ctx: SessionTransaction | None = None
         self.info: dict[Any, Any] = dict(info) if info else {}
@@ -226,12 +227,8 @@ class Session:
         """Raise if no new transaction may start now (see _check_trans_ctx)."""
         if self._trans_ctx is not None:
             self._check_trans_ctx()
-        if self._permanently_closed:
-            raise exc.InvalidRequestError(
-                "This Session was closed and created with close_resets_only=False, so it "
-                "cannot begin another transaction; create a new Session (or call "
-                "session.reset() instead of close() to keep using one)"
-            )
+        if self._closed_for_good is not None:
+            raise exc.InvalidRequestError(self._closed_for_good)
 
     def _check_trans_ctx(self) -> None:
         """Inside ``with session.begin():`` whose transaction already ended
@@ -308,7 +305,17 @@ class Session:
         (unless it was created with ``close_resets_only=False``)."""
         self._close()
         if not self.close_resets_only:
-            self._permanently_closed = True
+            self._closed_for_good = (
+                "This Session was closed and created with close_resets_only=False, so it "
+                "cannot begin another transaction; create a new Session (or call "
+                "session.reset() instead of close() to keep using one)"
+            )
+
+    def close_for_good(self, reason: str) -> None:
+        """Close the session and refuse any later transaction with ``reason``
+        (what :meth:`scoped_session.remove` does to the session it forgets)."""
+        self._close()
+        self._closed_for_good = reason
 
     def reset(self) -> None:
         """Like :meth:`close`, for reuse of a session object."""
