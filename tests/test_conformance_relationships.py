@@ -440,6 +440,29 @@ def test_child_removed_while_detached_is_cascaded_and_cleared(engine, cascade_ow
     assert rows == ([(2, 1)] if cascade_owner else [(1, None), (2, 1)])
 
 
+def test_replaced_many_to_one_value_comes_along_on_add(engine):
+    """The user an address pointed at before it was re-pointed while detached is
+    cascaded into the new session too (its collection changed)."""
+
+    def program(m, engine):
+        with m.Session(engine, expire_on_commit=False) as s:
+            u1, u2 = m.User(id=1), m.User(id=2)
+            a = m.Address(id=1, user=u1)
+            s.add_all([u1, u2, a])
+            s.commit()
+            assert a.user is u1 and list(u1.addresses) == [a]
+        a.user = u2
+        with m.Session(engine) as s2:
+            s2.add(a)
+            present = (u1 in s2, u2 in s2)
+            s2.commit()
+        with engine.connect() as c:
+            user_id = c.execute(text(f"SELECT user_id FROM {m.flavor}_addresses")).scalar()
+        return present, user_id
+
+    assert run_both(engine, program) == ((True, True), 2)
+
+
 # =========================================================================== 3. del
 def _del_program(m: SimpleNamespace, engine: Any) -> list[Any]:
     out: list[Any] = []
@@ -669,3 +692,30 @@ def test_property_configures_on_first_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert str(A.bs) == "A.bs"
+
+
+def test_expired_and_detached_objects_compare_by_their_identity(engine, count_statements):
+    """An expired object's key comes from its identity (no SELECT), also once it
+    is detached; SQLAlchemy gives the same rows."""
+
+    def program(m, engine):
+        seed(m, engine)
+        with m.Session(engine) as s:
+            u1 = s.get(m.User, 1)
+            s.expire(u1)
+            expired = ids(s, select(m.Address.id).where(m.Address.user == u1))
+            s.expire(u1)
+        detached = None
+        with m.Session(engine) as s2:
+            detached = ids(s2, select(m.Address.id).where(m.Address.user != u1))
+        return expired, detached
+
+    assert run_both(engine, program) == ([1, 2], [3, 4])
+    SE.Base.metadata.create_all(engine)
+    seed(SE, engine)
+    with SE.Session(engine) as s:
+        u1 = s.get(SE.User, 1)
+        s.expire(u1)
+        with count_statements(engine) as stmts:
+            assert ids(s, select(SE.Address.id).where(SE.Address.user == u1)) == [1, 2]
+        assert len(stmts) == 1

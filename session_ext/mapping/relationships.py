@@ -728,11 +728,11 @@ class Relationship:
                 f"value yet (the object is {'pending' if state.session_id else 'transient'}). "
                 "Flush the session first so that the database assigns it, or set it"
             )
+        pk_keys = self.mapper.pk_keys
+        if key in pk_keys:  # expired: the identity key still has it (no SELECT)
+            return state.key[1][pk_keys.index(key)]
         if state.session is not None:
             return getattr(obj, key)  # expired: reloaded
-        pk_keys = self.mapper.pk_keys
-        if key in pk_keys:  # detached and expired: the identity key still has it
-            return state.key[1][pk_keys.index(key)]
         raise exc.InvalidRequestError(
             f"Can't compare {self} with {exc.instance_str(obj)}: the object is detached and "
             f"its {key!r} was expired. Merge or add it to a session first"
@@ -1167,9 +1167,12 @@ class Relationship:
                 orig = []
             else:
                 return History((), tuple(cur), ())
-            added = tuple(x for x in cur if not any(x is o for o in orig))
-            removed = tuple(o for o in orig if not any(o is x for x in cur))
-            unchanged = tuple(x for x in cur if any(x is o for o in orig))
+            # by identity, in linear time (a loaded collection may be large)
+            orig_ids = {id(o) for o in orig}
+            cur_ids = {id(x) for x in cur}
+            added = tuple(x for x in cur if id(x) not in orig_ids)
+            removed = tuple(o for o in orig if id(o) not in cur_ids)
+            unchanged = tuple(x for x in cur if id(x) in orig_ids)
             return History(added, unchanged, removed)
         if self.key in state.committed:
             old = state.committed[self.key]
@@ -1210,9 +1213,19 @@ class Relationship:
         if self.key in state.committed:
             # removed while outside this session: the flush must still clear (or, with
             # delete-orphan, delete) them, so they come along too
-            for item in self.history(state, d).deleted:
-                if item is not None:
-                    session._add_with_cascade(item, visited)
+            for item in self._removed_items(state, d):
+                session._add_with_cascade(item, visited)
+
+    def _removed_items(self, state: InstanceState, d: dict[str, Any]) -> list[Any]:
+        """Objects this relationship referred to at the last flush/load and no longer does."""
+        orig = state.committed[self.key]
+        if orig is NO_VALUE or orig is None:
+            return []
+        current = d.get(self.key, NO_VALUE)
+        if not self.uselist:
+            return [] if orig is current else [orig]
+        cur_ids = {id(x) for x in current} if current is not NO_VALUE else set()
+        return [o for o in orig if o is not None and id(o) not in cur_ids]
 
     def cascade_delete(self, session: Session, state: InstanceState, obj: Any) -> None:
         if "delete" not in self.cascade:
