@@ -14,7 +14,17 @@ from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
 from .mapping.mapper import class_mapper
-from .mapping.relationships import InstrumentedList, backref, relationship
+from .mapping.relationships import (
+    MANYTOMANY,
+    MANYTOONE,
+    ONETOMANY,
+    CascadeOptions,
+    InstrumentedList,
+    Relationship,
+    RelationshipDirection,
+    backref,
+    relationship,
+)
 from .pagination import Pagination, paginate
 from .query import Query
 from .scoping import Scope, current_scope, scope, scoped_session
@@ -50,6 +60,10 @@ def inspect(subject: Any) -> Any:
 
 
 __all__ = [
+    "MANYTOMANY",
+    "MANYTOONE",
+    "ONETOMANY",
+    "CascadeOptions",
     "DeclarativeBase",
     "History",
     "InstrumentedList",
@@ -59,6 +73,8 @@ __all__ = [
     "Mapper",
     "Pagination",
     "Query",
+    "Relationship",
+    "RelationshipDirection",
     "Scope",
     "Session",
     "class_mapper",
