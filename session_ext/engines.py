@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .direct import raise_as_core
+
 _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
 #: engines whose pools a forked child must not share (see dispose_in_forked_children)
 _fork_guarded: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -62,25 +64,17 @@ def dispose_in_forked_children(engine: Engine) -> Engine:
     is replaced without closing the parent's connections
     (``engine.dispose(close=False)``).  Returns the engine.
     """
-    if not _fork_guarded:
-        _register_fork_hook()
     _fork_guarded.add(engine)
     return engine
-
-
-_hook_registered = False
-
-
-def _register_fork_hook() -> None:
-    global _hook_registered
-    if not _hook_registered and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_dispose_pools_in_child)
-        _hook_registered = True
 
 
 def _dispose_pools_in_child() -> None:
     for engine in list(_fork_guarded):
         engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_dispose_pools_in_child)
 
 
 def configure_sqlite(
@@ -115,14 +109,28 @@ def configure_sqlite(
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        dbapi_connection.isolation_level = "IMMEDIATE"
+        dbapi_connection.isolation_level = _BEGIN_MODE
         if foreign_keys:
             dbapi_connection.execute("PRAGMA foreign_keys=ON")
         if journal_mode is not None:
             dbapi_connection.execute(f"PRAGMA journal_mode={journal_mode}")
 
+    event.listen(engine, "checkout", _restore_begin_mode)
     event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
+
+
+#: how the driver begins a transaction before the first write (sqlite3's
+#: ``isolation_level``)
+_BEGIN_MODE = "IMMEDIATE"
+
+
+def _restore_begin_mode(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A connection that ran with an ``isolation_level`` execution option is
+    reset by SQLAlchemy's dialect to the driver's deferred default when it
+    returns to the pool: give it the write-lock-at-first-write mode again."""
+    if dbapi_connection.isolation_level != _BEGIN_MODE:
+        dbapi_connection.isolation_level = _BEGIN_MODE
 
 
 def _begin_before_savepoint(conn: Any, name: Any) -> None:
@@ -143,7 +151,10 @@ def begin_now(conn: Any) -> None:
         return
     dbapi_connection = conn.connection.dbapi_connection
     if not dbapi_connection.in_transaction:
-        dbapi_connection.execute("BEGIN IMMEDIATE")
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except BaseException as err:  # "database is locked": SQLAlchemy's class, as Core
+            raise_as_core(conn, err, "BEGIN IMMEDIATE", ())
 
 
 #: the driver's transaction status for "in a failed transaction" (libpq's

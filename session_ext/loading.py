@@ -177,6 +177,20 @@ def for_update(stmt: Any, lock: dict[str, Any] | None) -> Any:
     return stmt.with_for_update(**lock) if lock else stmt
 
 
+def row_is_gone(session: Session, state: InstanceState, obj: object) -> bool:
+    """Reload an expired object; if its row no longer exists the object is
+    deleted (and restored by a rollback, as one deleted by a flush)."""
+    try:
+        load_expired_attributes(state, None)
+    except exc.ObjectDeletedError:
+        session.identity_map.remove_state(state)
+        state.was_deleted = True
+        if session._transaction is not None:
+            session._transaction._deleted[state] = obj
+        return True
+    return False
+
+
 def get_by_identity(
     session: Session,
     mapper: Mapper,
@@ -197,16 +211,8 @@ def get_by_identity(
     if state is not None and not populate_existing and not with_for_update:
         obj = state()  # state.obj()
         if obj is not None:
-            if state.expired and state.unloaded:
-                try:
-                    load_expired_attributes(state, None)
-                except exc.ObjectDeletedError:
-                    # the row is gone: the object is deleted (restored by rollback)
-                    session.identity_map.remove_state(state)
-                    state.was_deleted = True
-                    if session._transaction is not None:
-                        session._transaction._deleted[state] = obj
-                    return None
+            if state.expired and state.unloaded and row_is_gone(session, state, obj):
+                return None
             return obj
     if _dead:
         sweep_dead()  # a session that only ever get()s must not collect dead entries

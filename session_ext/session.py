@@ -460,35 +460,19 @@ class Session:
         self.identity_map.add_state(state)  # holds it strongly if it has changes
 
     def add_all(self, instances: Iterable[object]) -> None:
-        """Add each object (see :meth:`add`)."""
+        """Add each object (see :meth:`add`); when one of them is not a mapped
+        object, none is added."""
         if self._transaction is None:
             self._autobegin("add_all()")
         hash_key = self.hash_key
         new = self._new
         if not isinstance(instances, (list, tuple)):
             instances = list(instances)
-        known_new = len(new)
-        rejoined: list[object] = []
-        try:
-            with _gc.paused(len(instances)):
-                self._add_all(instances, hash_key, new, rejoined)
-        except BaseException:
-            self._undo_add_all(known_new, rejoined)
-            raise
+        _check_all_mapped(instances)  # all or nothing: refuse before adding any
+        with _gc.paused(len(instances)):
+            self._add_all(instances, hash_key, new)
 
-    def _undo_add_all(self, known_new: int, rejoined: list[object]) -> None:
-        """All or nothing: the objects a failed ``add_all()`` had already added
-        leave the session again (pending ones become transient)."""
-        new = self._new
-        for state in list(itertools.islice(new, known_new, None)):
-            del new[state]
-            state.session_id = None
-        for obj in rejoined:
-            if instance_state(obj).session_id == self.hash_key:
-                self.expunge(obj)
-
-    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object],
-                 rejoined: list[object]) -> None:
+    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object]) -> None:
         last_cls: Any = None
         mapper: Any = None
         for obj in instances:
@@ -514,8 +498,6 @@ class Session:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj
             else:
-                if state.session_id != hash_key and state.key is not None:
-                    rejoined.append(obj)  # detached: persistent here, unless undone
                 self._add_with_cascade(obj, set())
 
     def delete(self, instance: object) -> None:
@@ -888,8 +870,10 @@ class Session:
         ``populate_existing`` (here or in ``execution_options``; the argument
         wins) and ``with_for_update`` always SELECT and overwrite the object.
         """
-        if not (populate_existing or with_for_update is not None or execution_options
-                or identity_token is not None):
+        if populate_existing is None and execution_options:
+            populate_existing = bool(execution_options.get("populate_existing"))
+        if not (populate_existing or identity_token is not None
+                or (with_for_update is not None and with_for_update is not False)):
             # fast path: an identity-map hit on a single-column key costs no call chain
             try:
                 state = self._identity_dict.get((entity, (ident,), None))
@@ -905,10 +889,6 @@ class Session:
                 "SQLAlchemy's horizontal sharding, which session_ext does not have; every "
                 "identity key here has the token None. Leave identity_token out"
             )
-        if populate_existing is None:
-            populate_existing = bool(
-                execution_options and execution_options.get("populate_existing")
-            )
         mapper = getattr(entity, "__dict__", {}).get("__mapper__")
         if mapper is None:
             mapper = class_mapper(entity)  # raises UnmappedClassError
@@ -920,7 +900,7 @@ class Session:
             self,
             mapper,
             pk,
-            populate_existing=populate_existing,
+            populate_existing=bool(populate_existing),
             with_for_update=lock_arguments(with_for_update),
             options=options,
             execution_options=execution_options,
@@ -954,6 +934,20 @@ class Session:
 
         cls = self._query_cls or Query
         return cls(entities, self, **kw)
+
+
+def _check_all_mapped(instances: Any) -> None:
+    """Raise the unmapped-object error for the first object of ``instances``
+    that no session can hold, before any of them is added."""
+    last_cls: Any = None
+    for obj in instances:
+        cls = type(obj)
+        if cls is last_cls:
+            continue
+        if cls.__dict__.get("__mapper__") is None:
+            instance_state(obj)  # raises unless the object has a state of its own
+            continue  # a state but no mapper of its own class: check each such object
+        last_cls = cls
 
 
 def object_session(instance: object) -> Session | None:

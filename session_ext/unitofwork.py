@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
+from .loading import row_is_gone
 from .state import NO_VALUE, InstanceState, _dead, sweep_dead
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
                 continue
             if existing in session._deleted:
                 continue  # replacing a deleted row: DELETE runs first for this key
-            if existing.expired and _row_is_gone(session, existing, holder):
+            if existing.expired and row_is_gone(session, existing, holder):
                 continue
             plan.conflicts.append(existing)
             warnings.warn(
@@ -202,23 +203,6 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
                 exc.SAWarning,
                 stacklevel=4,
             )
-
-
-def _row_is_gone(session: Session, state: InstanceState, obj: object) -> bool:
-    """Reload an expired object; if its row no longer exists it is deleted
-    (restored by a rollback, like an object found gone by ``get()``)."""
-    from .loading import load_expired_attributes
-
-    try:
-        load_expired_attributes(state, None)
-    except exc.ObjectDeletedError:
-        session.identity_map.remove_state(state)
-        state.was_deleted = True
-        plan_tx = session._transaction
-        if plan_tx is not None:
-            plan_tx._deleted[state] = obj
-        return True
-    return False
 
 
 def flush_session(session: Session, tx: SessionTransaction, objects: list[object] | None) -> None:

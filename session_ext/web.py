@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import decimal
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .mapping.mapper import class_mapper
+
+if TYPE_CHECKING:
+    from .session import Session
 
 #: the widest integer any supported database stores (a signed 64-bit BIGINT)
 MAX_INT64 = 2**63 - 1
@@ -61,3 +64,10 @@ def identity_from_client(entity: type, ident: Any) -> tuple[Any, ...] | None:
             return None
         out.append(value)
     return tuple(out)
+
+
+def get_from_client(session: Session, entity: type, ident: Any) -> Any:
+    """``session.get(entity, key)`` for a key from the client (see
+    :func:`identity_from_client`), or None when no row can have it."""
+    key = identity_from_client(entity, ident)
+    return None if key is None else session.get(entity, key)

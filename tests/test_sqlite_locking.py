@@ -4,12 +4,14 @@ the transaction."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, String, create_engine, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
 from session_ext import Session, declarative_base
@@ -103,3 +105,36 @@ def test_the_write_lock_is_released_by_commit_and_rollback(file_engine):
     with Session(file_engine) as s:
         row = s.get(Counter, 1)
         assert (row.value, row.note) == (1, "rollback")
+
+
+def test_an_isolation_level_option_does_not_change_the_pooled_connection(file_engine):
+    for level in ("AUTOCOMMIT", "SERIALIZABLE"):
+        with Session(file_engine) as s:
+            s.connection(execution_options={"isolation_level": level})
+            s.commit()
+        with file_engine.connect() as conn:  # the same pooled connection
+            assert conn.connection.dbapi_connection.isolation_level == "IMMEDIATE"
+    test_requests_that_read_then_write_do_not_lock_each_other_out(file_engine)
+
+
+def test_a_locked_database_at_begin_nested_raises_sqlalchemys_error(tmp_path: Path):
+    path = tmp_path / "busy.sqlite3"
+    engine = configure_sqlite(create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05}))
+    Base.metadata.create_all(engine)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with Session(engine) as s:
+            s.begin_nested()  # the SAVEPOINT goes out with the first SQL, as in SQLAlchemy
+            with pytest.raises(sa_exc.OperationalError, match="locked") as info:
+                s.connection()
+            assert info.value.statement == "BEGIN IMMEDIATE"
+            s.rollback()
+            writer.execute("COMMIT")
+            with s.begin_nested():
+                s.add(Counter(id=9, value=9))
+            s.commit()
+            assert s.get(Counter, 9).value == 9
+    finally:
+        writer.close()
+        engine.dispose()

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest
 from .. import exc
 from ..pagination import Pagination
 from ..query import Query as CoreQuery
-from ..web import identity_from_client
+from ..web import get_from_client
 from .pagination import paginate
 
 _T = TypeVar("_T")
@@ -21,8 +21,7 @@ class Query(CoreQuery[_T]):
     def get_or_404(self, ident: Any, message: str | None = None) -> _T:
         """The object with this primary key, or ``Http404``."""
         entity = self._single_entity_class()
-        key = identity_from_client(entity, ident)
-        obj = None if key is None else self.get(key)
+        obj = get_from_client(self._session(), entity, ident)
         if obj is None:
             raise Http404(message or f"No {entity.__name__} with primary key {ident!r}.")
         return obj  # type: ignore[no-any-return]

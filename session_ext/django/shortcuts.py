@@ -8,7 +8,7 @@ from django.http import Http404
 
 from .. import exc
 from ..session import Session
-from ..web import identity_from_client
+from ..web import get_from_client
 
 _O = TypeVar("_O")
 
@@ -25,8 +25,7 @@ def get_object_or_404(
     model: type[_O], pk: Any, *, session: Session | None = None, message: str | None = None
 ) -> _O:
     """``session.get(model, pk)``, or ``Http404`` when there is no such row."""
-    key = identity_from_client(model, pk)
-    obj = None if key is None else _session(session).get(model, key)
+    obj = get_from_client(_session(session), model, pk)
     if obj is None:
         raise Http404(message or f"No {model.__name__} with primary key {pk!r}.")
     return obj  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ from .. import exc
 from ..factory import sessionmaker
 from ..pagination import Pagination
 from ..scoping import scoped_session
-from ..web import identity_from_client
+from ..web import get_from_client
 from .cli import make_cli
 from .config import create_engines, read_config
 from .model import make_model, sync_bind_keys
@@ -265,8 +265,7 @@ class SessionExt:
         self, entity: type[_O], ident: Any, *, description: str | None = None
     ) -> _O:
         """``session.get(entity, ident)``, or ``abort(404)`` when there is no such row."""
-        key = identity_from_client(entity, ident)
-        obj = None if key is None else self.session.get(entity, key)
+        obj = get_from_client(self.session(), entity, ident)
         if obj is None:
             abort(404, description=description)
         return obj  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from flask import abort
 from .. import exc
 from ..pagination import Pagination
 from ..query import Query as _CoreQuery
-from ..web import identity_from_client
+from ..web import get_from_client
 from .pagination import paginate_query
 
 _T = TypeVar("_T")
@@ -24,8 +24,7 @@ class Query(_CoreQuery[_T]):
 
     def get_or_404(self, ident: Any, description: str | None = None) -> Any:
         """The object with this primary key, or ``abort(404)``."""
-        key = identity_from_client(self._single_entity_class(), ident)
-        obj = None if key is None else self.get(key)
+        obj = get_from_client(self._session(), self._single_entity_class(), ident)
         if obj is None:
             abort(404, description=description)
         return obj
