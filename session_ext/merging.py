@@ -26,6 +26,8 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any],
             "load=False only merges objects that have a row (persistent or detached). "
             "Flush it first, or use load=True"
         )
+    if session._transaction is None:
+        session._autobegin("merge()")  # once the object is known to be mergeable
     if state.session_id == session.hash_key:
         memo[id(instance)] = instance
         return instance

@@ -923,8 +923,6 @@ class Session:
         loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
-        if self._transaction is None:
-            self._autobegin("merge()")
         return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ legacy query

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
@@ -34,6 +34,8 @@ from .compare import Database
 from .models import LIBRARIES, TABLES, Models, build_models
 
 ENV_MODE = "SESSION_EXT_DIFFERENTIAL"
+ENV_SHRINK = "SESSION_EXT_DIFFERENTIAL_SHRINK"
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 #: examples per backend and steps per program
 MODES = {
     "ci": {"max_examples": 200, "max_steps": 40, "derandomize": True},
@@ -70,6 +72,9 @@ def budget(differential_mode: str) -> tuple[settings, int]:
             database=None if mode["derandomize"] else settings.default.database,
             suppress_health_check=list(HealthCheck),
             print_blob=True,
+            # SESSION_EXT_DIFFERENTIAL_SHRINK=0: report failing programs unshrunk, at
+            # once (for a quick survey of what differs; shrinking can take minutes)
+            phases=None if os.environ.get(ENV_SHRINK, "1") != "0" else NO_SHRINK,
         ),
         mode["max_steps"],
     )
