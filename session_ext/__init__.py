@@ -16,6 +16,7 @@ from .mapping.mapper import class_mapper
 from .mapping.relationships import InstrumentedList, backref, relationship
 from .pagination import Pagination, paginate
 from .query import Query
+from .retry import run_in_transaction
 from .scoping import Scope, current_scope, scope, scoped_session
 from .session import (
     Session,
@@ -78,6 +79,7 @@ __all__ = [
     "paginate",
     "raiseload",
     "relationship",
+    "run_in_transaction",
     "scope",
     "scoped_session",
     "selectinload",
