@@ -10,10 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from . import exc
+from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
 from .mapping.mapper import class_mapper
-from .mapping.relationships import InstrumentedList, backref, relationship
+from .mapping.relationships import (
+    MANYTOMANY,
+    MANYTOONE,
+    ONETOMANY,
+    CascadeOptions,
+    InstrumentedList,
+    Relationship,
+    RelationshipDirection,
+    backref,
+    relationship,
+)
 from .pagination import Pagination, paginate
 from .query import Query
 from .retry import run_in_transaction
@@ -50,6 +61,10 @@ def inspect(subject: Any) -> Any:
 
 
 __all__ = [
+    "MANYTOMANY",
+    "MANYTOONE",
+    "ONETOMANY",
+    "CascadeOptions",
     "DeclarativeBase",
     "History",
     "InstrumentedList",
@@ -59,6 +74,8 @@ __all__ = [
     "Mapper",
     "Pagination",
     "Query",
+    "Relationship",
+    "RelationshipDirection",
     "Scope",
     "Session",
     "class_mapper",
@@ -68,6 +85,7 @@ __all__ = [
     "current_scope",
     "declarative_base",
     "declared_attr",
+    "eager_statement",
     "exc",
     "inspect",
     "joinedload",

@@ -97,13 +97,24 @@ def _changes(session: Session, plan: FlushPlan) -> None:
                 continue
             if rel.direction == MANYTOONE:
                 # an unknown old value (never loaded) set to None still clears the key
-                current = d.get(rel.key)
-                if state.committed[rel.key] is not current:
+                current = d.get(rel.key, NO_VALUE)
+                old = state.committed[rel.key]
+                if current is NO_VALUE:
+                    if old is NO_VALUE and state.key is None:
+                        continue  # set and deleted again before the INSERT: no change
+                    current = None
+                if old is not current:
                     plan.add_sync(state, obj, rel, current)
                 continue
             hist = rel.history(state, d)
             if not hist.has_changes():
                 continue
+            if rel.uselist and any(x is None for x in hist.added):
+                raise exc.FlushError(
+                    f"Can't flush None in the collection {rel.class_attribute} of "
+                    f"{exc.instance_str(obj)}: a collection holds "
+                    f"{rel.mapper.class_.__name__} objects only; remove the None"
+                )
             if rel.direction == ONETOMANY:
                 for child in hist.added:
                     _sync_child(session, plan, rel, child, obj)
@@ -170,6 +181,8 @@ def _deletions(session: Session, plan: FlushPlan) -> None:
             else:
                 children = list(original) if rel.uselist else ([original] if original else [])
             for child in children:
+                if child is None:
+                    continue
                 cstate = instance_state(child)
                 if rel.direction == ONETOMANY:
                     if "delete" in rel.cascade or rel.passive_deletes:
@@ -202,6 +215,17 @@ def _source_values(rel: Relationship, source: Any) -> list[Any]:
 
 def _dest_keys(rel: Relationship) -> list[str]:
     return rel.child_fk_keys if rel.direction == ONETOMANY else rel.parent_keys
+
+
+dest_keys = _dest_keys
+
+
+def known_source_values(rel: Relationship, source: Any) -> list[Any]:
+    """The key values a sync from ``source`` will copy, as far as ``source``
+    holds them now (None where not: not loaded, or not generated yet); no SQL."""
+    keys = rel.parent_keys if rel.direction == ONETOMANY else rel.target_ref_keys
+    sd = source.__dict__
+    return [sd.get(k) for k in keys]
 
 
 def _set_tracked(plan: FlushPlan, state: InstanceState, d: dict[str, Any], key: str,

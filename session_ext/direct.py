@@ -32,7 +32,7 @@ its own per-dialect type memos there), so it goes away with its engine.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
 
@@ -183,6 +183,16 @@ class _ErrorContext:
 _ERROR_CONTEXT = _ErrorContext()
 
 
+def raise_as_core(conn: Any, error: BaseException, statement: str, params: Any,
+                  cursor: Any = None) -> NoReturn:
+    """Raise ``error`` from a statement run on the driver behind Core's back
+    exactly as Core would have: driver errors wrapped in SQLAlchemy's classes
+    with the statement attached, disconnects detected and the connection
+    invalidated, ``handle_error`` listeners called, anything else as it is."""
+    conn._handle_dbapi_exception(error, statement, params, cursor, _ERROR_CONTEXT)
+    raise error  # not reached: Core's handler raises
+
+
 class OneRowSelect:
     """A SELECT compiled once for one dialect, run with positional key values.
 
@@ -233,9 +243,7 @@ class OneRowSelect:
             description = cursor.description
             cursor.close()
         except BaseException as e:
-            # wrapped, the statement attached, a disconnect invalidated: as Core does
-            conn._handle_dbapi_exception(e, self.sql, params, cursor, _ERROR_CONTEXT)
-            raise  # not reached: Core's handler raises
+            raise_as_core(conn, e, self.sql, params, cursor)
         if row is None:
             return None
         procs = row_processors(conn.dialect, tuple(d[1] for d in description), self.types)

@@ -144,3 +144,24 @@ def begin_now(conn: Any) -> None:
     dbapi_connection = conn.connection.dbapi_connection
     if not dbapi_connection.in_transaction:
         dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+#: the driver's transaction status for "in a failed transaction" (libpq's
+#: PQTRANS_INERROR: psycopg 3's TransactionStatus.INERROR, psycopg2's
+#: TRANSACTION_STATUS_INERROR)
+_PQTRANS_INERROR = 3
+
+
+def transaction_aborted(conn: Any) -> bool:
+    """Whether the database has aborted the transaction of Core connection
+    ``conn`` after a failed statement (PostgreSQL), so that its COMMIT would
+    quietly roll back.  False for drivers that do not say."""
+    if conn.dialect.name != "postgresql" or conn.closed or conn.invalidated:
+        return False
+    dbapi_connection = conn.connection.dbapi_connection
+    info = getattr(dbapi_connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    if status is None:
+        getter = getattr(dbapi_connection, "get_transaction_status", None)
+        status = getter() if getter is not None else None
+    return status is not None and int(status) == _PQTRANS_INERROR

@@ -49,17 +49,19 @@ class ArgumentError(SessionExtError, sa_exc.ArgumentError):
         super().__init__(_with_help(type(self), message), *args, **kw)
 
 
-class PendingRollbackError(SessionExtError, sa_exc.PendingRollbackError):
+class PendingRollbackError(InvalidRequestError, sa_exc.PendingRollbackError):
     """The session's transaction failed (usually during flush) and must be
     rolled back before the session can be used again.
 
-    ``orig`` holds the exception that made the transaction fail.
+    An :class:`InvalidRequestError`, as in SQLAlchemy.  ``orig`` holds the
+    exception that made the transaction fail; it is also the ``__cause__``
+    when the session raises this error.
     """
 
     help_anchor = "pendingrollbackerror"
 
     def __init__(self, message: str, orig: BaseException | None = None) -> None:
-        super().__init__(_with_help(type(self), message))
+        super().__init__(message)
         self.orig = orig
 
 

@@ -84,6 +84,22 @@ def execute(
     return _entity_result(session, entities, result, opts, eager)
 
 
+def eager_statement(statement: Any) -> Any:
+    """The Core statement ``Session.execute()`` runs for ``statement``: a
+    ``select()`` of entities gets the LEFT OUTER JOINs of its joined-eager
+    relationships (``joinedload()`` options and ``lazy="joined"`` defaults),
+    which session_ext adds at execution time, so ``print(statement)`` does not
+    show them; ``print(eager_statement(statement))`` does. Any other statement
+    is returned as it is."""
+    if not isinstance(statement, Select):
+        return statement
+    layout = statement_entities(statement)
+    if not any(m is not None for m, _ in layout):
+        return statement
+    explicit_only = statement._execution_options.get("_se_explicit_eager_only", False)
+    return _EagerLoading(statement, layout, not explicit_only).statement
+
+
 _SESSION_OPTIONS = frozenset(
     {"autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only"}
 )

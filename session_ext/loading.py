@@ -13,6 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.sql.selectable import ForUpdateArg
+
 from . import direct, exc
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
 
@@ -142,11 +144,37 @@ def _row_by_pk(session: Session, mapper: Mapper, keys: tuple[str, ...] | None,
         one = direct.select_by_pk(lane, conn.dialect, mapper, keys)
         if one is not None:
             return one.fetch_one(conn, pk)
-    stmt = mapper.select_by_pk(keys)
-    if with_for_update:
-        opts = with_for_update if isinstance(with_for_update, dict) else {}
-        stmt = stmt.with_for_update(**opts)
+    stmt = for_update(mapper.select_by_pk(keys), with_for_update)
     return conn.execute(stmt, mapper.pk_params(pk)).first()
+
+
+def lock_arguments(with_for_update: Any) -> dict[str, Any] | None:
+    """``with_for_update`` as SQLAlchemy's ``get()``/``refresh()`` take it (None
+    or False: no lock; True, a dict of ``Select.with_for_update()`` arguments,
+    or a ``ForUpdateArg``) as None or a non-empty dict of those arguments."""
+    if with_for_update is None or with_for_update is False:
+        return None
+    if with_for_update is True:
+        return {"nowait": False}
+    if isinstance(with_for_update, dict):
+        return dict(with_for_update) or {"nowait": False}
+    if isinstance(with_for_update, ForUpdateArg):
+        return {
+            "nowait": with_for_update.nowait,
+            "read": with_for_update.read,
+            "of": with_for_update.of,
+            "skip_locked": with_for_update.skip_locked,
+            "key_share": with_for_update.key_share,
+        }
+    raise exc.ArgumentError(
+        f"with_for_update={with_for_update!r}: pass True, a dict of "
+        "Select.with_for_update() arguments (e.g. {'nowait': True}) or a ForUpdateArg"
+    )
+
+
+def for_update(stmt: Any, lock: dict[str, Any] | None) -> Any:
+    """``stmt`` with the locking clause of :func:`lock_arguments`' result."""
+    return stmt.with_for_update(**lock) if lock else stmt
 
 
 def get_by_identity(
@@ -156,8 +184,12 @@ def get_by_identity(
     *,
     populate_existing: bool = False,
     with_for_update: Any = None,
+    options: Any = None,
+    execution_options: dict[str, Any] | None = None,
+    bind_arguments: dict[str, Any] | None = None,
 ) -> Any:
-    """``Session.get``: identity map first (no SQL), then one SELECT by key."""
+    """``Session.get``: identity map first (no SQL), then one SELECT by key
+    (a query with ``options`` when given: loader options apply to a miss)."""
     if None in pk:
         return None  # primary key columns are NOT NULL: no row can match
     key = (mapper.class_, pk, None)
@@ -179,19 +211,28 @@ def get_by_identity(
     if _dead:
         sweep_dead()  # a session that only ever get()s must not collect dead entries
     session._autoflush()
-    if mapper.relationships and mapper.has_eager_defaults():
-        # load like a query, so the relationships' lazy="joined"/"selectin" apply
+    if (
+        options
+        or execution_options
+        or bind_arguments
+        or (mapper.relationships and mapper.has_eager_defaults())
+    ):
+        # load like a query, so loader options and the relationships'
+        # lazy="joined"/"selectin" apply (and no direct lane is taken)
         from sqlalchemy import and_, select
 
         populate = populate_existing or bool(with_for_update)
         query = select(mapper.class_).where(
             and_(*(c == v for c, v in zip(mapper.primary_key, pk)))
         )
-        if with_for_update:
-            opts = with_for_update if isinstance(with_for_update, dict) else {}
-            query = query.with_for_update(**opts)
+        query = for_update(query, with_for_update)
+        if options:
+            query = query.options(*options)
+        opts = dict(execution_options) if execution_options else {}
+        opts["autoflush"] = False
+        opts["populate_existing"] = populate
         return session.execute(
-            query, execution_options={"autoflush": False, "populate_existing": populate}
+            query, execution_options=opts, bind_arguments=bind_arguments
         ).scalars().first()
     row = _row_by_pk(session, mapper, None, pk, with_for_update)
     if row is None:

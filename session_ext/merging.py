@@ -11,13 +11,21 @@ if TYPE_CHECKING:
     from .session import Session
 
 
-def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any]) -> Any:
+def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any],
+          options: Any = None) -> Any:
     if id(instance) in memo:
         return memo[id(instance)]
     state = instance_state(instance)
     mapper = state.mapper
     cls = mapper.class_
     d = instance.__dict__
+    if not load and state.key is None:
+        raise exc.InvalidRequestError(
+            f"merge(load=False) was given {exc.instance_str(instance)}, which is "
+            f"{'pending' if state.session_id is not None else 'transient'} (never flushed); "
+            "load=False only merges objects that have a row (persistent or detached). "
+            "Flush it first, or use load=True"
+        )
     if state.session_id == session.hash_key:
         memo[id(instance)] = instance
         return instance
@@ -30,11 +38,11 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any]) -> 
     if key is not None:
         merged = session.identity_map.get(key)
         if merged is None and not load:
-            if state.committed and state.has_net_changes():
+            if state.committed:  # any attribute set since loaded, as SQLAlchemy counts it
                 raise exc.InvalidRequestError(
                     f"merge(load=False) was given {exc.instance_str(instance)}, which has "
-                    "unflushed changes; with load=False only clean objects (as loaded) "
-                    "can be merged. Use load=True"
+                    "attributes changed since it was loaded (dirty); with load=False only "
+                    "clean objects (as loaded) can be merged. Flush it first, or use load=True"
                 )
             merged = cls.__new__(cls)
             mstate = instance_state(merged)
@@ -54,12 +62,7 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[int, Any]) -> 
             _merge_relationships(session, mapper, instance, merged, load, memo)
             return merged
         if merged is None:
-            merged = session.get(cls, key[1])
-    elif not load:
-        raise exc.InvalidRequestError(
-            f"merge(load=False) was given {exc.instance_str(instance)}, which has no primary "
-            "key (a transient object); load=False only merges persistent/detached objects"
-        )
+            merged = session.get(cls, key[1], options=options)
     if merged is None:
         merged = cls.__new__(cls)
         instance_state(merged)

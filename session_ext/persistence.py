@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
-from .direct import dialect_cache, options_change_sql
+from .direct import dialect_cache, options_change_sql, raise_as_core
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -94,7 +94,11 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in order
         ]
-        if len(order) == 1:
+        if not order:  # INSERT .. DEFAULT VALUES: every row is the empty tuple
+
+            def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:
+                return ()
+        elif len(order) == 1:
             one = order[0]
 
             def to_tuple(params: dict[str, Any]) -> tuple[Any, ...]:
@@ -145,29 +149,33 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     undo = plan.undo
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
-    groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
+    #: runs of consecutive objects that set the same columns, in the order they
+    #: were added (so database-generated keys follow that order, as in SQLAlchemy's
+    #: ORM): [columns, rows, raw], raw when rows hold the objects' own ``__dict__``
+    #: (state included) rather than copies
+    runs: list[list[Any]] = []
+    run: list[Any] = [None, None, False]
     column_set = mapper.column_attr_set
-    #: groups whose parameter dicts are the objects' own ``__dict__`` (state included)
-    raw: set[tuple[str, ...]] = set()
     #: the usual new object's ``__dict__`` is column values plus its state: its key
     #: order, once checked, stands for all objects built alike
     plain_sigs: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+    #: the columns (in table order) of a copied dict with these keys
+    value_sigs: dict[tuple[str, ...], tuple[str, ...]] = {}
     for item in items:
         d = item[1].__dict__
         if same_keys and not py_defaults:
             sig = tuple(d)
             present = plain_sigs.get(sig, _MISSING)
             if present is _MISSING:
-                present = plain_sigs[sig] = _plain_present(sig, column_set, none_is_default)
+                present = plain_sigs[sig] = _plain_present(sig, keys, column_set,
+                                                           none_is_default)
             if present is not None:
-                group = groups.get(present)
-                if group is None:
-                    group = groups[present] = []
-                    raw.add(present)
-                elif present not in raw:  # the same columns seen on a copied dict first
-                    group.append((item, {k: d[k] for k in present}))
-                    continue
-                group.append((item, d))
+                if run[0] is present or run[0] == present:
+                    # a run begun with copies takes copies
+                    run[1].append((item, d) if run[2] else (item, {k: d[k] for k in present}))
+                else:
+                    run = [present, [(item, d)], True]
+                    runs.append(run)
                 continue
         # the long way: a copy of the column values, defaults applied
         values = d.copy()
@@ -185,18 +193,22 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                     undo.set(d, k, value)
         params = values if same_keys else {col_key[k]: v for k, v in values.items()}
         sig = tuple(values)
-        group = groups.get(sig)
-        if group is None:
-            group = groups[sig] = []
-        group.append((item, params))
+        given = value_sigs.get(sig)
+        if given is None:
+            given = value_sigs[sig] = tuple(k for k in keys if k in values)
+        if run[0] is given or run[0] == given:
+            run[1].append((item, params))
+        else:
+            run = [given, [(item, params)], False]
+            runs.append(run)
     dialect = conn.dialect
-    for present, rows in groups.items():
+    for present, rows, raw in runs:
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
         columns = present if same_keys else tuple(col_key[k] for k in present)
         keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
             dialect, mapper, fetch
         )
-        if present in raw and not (
+        if raw and not (
             (not fetch or keys_from_rowids)
             and len(rows) > 1
             and _driver_statement(conn, mapper, "insert", columns, table.insert) is not None
@@ -272,17 +284,18 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                         undo.unset(d, k)  # unknown server value: load on access
 
 
-def _plain_present(sig: tuple[str, ...], column_set: frozenset[str],
+def _plain_present(sig: tuple[str, ...], keys: tuple[str, ...], column_set: frozenset[str],
                    none_is_default: list[str]) -> tuple[str, ...] | None:
-    """The columns of a ``__dict__`` with these keys, when it holds nothing but
-    column values and the state, none of them a key whose None means "default"
-    (those dicts need a look at each value); else None."""
+    """The columns (in table order) of a ``__dict__`` with these keys, when it
+    holds nothing but column values and the state, none of them a key whose
+    None means "default" (those dicts need a look at each value); else None."""
     if STATE_ATTR not in sig:
         return None
-    present = tuple(k for k in sig if k != STATE_ATTR)
-    if not column_set.issuperset(present) or any(k in present for k in none_is_default):
+    if not column_set.issuperset(k for k in sig if k != STATE_ATTR) or any(
+        k in sig for k in none_is_default
+    ):
         return None
-    return present
+    return tuple(k for k in keys if k in sig)
 
 
 def _sqlite_executemany_rowids(conn: Any, mapper: Mapper, columns: tuple[str, ...],
@@ -367,11 +380,14 @@ def _copy_insert(
     cols = [pk_col.name] + [mapper.column_attrs[k].column.name for k in present]
     copy_sql = f"COPY {target} ({', '.join(preparer.quote(c) for c in cols)}) FROM STDIN"
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-        write = copy.write_row
-        for ((_, obj), _params), ident in zip(rows, ids):
-            d = obj.__dict__
-            write((ident, *[d[k] for k in present]))
+    try:
+        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+            write = copy.write_row
+            for ((_, obj), _params), ident in zip(rows, ids):
+                d = obj.__dict__
+                write((ident, *[d[k] for k in present]))
+    except BaseException as e:
+        raise_as_core(conn, e, copy_sql, None)
     for ((_, obj), _p), ident in zip(rows, ids):
         d = obj.__dict__
         undo.set(d, pk_key, ident)

@@ -86,9 +86,13 @@ class Query(Generic[_T]):
         for key, value in kwargs.items():
             attr = mapper.column_attrs.get(key)
             if attr is None:
+                rel = mapper.relationships.get(key)
+                if rel is not None:  # filter_by(user=some_user): the relationship's ==
+                    clauses.append(rel == value)
+                    continue
                 raise exc.InvalidRequestError(
-                    f"Entity {entity.__name__} has no column attribute {key!r} for filter_by(); "
-                    f"known: {sorted(mapper.column_attrs)}"
+                    f"Entity {entity.__name__} has no attribute {key!r} for filter_by(); "
+                    f"known: {sorted(mapper.attrs)}"
                 )
             clauses.append(attr.column == value)
         return self._clone(self._select.where(and_(*clauses)))
@@ -176,7 +180,9 @@ class Query(Generic[_T]):
         return exists(self._select)
 
     def __str__(self) -> str:
-        return str(self._select)
+        from .execution import eager_statement
+
+        return str(eager_statement(self._select))  # with the joins of joined eager loading
 
     # -- execution ---------------------------------------------------------------
     def _session(self) -> Session:

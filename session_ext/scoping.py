@@ -284,7 +284,11 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
         if self.registry.has():
             session = self.registry()
             self.registry.clear()  # forgotten even if closing it fails
-            session.close()
+            close_for_good = getattr(session, "close_for_good", None)
+            if close_for_good is None:  # a factory making something else
+                session.close()
+            else:
+                close_for_good(_REMOVED)
         else:
             self.registry.clear()
 
@@ -356,6 +360,13 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
 
     def __repr__(self) -> str:
         return f"<scoped_session {self.session_factory!r}>"
+
+
+_REMOVED = (
+    "This Session was removed from its scoped_session (remove(), as at the end of a "
+    "request), so it cannot begin another transaction: a reference to it was kept. "
+    "Use the scoped_session itself (e.g. db.session) for the current scope's session"
+)
 
 
 class QueryProperty:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 from . import _gc, exc
 from .identity import IdentityMap
-from .loading import get_by_identity
+from .loading import get_by_identity, lock_arguments
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
 from .state import (
     STATE_ATTR,
@@ -63,9 +65,17 @@ class Session:
         info: dict[Any, Any] | None = None,
         query_cls: type | None = None,
         join_transaction_mode: str = "conditional_savepoint",
+        execution_options: dict[str, Any] | None = None,
+        close_resets_only: bool = True,
+        future: bool = True,
         n_plus_one: str | None = None,
         n_plus_one_threshold: int = 3,
     ) -> None:
+        if future is not True:
+            raise exc.ArgumentError(
+                "Session(future=...) may only be True (the 2.x behaviour, which is the only "
+                "one session_ext has); leave the argument out"
+            )
         if n_plus_one not in (None, "warn", "raise"):
             raise exc.ArgumentError(
                 f"n_plus_one={n_plus_one!r}: use None (off), 'warn' or 'raise'"
@@ -84,6 +94,15 @@ class Session:
         self.autobegin = autobegin
         self.twophase = twophase
         self.join_transaction_mode = join_transaction_mode
+        #: options applied to the connection when the session acquires it, and to
+        #: every statement the session executes (statement and call options win)
+        self.execution_options: dict[str, Any] = dict(execution_options or {})
+        #: False: close() is final and the session refuses new transactions afterwards
+        self.close_resets_only = close_resets_only
+        #: why this session may not begin again (None: it may)
+        self._closed_for_good: str | None = None
+        #: the transaction of the innermost open ``with session.begin():`` block
+        self._trans_ctx: SessionTransaction | None = None
         self.info: dict[Any, Any] = dict(info) if info else {}
         self._query_cls = query_cls
         self._binds: dict[Any, Engine | Connection] = {}
@@ -97,7 +116,8 @@ class Session:
         #: persistent objects marked for deletion, not yet flushed
         self._deleted: dict[InstanceState, object] = {}
         self._transaction: SessionTransaction | None = None
-        self._flushing = False
+        #: the thread running flush() (0: none)
+        self._flushing = 0
         self._autoflush_blocks = 0
         self._cascading_delete: set[InstanceState] = set()
         #: row loaders for get() by (mapper, populate_existing); they hold no objects
@@ -188,9 +208,14 @@ class Session:
 
     # ------------------------------------------------------------------ transactions
     def _autobegin(self, operation: str = "this operation") -> SessionTransaction:
+        """The current transaction, begun now if there is none.
+
+        Only bookkeeping: the connection is acquired (and the database
+        transaction begun) when the first statement needs it."""
         tx = self._transaction
         if tx is not None:
             return tx
+        self._check_can_begin()
         if not self.autobegin:
             raise exc.InvalidRequestError(
                 f"Autobegin is disabled on this Session; call session.begin() before {operation}"
@@ -198,8 +223,36 @@ class Session:
         tx = self._transaction = SessionTransaction(self)
         return tx
 
+    def _check_can_begin(self) -> None:
+        """Raise if no new transaction may start now (see _check_trans_ctx)."""
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
+        if self._closed_for_good is not None:
+            raise exc.InvalidRequestError(self._closed_for_good)
+
+    def _check_trans_ctx(self) -> None:
+        """Inside ``with session.begin():`` whose transaction already ended
+        (committed, rolled back or closed inside the block, or its flush
+        failed), no new transaction or connection may be used."""
+        ctx = self._trans_ctx
+        if ctx is None or ctx.is_active:
+            return
+        failure = ctx._failure
+        why = (
+            f"it was rolled back because a flush failed ({type(failure).__name__}: {failure})"
+            if failure is not None
+            else f"it is already {ctx._state.value} (by a commit(), rollback() or close() "
+            "inside the block)"
+        )
+        block = "session.begin_nested()" if ctx.nested else "session.begin()"
+        raise exc.InvalidRequestError(
+            f"Can't use the session inside this 'with {block}:' block: {why}. "
+            "Leave the block first; a new transaction can begin after it"
+        ) from failure
+
     def begin(self) -> SessionTransaction:
         """Begin the root transaction explicitly; use as ``with session.begin():``."""
+        self._check_can_begin()
         if self._transaction is not None:
             raise exc.InvalidRequestError(
                 "A transaction is already begun on this Session; commit or roll it back "
@@ -210,6 +263,7 @@ class Session:
 
     def begin_nested(self) -> SessionTransaction:
         """Begin a SAVEPOINT; use as ``with session.begin_nested():``."""
+        self._check_can_begin()
         parent = self._autobegin("begin_nested()")
         parent.check_active("begin_nested()")
         if self._flushable():
@@ -247,8 +301,21 @@ class Session:
         tx.root.prepare()
 
     def close(self) -> None:
-        """Release connections and expunge every object; the session stays usable."""
+        """Release connections and expunge every object; the session stays usable
+        (unless it was created with ``close_resets_only=False``)."""
         self._close()
+        if not self.close_resets_only:
+            self._closed_for_good = (
+                "This Session was closed and created with close_resets_only=False, so it "
+                "cannot begin another transaction; create a new Session (or call "
+                "session.reset() instead of close() to keep using one)"
+            )
+
+    def close_for_good(self, reason: str) -> None:
+        """Close the session and refuse any later transaction with ``reason``
+        (what :meth:`scoped_session.remove` does to the session it forgets)."""
+        self._close()
+        self._closed_for_good = reason
 
     def reset(self) -> None:
         """Like :meth:`close`, for reuse of a session object."""
@@ -287,19 +354,24 @@ class Session:
         execution_options: dict[str, Any] | None = None,
     ) -> Connection:
         """The connection of the current transaction for the session's bind
-        (or the bind chosen by ``bind_arguments``: ``mapper``, ``clause``, ``bind``)."""
+        (or the bind chosen by ``bind_arguments``: ``mapper``, ``clause``, ``bind``).
+
+        ``execution_options`` (``isolation_level`` say) are applied to the
+        connection when this call acquires it, before its transaction begins;
+        once the transaction has a connection they are ignored with a warning."""
         bind_arguments = bind_arguments or {}
         bind = bind_arguments.get("bind") or self.get_bind(
             bind_arguments.get("mapper"), bind_arguments.get("clause")
         )
-        conn = self._connection_for_bind(bind)
-        if execution_options:
-            conn = conn.execution_options(**execution_options)
-        return conn
+        return self._connection_for_bind(bind, execution_options)
 
-    def _connection_for_bind(self, bind: Any) -> Connection:
-        tx = self._autobegin("acquiring a connection")
-        return tx.connection_for_bind(bind)
+    def _connection_for_bind(
+        self, bind: Any, execution_options: dict[str, Any] | None = None
+    ) -> Connection:
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
+        tx = self._transaction or self._autobegin("acquiring a connection")
+        return tx.connection_for_bind(bind, execution_options)
 
     # ------------------------------------------------------------------ object collections
     @property
@@ -336,6 +408,9 @@ class Session:
         """Place an object in the session: transient -> pending, detached -> persistent.
 
         Related objects follow along relationships with the save-update cascade."""
+        if self._transaction is None:
+            instance_state(instance)  # an unmapped object raises before anything begins
+            self._autobegin("add()")
         self._add_with_cascade(instance, set())
 
     def _add_with_cascade(self, instance: object, visited: set[int]) -> None:
@@ -358,6 +433,8 @@ class Session:
                     f"Instance {exc.state_str(state)} has been deleted in this transaction; "
                     "use make_transient() on it to insert it again as a new row"
                 )
+            if self._deleted:
+                self._deleted.pop(state, None)  # add() after delete(): not deleted after all
             return
         if sid is not None and _sessions.get(sid) is not None:
             raise exc.InvalidRequestError(
@@ -384,14 +461,34 @@ class Session:
 
     def add_all(self, instances: Iterable[object]) -> None:
         """Add each object (see :meth:`add`)."""
+        if self._transaction is None:
+            self._autobegin("add_all()")
         hash_key = self.hash_key
         new = self._new
         if not isinstance(instances, (list, tuple)):
             instances = list(instances)
-        with _gc.paused(len(instances)):
-            self._add_all(instances, hash_key, new)
+        known_new = len(new)
+        rejoined: list[object] = []
+        try:
+            with _gc.paused(len(instances)):
+                self._add_all(instances, hash_key, new, rejoined)
+        except BaseException:
+            self._undo_add_all(known_new, rejoined)
+            raise
 
-    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object]) -> None:
+    def _undo_add_all(self, known_new: int, rejoined: list[object]) -> None:
+        """All or nothing: the objects a failed ``add_all()`` had already added
+        leave the session again (pending ones become transient)."""
+        new = self._new
+        for state in list(itertools.islice(new, known_new, None)):
+            del new[state]
+            state.session_id = None
+        for obj in rejoined:
+            if instance_state(obj).session_id == self.hash_key:
+                self.expunge(obj)
+
+    def _add_all(self, instances: Any, hash_key: int, new: dict[InstanceState, object],
+                 rejoined: list[object]) -> None:
         last_cls: Any = None
         mapper: Any = None
         for obj in instances:
@@ -417,6 +514,8 @@ class Session:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj
             else:
+                if state.session_id != hash_key and state.key is not None:
+                    rejoined.append(obj)  # detached: persistent here, unless undone
                 self._add_with_cascade(obj, set())
 
     def delete(self, instance: object) -> None:
@@ -428,6 +527,8 @@ class Session:
                 f"{'pending' if state.session_id else 'transient'}); to cancel a pending "
                 "add use session.expunge(obj)"
             )
+        if self._transaction is None:
+            self._autobegin("delete()")
         if state.session_id != self.hash_key:
             self._attach_persistent(state, instance)
         if state.deleted or state in self._deleted or state in self._cascading_delete:
@@ -531,11 +632,6 @@ class Session:
     ) -> None:
         """Reload attributes (all by default) from the database now."""
         state = self._state_in_session(instance, "refresh")
-        if state.key is None:
-            raise exc.InvalidRequestError(
-                f"Instance {exc.state_str(state)} is not persistent (it is pending); flush "
-                "the session before refreshing it"
-            )
         from .loading import expire_state, refresh_state
 
         names = None if attribute_names is None else list(attribute_names)
@@ -545,7 +641,7 @@ class Session:
         for obj in related:
             expire_state(self, instance_state(obj), None)
         self._autoflush()
-        if not refresh_state(self, state, names, with_for_update=with_for_update):
+        if not refresh_state(self, state, names, with_for_update=lock_arguments(with_for_update)):
             raise exc.InvalidRequestError(
                 f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
                 f"{state.key[1]!r} no longer exists"
@@ -556,13 +652,26 @@ class Session:
                 refresh_state(self, rstate, None)
 
     def _state_in_session(self, instance: object, operation: str) -> InstanceState:
+        """The state of a persistent object of this session (in its identity map),
+        else InvalidRequestError as SQLAlchemy raises it."""
         state = instance_state(instance)
+        key = state.key
+        if (
+            state.session_id == self.hash_key
+            and key is not None
+            and self._identity_dict.get(key) is state
+        ):
+            return state
         if state.session_id != self.hash_key:
-            raise exc.InvalidRequestError(
-                f"Instance {exc.state_str(state)} is not persistent within this Session, so "
-                f"{operation} cannot proceed; add() or merge() it first"
-            )
-        return state
+            why = "it is not in this Session; add() or merge() it first"
+        elif key is None:
+            why = "it is pending; flush the session first"
+        else:
+            why = "its DELETE was flushed"
+        raise exc.InvalidRequestError(
+            f"Instance {exc.state_str(state)} is not persistent within this Session, so "
+            f"{operation}() cannot proceed: {why}"
+        )
 
     def is_modified(self, instance: object, include_collections: bool = True) -> bool:
         """True if the object has a net change to flush (a pending object: any
@@ -617,6 +726,12 @@ class Session:
         ``PendingRollbackError`` until ``rollback()`` is called.
         """
         if self._flushing:
+            if self._flushing != threading.get_ident():
+                raise exc.InvalidRequestError(
+                    "Session is being flushed by another thread. A Session is not "
+                    "thread-safe: give each thread its own (a scoped_session, or a "
+                    "sessionmaker() call per thread or request)"
+                )
             raise exc.InvalidRequestError(
                 "Session is already flushing; flush() was called from inside a flush "
                 "(an event handler or a default function running SQL through this session?)"
@@ -627,13 +742,15 @@ class Session:
             return
         from .unitofwork import flush_session
 
+        if self._trans_ctx is not None:
+            self._check_trans_ctx()
         tx = self._autobegin("flush()")
         tx.check_active("flush")
-        self._flushing = True
+        self._flushing = threading.get_ident()
         try:
             flush_session(self, tx, None if objects is None else list(objects))
         finally:
-            self._flushing = False
+            self._flushing = 0
 
     def _flush_for_commit(self, tx: SessionTransaction) -> None:
         if self._flushable():
@@ -672,6 +789,8 @@ class Session:
         self._deleted.clear()
         # rows deleted in the transaction exist again
         for state, obj in tx._deleted.items():
+            if state in tx._new:
+                continue  # inserted and deleted in the transaction: transient (above)
             state.was_deleted = False
             existing = imap.get_state(state.key)  # type: ignore[arg-type]
             if existing is None or existing.obj() is None:
@@ -706,7 +825,19 @@ class Session:
 
         if isinstance(statement, str):
             statement = text(statement)
-        return execute(self, statement, params, execution_options or {}, bind_arguments)
+        if self.execution_options:
+            # the session's options, unless the statement or the call sets them
+            own = getattr(statement, "_execution_options", {})
+            merged = {k: v for k, v in self.execution_options.items() if k not in own}
+            if execution_options:
+                merged.update(execution_options)
+            execution_options = merged
+        try:
+            return execute(self, statement, params, execution_options or {}, bind_arguments)
+        except DBAPIError as err:
+            if self._transaction is not None:
+                self._transaction.note_failed_statement(err)
+            raise
 
     def scalars(
         self,
@@ -740,19 +871,25 @@ class Session:
         entity: type[_O],
         ident: Any,
         *,
-        populate_existing: bool = False,
-        with_for_update: Any = None,
         options: Any = None,
-        execution_options: dict[str, Any] | None = None,
+        populate_existing: bool | None = None,
+        with_for_update: Any = None,
         identity_token: Any = None,
+        execution_options: dict[str, Any] | None = None,
+        bind_arguments: dict[str, Any] | None = None,
     ) -> _O | None:
         """The object with this primary key, or None.
 
         ``ident`` is a scalar, a tuple in primary key order or a dict of
-        attribute names. An object already in the identity map is returned
-        without SQL.
+        attribute names. An object already in the identity map (and not
+        expired) is returned without SQL, whatever ``options`` say; otherwise
+        ``options`` (``joinedload()``, ``raiseload()``, ...), ``execution_options``
+        and ``bind_arguments`` apply to the SELECT, as in SQLAlchemy.
+        ``populate_existing`` (here or in ``execution_options``; the argument
+        wins) and ``with_for_update`` always SELECT and overwrite the object.
         """
-        if not (populate_existing or with_for_update or options):
+        if not (populate_existing or with_for_update is not None or execution_options
+                or identity_token is not None):
             # fast path: an identity-map hit on a single-column key costs no call chain
             try:
                 state = self._identity_dict.get((entity, (ident,), None))
@@ -762,6 +899,16 @@ class Session:
                 obj = state()  # the state is the weak reference: state() is state.obj()
                 if obj is not None:
                     return obj  # type: ignore[return-value]
+        if identity_token is not None:
+            raise exc.ArgumentError(
+                f"get(..., identity_token={identity_token!r}): identity tokens belong to "
+                "SQLAlchemy's horizontal sharding, which session_ext does not have; every "
+                "identity key here has the token None. Leave identity_token out"
+            )
+        if populate_existing is None:
+            populate_existing = bool(
+                execution_options and execution_options.get("populate_existing")
+            )
         mapper = getattr(entity, "__dict__", {}).get("__mapper__")
         if mapper is None:
             mapper = class_mapper(entity)  # raises UnmappedClassError
@@ -770,7 +917,14 @@ class Session:
         else:
             pk = mapper.normalize_ident(ident)
         return get_by_identity(  # type: ignore[return-value]
-            self, mapper, pk, populate_existing=populate_existing, with_for_update=with_for_update
+            self,
+            mapper,
+            pk,
+            populate_existing=populate_existing,
+            with_for_update=lock_arguments(with_for_update),
+            options=options,
+            execution_options=execution_options,
+            bind_arguments=bind_arguments,
         )
 
     def get_one(self, entity: type[_O], ident: Any, **kw: Any) -> _O:
@@ -785,10 +939,13 @@ class Session:
     def merge(self, instance: _O, *, load: bool = True, options: Any = None) -> _O:
         """Copy the state of ``instance`` onto the session's object with the same
         primary key (loaded or created as needed) and return that object; the
-        argument itself is never added."""
+        argument itself is never added. ``options`` apply to the SELECT that
+        loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
-        return merge(self, instance, load, {})  # type: ignore[return-value]
+        if self._transaction is None:
+            self._autobegin("merge()")
+        return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ legacy query
     def query(self, *entities: Any, **kw: Any) -> Any:

@@ -253,13 +253,20 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
     # -- change tracking ----------------------------------------------------
     def mark_modified(self) -> None:
-        """First change since load/flush: the session must now hold the object."""
-        self.modified = True
+        """First change since load/flush: the session must now hold the object,
+        and the change belongs to the session's transaction (begun now if there
+        is none, so that rollback() undoes it).  Raises before anything is marked
+        when no transaction may begin (autobegin=False)."""
         sid = self.session_id
         if sid is not None and self.key is not None and not self.was_deleted:
             session = _sessions.get(sid)
             if session is not None:
+                if session._transaction is None:
+                    session._autobegin("changing an attribute of a persistent object")
+                self.modified = True
                 session.identity_map._hold(self)
+                return
+        self.modified = True
 
     def reset_changes(self) -> None:
         """The current values are now the committed ones (after load or flush)."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from . import exc
+from .engines import transaction_aborted
 
 if TYPE_CHECKING:
     from .session import Session
@@ -86,6 +88,10 @@ class SessionTransaction:
         self._dirty: set[InstanceState] = set()
         #: states whose identity key changed in this transaction (-> old key)
         self._key_switches: dict[InstanceState, tuple[Any, ...]] = {}
+        #: the ``with`` block this one was entered inside of (see __enter__)
+        self._outer_ctx: SessionTransaction | None = None
+        #: the SQL of the last database error inside this (root) transaction
+        self.failed_statement: str | None = None
 
     # -- inspection -----------------------------------------------------------
     @property
@@ -108,13 +114,14 @@ class SessionTransaction:
         if self._state is TxState.ACTIVE:
             return
         if self._state is TxState.DEACTIVE:
+            failure = self._failure
             raise exc.PendingRollbackError(
-                f"This session's {'nested ' if self.nested else ''}transaction has been "
-                f"rolled back due to a previous exception during flush, so {operation} "
-                "cannot proceed. Call session.rollback() (or roll back the nested "
-                f"transaction) first. Original exception was: {self._failure!r}",
-                orig=self._failure,
-            )
+                f"This session's {'nested ' if self.nested else ''}transaction was "
+                f"rolled back because a flush failed, so {operation} cannot proceed. Call "
+                "session.rollback() (or roll back the nested transaction) before using the "
+                f"session again. The flush failed with {type(failure).__name__}: {failure}",
+                orig=failure,
+            ) from failure
         if self._state is TxState.PREPARED and operation != "commit":
             raise exc.InvalidRequestError(
                 f"This session's transaction is prepared for two-phase commit; {operation} "
@@ -126,32 +133,51 @@ class SessionTransaction:
                 "transaction. Start a new one with session.begin() or let autobegin do it"
             )
 
-    def connection_for_bind(self, bind: Any) -> Connection:
+    def connection_for_bind(
+        self, bind: Any, execution_options: dict[str, Any] | None = None
+    ) -> Connection:
         if self._state is not TxState.ACTIVE:
             self.check_active("acquiring a connection")
         handle = self._connections.get(bind)
         if handle is not None:
+            if execution_options:
+                warnings.warn(
+                    "Connection is already established for the given bind; "
+                    "execution_options ignored: pass them to the first "
+                    "session.connection() call of the transaction",
+                    exc.SAWarning,
+                    stacklevel=3,
+                )
             return handle.connection
         if self.parent is not None:
-            conn = self.parent.connection_for_bind(bind)
+            conn = self.parent.connection_for_bind(bind, execution_options)
             trans = conn.begin_nested() if self.nested else None
             self._connections[bind] = _ConnectionHandle(conn, trans, False)
             return conn
-        self._connections[bind] = handle = self._begin_root(bind)
+        self._connections[bind] = handle = self._begin_root(bind, execution_options)
         log.debug("session %s: began a transaction on %r", self.session.hash_key, bind)
         return handle.connection
 
-    def _begin_root(self, bind: Any) -> _ConnectionHandle:
+    def _begin_root(self, bind: Any, execution_options: dict[str, Any] | None) -> _ConnectionHandle:
         session = self.session
+        options = session.execution_options
+        if execution_options:
+            options = {**options, **execution_options}
         if isinstance(bind, Engine):
             conn = bind.connect()
             try:
+                if options:  # before BEGIN: isolation_level only applies there
+                    conn.execution_options(**options)
                 trans = conn.begin_twophase() if session.twophase else conn.begin()
             except BaseException:
-                conn.close()
+                conn.close()  # never back to the pool inside a transaction
                 raise
             return _ConnectionHandle(conn, trans, True)
         if isinstance(bind, Connection):
+            if options:
+                bind.execution_options(**options)
+            if session.twophase:
+                return _ConnectionHandle(bind, bind.begin_twophase(), False)
             if not bind.in_transaction():
                 return _ConnectionHandle(bind, bind.begin(), False)
             mode = session.join_transaction_mode
@@ -159,7 +185,8 @@ class SessionTransaction:
                 mode = "create_savepoint" if bind.in_nested_transaction() else "rollback_only"
             if mode == "create_savepoint":
                 return _ConnectionHandle(bind, bind.begin_nested(), False)
-            outer = bind.get_transaction()
+            # the innermost transaction of the connection: its SAVEPOINT if it is in one
+            outer = bind.get_nested_transaction() or bind.get_transaction()
             if mode == "control_fully":
                 return _ConnectionHandle(bind, outer, False)
             return _ConnectionHandle(bind, outer, False, commit_allowed=False)
@@ -203,6 +230,7 @@ class SessionTransaction:
             self._state = TxState.COMMITTED
             session._transaction = parent
             return
+        self._refuse_if_aborted()
         if session.twophase and self._state is not TxState.PREPARED:
             for handle in self._connections.values():
                 if handle.transaction is not None and hasattr(handle.transaction, "prepare"):
@@ -213,6 +241,7 @@ class SessionTransaction:
                     if handle.transaction.is_active or self._state is TxState.PREPARED:
                         handle.transaction.commit()
         except BaseException:
+            self._end_failed_commit()
             self._rollback_connections()
             self._state = TxState.ROLLED_BACK
             self._close_connections()
@@ -284,6 +313,44 @@ class SessionTransaction:
                 if handle.close_connection:
                     handle.connection.invalidate()
 
+    def note_failed_statement(self, error: Any) -> None:
+        """Remember the statement of a database error raised inside this
+        transaction, for :meth:`_refuse_if_aborted`'s message."""
+        self.root.failed_statement = getattr(error, "statement", None)
+
+    def _refuse_if_aborted(self) -> None:
+        """PostgreSQL answers COMMIT in an aborted transaction with a silent
+        ROLLBACK: refuse instead, so nothing is reported saved that was not."""
+        for handle in self._connections.values():
+            if handle.commit_allowed and transaction_aborted(handle.connection):
+                failed = self.root.failed_statement
+                what = f"the statement {failed[:200]!r} failed" if failed else (
+                    "a statement failed")
+                raise exc.PendingRollbackError(
+                    f"Cannot commit: {what} earlier in this transaction and the "
+                    "database aborted it, so nothing written since BEGIN can be saved. "
+                    "Call session.rollback() and run the whole transaction again "
+                    "(or put the statement that may fail in a begin_nested() block)"
+                )
+
+    def _end_failed_commit(self) -> None:
+        """After a failed COMMIT, Core has let go of the transaction but the
+        database may still hold it open (SQLite keeps it, and its write lock,
+        when COMMIT fails with "database is locked").  Roll back each owned
+        connection on the driver before the pool sees it again, or invalidate
+        it, so that its next user neither waits on the lock nor commits the
+        failed transaction's rows along with its own."""
+        for handle in self._connections.values():
+            if not handle.close_connection:
+                continue  # an outside connection: its owner decides
+            conn = handle.connection
+            if conn.closed or conn.invalidated:
+                continue
+            try:
+                conn.connection.dbapi_connection.rollback()
+            except Exception:
+                conn.invalidate()
+
     def _close_connections(self) -> None:
         if self.parent is not None:
             self._connections.clear()
@@ -299,18 +366,35 @@ class SessionTransaction:
         self._connections.clear()
 
     # -- context manager --------------------------------------------------------
+    # While a ``with session.begin():`` (or ``begin_nested()``) block is open,
+    # the session remembers its transaction; once that transaction has ended
+    # inside the block (an inner commit(), rollback() or close(), or a failed
+    # flush), starting another one or acquiring a connection raises until the
+    # block is left (Session._check_trans_ctx), so work meant for the block's
+    # transaction never silently lands in a new one.
     def __enter__(self) -> SessionTransaction:
+        session = self.session
+        self._outer_ctx = session._trans_ctx
+        session._trans_ctx = self
         return self
 
     def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if self._state in (TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED):
-            return
-        if type_ is None:
-            try:
-                self.commit()
-            except BaseException:
-                if self._state in (TxState.ACTIVE, TxState.DEACTIVE, TxState.PREPARED):
-                    self.rollback()
-                raise
-        else:
-            self.rollback()
+        try:
+            state = self._state
+            if state in (TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED):
+                return
+            if type_ is None and state is not TxState.DEACTIVE:
+                try:
+                    self.commit()
+                except BaseException:
+                    if self._state in (TxState.ACTIVE, TxState.DEACTIVE, TxState.PREPARED):
+                        self.rollback()
+                    raise
+            else:
+                # an exception, or a failed flush the block caught: nothing is committed
+                self.rollback()
+        finally:
+            session = self.session
+            if session._trans_ctx is self:
+                session._trans_ctx = self._outer_ctx
+            self._outer_ctx = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
@@ -119,6 +120,8 @@ class FlushPlan:
         self.replacing: dict[InstanceState, InstanceState] = {}
         #: True when the flush covers every object (no ``objects=`` subset)
         self.whole_session = whole_session
+        #: persistent objects holding the key of a new row being INSERTed
+        self.conflicts: list[InstanceState] = []
 
     def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
         if rel.post_update:
@@ -163,6 +166,13 @@ def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None)
 
 
 def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
+    """New objects whose key an object in the session already has.
+
+    As SQLAlchemy does: an expired holder of the key is reloaded first, and if
+    its row is gone it counts as deleted (the new row takes the key); a live
+    holder gets a warning and the INSERT goes ahead, so the database reports
+    the duplicate key as the ``IntegrityError`` applications catch.
+    """
     imap = session.identity_map
     if not imap._dict:
         return
@@ -174,15 +184,41 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
             if None in pk:
                 continue
             existing = imap.get_state(mapper.identity_key_from_values(pk))
-            if existing is not None and existing is not state and existing.obj() is not None:
-                if existing in session._deleted:
-                    continue  # replacing a deleted row: DELETE runs first for this key
-                raise exc.FlushError(
-                    f"New instance {exc.instance_str(obj)} with identity key {pk!r} conflicts "
-                    f"with persistent instance {exc.state_str(existing)} of "
-                    f"{mapper.class_.__name__}; the primary key is already taken in this "
-                    "session. Use merge() to update the existing row, or choose another key"
-                )
+            if existing is None or existing is state:
+                continue
+            holder = existing.obj()
+            if holder is None:
+                continue
+            if existing in session._deleted:
+                continue  # replacing a deleted row: DELETE runs first for this key
+            if existing.expired and _row_is_gone(session, existing, holder):
+                continue
+            plan.conflicts.append(existing)
+            warnings.warn(
+                f"New instance {exc.instance_str(obj)} with identity key {pk!r} conflicts "
+                f"with persistent instance {exc.state_str(existing)} of "
+                f"{mapper.class_.__name__}; the INSERT will fail on the duplicate key. "
+                "Use merge() to update the existing row, or delete it first",
+                exc.SAWarning,
+                stacklevel=4,
+            )
+
+
+def _row_is_gone(session: Session, state: InstanceState, obj: object) -> bool:
+    """Reload an expired object; if its row no longer exists it is deleted
+    (restored by a rollback, like an object found gone by ``get()``)."""
+    from .loading import load_expired_attributes
+
+    try:
+        load_expired_attributes(state, None)
+    except exc.ObjectDeletedError:
+        session.identity_map.remove_state(state)
+        state.was_deleted = True
+        plan_tx = session._transaction
+        if plan_tx is not None:
+            plan_tx._deleted[state] = obj
+        return True
+    return False
 
 
 def flush_session(session: Session, tx: SessionTransaction, objects: list[object] | None) -> None:
@@ -227,9 +263,12 @@ def _convert_replacements(session: Session, plan: FlushPlan) -> None:
             continue
         by_key = {state.key: (state, obj) for state, obj in deleted}
         keep = []
+        pk_keys = mapper.pk_keys
         for state, obj in items:
             d = obj.__dict__
-            pk = tuple(d.get(k) for k in mapper.pk_keys)
+            pk = tuple(d.get(k) for k in pk_keys)
+            if plan.syncs and state in plan.syncs:
+                pk = _synced_pk(plan, state, d, pk_keys, pk)
             old = by_key.get(mapper.identity_key_from_values(pk)) if None not in pk else None
             if old is None:
                 keep.append((state, obj))
@@ -237,12 +276,33 @@ def _convert_replacements(session: Session, plan: FlushPlan) -> None:
             old_state, old_obj = old
             deleted.remove(old)
             plan.deleted.append(old)
+            for k, v in zip(pk_keys, pk):
+                if d.get(k, NO_VALUE) is NO_VALUE:
+                    plan.undo.set(d, k, v)  # the key the syncs will copy in: not a change
             for k in mapper.column_attr_keys:
                 if k in d and k not in mapper.pk_keys:
                     plan.undo.set(state.committed, k, NO_VALUE)
             plan.updates.setdefault(mapper, []).append((state, obj))
             plan.replacing[state] = old_state
         plan.inserts[mapper] = keep
+
+
+def _synced_pk(plan: FlushPlan, state: InstanceState, d: dict[str, Any],
+               pk_keys: tuple[str, ...], pk: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The primary key a new object will have once its key syncs are applied
+    (a child re-added to its parent's collection gets the parent's key), as
+    far as the related objects already have keys."""
+    values = dict(zip(pk_keys, pk))
+    for rel, source in sorted(plan.syncs[state], key=lambda e: e[1] is not None):
+        dest = dependency.dest_keys(rel)
+        if source is None:
+            for k in dest:
+                values[k] = None
+            continue
+        src = dependency.known_source_values(rel, source)
+        for k, v in zip(dest, src):
+            values[k] = v
+    return tuple(values[k] for k in pk_keys)
 
 
 def _emit(plan: FlushPlan) -> None:
@@ -326,6 +386,11 @@ def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
         imap_dict[key] = state
     if whole:
         new.clear()
+    for state in plan.conflicts:
+        # the INSERT succeeded after all (the row was gone): the new object owns the key
+        if imap_dict.get(state.key) is not state:  # type: ignore[arg-type]
+            imap.remove_state(state)
+            state.session_id = None
     tx_new.update(dict.fromkeys([state for state, _obj in settled]))
     for state, old_key in plan.key_switches:
         # the identity key follows a flushed primary key change

@@ -729,17 +729,17 @@ def test_autoflush_false_session_does_not_flush(db):
 # --------------------------------------------------------------------------- identity conflicts
 
 
-def test_new_object_colliding_with_persistent_key_raises_flush_error(widget_db):
+def test_new_object_colliding_with_persistent_key_warns_then_fails_in_the_database(widget_db):
+    """As in SQLAlchemy: a warning naming both objects, then the INSERT runs and
+    the database rejects the duplicate key with the IntegrityError applications
+    catch (not a FlushError before any SQL)."""
     with Session(widget_db) as session:
         existing = session.get(Widget, 1)
         assert existing is not None
         session.add(Widget(id=1, a="clash"))
-        with pytest.raises(se_exc.FlushError) as err:
-            session.flush()
-        message = str(err.value)
-        assert "Widget" in message
-        assert "(1,)" in message
-        assert isinstance(err.value, sa_exc.SQLAlchemyError)
+        with pytest.warns(se_exc.SAWarning, match=r"Widget.*\(1,\).*conflicts"):
+            with pytest.raises(sa_exc.IntegrityError):
+                session.flush()
         session.rollback()
     assert rows(widget_db, Widget.__table__, "id", "a") == [(1, "a1"), (2, "a2")]
 

@@ -752,6 +752,23 @@ def test_query_property_on_an_unmapped_class_raises_naming_it(engine):
     reg.remove()
 
 
+def test_a_reference_kept_after_remove_cannot_begin_again(engine):
+    reg = scoped_session(sessionmaker(bind=engine))
+    kept = reg()
+    kept.execute(text("SELECT 1"))
+    reg.remove()
+    assert kept.in_transaction() is False
+    with pytest.raises(exc.InvalidRequestError, match="removed from its scoped_session"):
+        kept.execute(text("SELECT 1"))
+    with pytest.raises(exc.InvalidRequestError, match="removed from its scoped_session"):
+        kept.connection()
+    assert reg() is not kept  # the registry gives a working session
+    assert reg.execute(text("SELECT 1")).scalar() == 1
+    reg.remove()
+    if hasattr(engine.pool, "checkedout"):
+        assert engine.pool.checkedout() == 0
+
+
 def test_remove_forgets_the_session_even_when_closing_it_fails():
     class FailingClose:
         closed = 0

@@ -46,12 +46,14 @@ class ColumnAttribute:
             # transient or pending: the INSERT will carry whatever is set; no history
             d[self.key] = value
             return
+        if not state.modified:
+            # the first change: the session holds the object strongly and begins
+            # its transaction if needed (which may raise: nothing is changed then)
+            state.mark_modified()
         key = self.key
         if key not in state.committed:
             state.committed[key] = d.get(key, NO_VALUE)
         d[key] = value
-        if not state.modified:
-            state.mark_modified()  # the session now holds the object strongly
 
     def __delete__(self, obj: object) -> None:
         d = obj.__dict__

@@ -22,13 +22,16 @@ dependency processing in :mod:`session_ext.dependency`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.schema import Column, Table
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from .. import exc
 from ..state import NO_VALUE, STATE_ATTR, History, InstanceState, instance_state
@@ -38,16 +41,45 @@ if TYPE_CHECKING:
     from ..session import Session
     from .mapper import Mapper
 
-ONETOMANY = "one-to-many"
-MANYTOONE = "many-to-one"
-MANYTOMANY = "many-to-many"
+
+class RelationshipDirection(StrEnum):
+    """``Relationship.direction``: SQLAlchemy's names (``.name`` is ``"ONETOMANY"``
+    etc.); the values are readable strings, and each member equals its value."""
+
+    ONETOMANY = "one-to-many"
+    MANYTOONE = "many-to-one"
+    MANYTOMANY = "many-to-many"
+
+    __hash__ = str.__hash__  # equal to its value, so hashed like it
+
+
+ONETOMANY = RelationshipDirection.ONETOMANY
+MANYTOONE = RelationshipDirection.MANYTOONE
+MANYTOMANY = RelationshipDirection.MANYTOMANY
 
 LAZY_STRATEGIES = ("select", "selectin", "joined", "raise", "noload", True, False)
 _ALL_CASCADES = {"save-update", "merge", "refresh-expire", "expunge", "delete"}
 _VALID_CASCADES = _ALL_CASCADES | {"delete-orphan", "all", "none"}
 
 
-def parse_cascade(text: str) -> frozenset[str]:
+class CascadeOptions(frozenset):  # type: ignore[type-arg]
+    """The cascades of a relationship: a frozenset of names, with SQLAlchemy's
+    boolean attributes (``save_update``, ``delete``, ``delete_orphan``, ...)."""
+
+    __slots__ = ()
+
+    save_update = property(lambda self: "save-update" in self)
+    delete = property(lambda self: "delete" in self)
+    delete_orphan = property(lambda self: "delete-orphan" in self)
+    merge = property(lambda self: "merge" in self)
+    expunge = property(lambda self: "expunge" in self)
+    refresh_expire = property(lambda self: "refresh-expire" in self)
+
+    def __repr__(self) -> str:
+        return f"CascadeOptions({','.join(sorted(self))!r})"
+
+
+def parse_cascade(text: str) -> CascadeOptions:
     parts = {p.strip() for p in text.split(",") if p.strip()}
     bad = parts - _VALID_CASCADES
     if bad:
@@ -58,7 +90,7 @@ def parse_cascade(text: str) -> frozenset[str]:
     if "all" in parts:
         parts |= _ALL_CASCADES
     parts -= {"all", "none"}
-    return frozenset(parts)
+    return CascadeOptions(parts)
 
 
 def relationship(
@@ -78,6 +110,7 @@ def relationship(
     passive_deletes: bool = False,
     post_update: bool = False,
     viewonly: bool = False,
+    info: dict[str, Any] | None = None,
 ) -> Any:
     """Declare a relationship to another mapped class (see the module docs)."""
     return Relationship(
@@ -96,6 +129,7 @@ def relationship(
         passive_deletes=passive_deletes,
         post_update=post_update,
         viewonly=viewonly,
+        info=info,
     )
 
 
@@ -150,6 +184,7 @@ class Relationship:
         self.viewonly = kw["viewonly"]
         if self.backref and self.back_populates:
             raise exc.ArgumentError("Use either backref or back_populates, not both")
+        self.info: dict[str, Any] = dict(kw.get("info") or {})
         self.parent: Mapper | None = None
         self.key = ""
         self._configured = False
@@ -176,7 +211,108 @@ class Relationship:
     def __repr__(self) -> str:
         return f"<Relationship {self.class_attribute}>"
 
+    def __str__(self) -> str:
+        return self.class_attribute
+
     __hash__ = object.__hash__
+
+    # -- introspection, with the names of SQLAlchemy's RelationshipProperty ---------------------
+    #: what the mapping works out on configuration; reading one configures the registry
+    _CONFIGURED_ATTRS = frozenset(("mapper", "direction", "uselist", "order_by", "target_class",
+                                   "partner", "sync_pairs"))
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for attributes not set yet: those set by configure()
+        if name in Relationship._CONFIGURED_ATTRS and self.__dict__.get("parent") is not None \
+                and not self.__dict__.get("_configured"):
+            self.parent.registry.configure()  # type: ignore[union-attr]
+            if self._configured:
+                return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _get_property(self) -> Relationship:
+        """``User.addresses.property``: the relationship itself (configured)."""
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        return self
+
+    @property
+    def prop(self) -> Relationship:
+        return self._get_property()
+
+    @property
+    def class_(self) -> type:
+        """The class this relationship is declared on."""
+        return self.parent.class_  # type: ignore[union-attr]
+
+    @property
+    def entity(self) -> Mapper:
+        """The target's mapper (same as ``mapper``)."""
+        return self._get_property().mapper
+
+    @property
+    def target(self) -> Table:
+        """The target's table."""
+        return self._get_property().mapper.local_table
+
+    @property
+    def local_remote_pairs(self) -> list[tuple[Column[Any], Column[Any]]]:
+        """(column on this side, column on the other side) of each key equality; for a
+        many-to-many the other side is the secondary table."""
+        self._get_property()
+        if self.direction == MANYTOONE:
+            return [(fk, ref) for ref, fk in self.sync_pairs]
+        if self.direction == ONETOMANY:
+            return list(self.sync_pairs)
+        return list(self.secondary_parent_pairs) + list(self.secondary_target_pairs)
+
+    @property
+    def local_columns(self) -> set[Column[Any]]:
+        self._get_property()
+        if self.direction == MANYTOONE:
+            return {fk for _, fk in self.sync_pairs}
+        if self.direction == ONETOMANY:
+            return {ref for ref, _ in self.sync_pairs}
+        return {c for c, _ in self.secondary_parent_pairs}
+
+    @property
+    def remote_side(self) -> set[Column[Any]]:
+        self._get_property()
+        if self.direction == MANYTOMANY:
+            return {s for _, s in self.secondary_parent_pairs + self.secondary_target_pairs}
+        return self._remote_columns()
+
+    @property
+    def synchronize_pairs(self) -> list[tuple[Column[Any], Column[Any]]]:
+        """(referenced column, foreign key column) pairs the flush copies along."""
+        self._get_property()
+        if self.direction == MANYTOMANY:
+            return list(self.secondary_parent_pairs)
+        return list(self.sync_pairs)
+
+    @property
+    def secondary_synchronize_pairs(self) -> list[tuple[Column[Any], Column[Any]]]:
+        self._get_property()
+        return list(self.secondary_target_pairs) if self.direction == MANYTOMANY else []
+
+    @property
+    def primaryjoin(self) -> Any:
+        """The join condition between this class's table (and the secondary table)."""
+        self._get_property()
+        if self._primaryjoin is not None:
+            return self._primaryjoin
+        if self.direction == MANYTOMANY:
+            return and_(*(c == s for c, s in self.secondary_parent_pairs))
+        return and_(*(ref == fk for ref, fk in self.sync_pairs))
+
+    @property
+    def secondaryjoin(self) -> Any:
+        """Many-to-many: the join condition between the secondary and target tables."""
+        self._get_property()
+        if self.direction != MANYTOMANY:
+            return None
+        if self._secondaryjoin is not None:
+            return self._secondaryjoin
+        return and_(*(c == s for c, s in self.secondary_target_pairs))
 
     # -- configuration ----------------------------------------------------------------
     def _resolve(self, arg: Any) -> Any:
@@ -295,7 +431,9 @@ class Relationship:
     def _fk_pairs(self, from_table: Any, to_table: Any) -> list[tuple[Column[Any], Column[Any]]]:
         """(referenced column in to_table, foreign key column in from_table) pairs."""
         pairs = []
-        for fk in from_table.foreign_keys:
+        position = {c: i for i, c in enumerate(from_table.columns)}
+        # in table column order (foreign_keys is a set): stable SQL and pair order
+        for fk in sorted(from_table.foreign_keys, key=lambda fk: position.get(fk.parent, -1)):
             try:
                 ref = fk.column
             except Exception:
@@ -530,20 +668,290 @@ class Relationship:
             )
         return self.mapper.class_, self._join_condition()
 
-    def any(self, *criterion: Any) -> Any:
-        """EXISTS criteria for a collection: ``User.addresses.any(Address.email == x)``."""
+    # -- SQL expressions: comparisons, any()/has()/contains() --------------------------------
+    def _configure_for_sql(self) -> None:
         self.parent.registry.configure()  # type: ignore[union-attr]
+
+    def _remote_columns(self) -> set[Column[Any]]:
+        """Columns of the target's table in the key pairs (many-to-one: the
+        referenced ones, one-to-many: the foreign keys)."""
+        if self.direction == MANYTOONE:
+            return {ref for ref, _ in self.sync_pairs}
+        if self.direction == ONETOMANY:
+            return {fk for _, fk in self.sync_pairs}
+        return {c for c, _ in self.secondary_target_pairs}
+
+    def _check_instance(self, other: Any, op: str) -> None:
+        target = self.mapper.class_
+        if isinstance(other, target):
+            return
+        if getattr(type(other), "__mapper__", None) is not None:
+            raise exc.ArgumentError(
+                f"{self} {op} {exc.instance_str(other)}: {self} relates to {target.__name__} "
+                f"objects, not {type(other).__name__}"
+            )
+        raise exc.ArgumentError(
+            f"{self} {op} {other!r}: a relationship compares to a mapped {target.__name__} "
+            "object (or None), not to a class, query, SQL expression or plain value. For "
+            f"criteria on the related rows use {self}."
+            f"{'any' if self.uselist else 'has'}(...); to compare keys, compare the foreign "
+            "key columns themselves"
+        )
+
+    def _value_of(self, obj: Any, col: Column[Any], local: Any) -> Any:
+        """A bind parameter for ``obj``'s value of the target column ``col``,
+        read when the statement executes (a pending object has its key by then)."""
+        mapper = self.mapper
+        key = mapper.col_to_key[col]
+        state = instance_state(obj)
+
+        def value() -> Any:
+            v = obj.__dict__.get(key, NO_VALUE)
+            if v is NO_VALUE:
+                v = self._unloaded_value(state, obj, key)
+            if v is None:
+                warnings.warn(
+                    f"Comparing {self} with {exc.instance_str(obj)}, whose {key!r} is None: "
+                    "this compares with NULL (matching no rows), not IS NULL; compare the "
+                    f"relationship with None for that",
+                    exc.SAWarning,
+                    stacklevel=2,
+                )
+            return v
+
+        return bindparam(local.key, callable_=value, type_=local.type, unique=True)
+
+    def _unloaded_value(self, state: InstanceState, obj: Any, key: str) -> Any:
+        if state.key is None:
+            raise exc.InvalidRequestError(
+                f"Can't compare {self} with {exc.instance_str(obj)}: its {key!r} has no "
+                f"value yet (the object is {'pending' if state.session_id else 'transient'}). "
+                "Flush the session first so that the database assigns it, or set it"
+            )
+        pk_keys = self.mapper.pk_keys
+        if key in pk_keys:  # expired: the identity key still has it (no SELECT)
+            return state.key[1][pk_keys.index(key)]
+        if state.session is not None:
+            return getattr(obj, key)  # expired: reloaded
+        raise exc.InvalidRequestError(
+            f"Can't compare {self} with {exc.instance_str(obj)}: the object is detached and "
+            f"its {key!r} was expired. Merge or add it to a session first"
+        )
+
+    def _binds_for(self, clause: Any, other: Any, columns: Callable[[Column[Any]], bool]) -> Any:
+        """``clause`` with the columns ``columns`` selects replaced by ``other``'s values."""
+
+        def replace(elem: Any) -> Any:
+            if isinstance(elem, Column) and columns(elem):
+                return self._value_of(other, elem, elem)
+            return None
+
+        return visitors.replacement_traverse(clause, {}, replace)
+
+    def _compare_to_object(self, other: Any, op: str) -> Any:
+        """The rows related to ``other``: ``fk = :value`` on the foreign key columns."""
+        self._check_instance(other, op)
         tm = self.mapper
         if self.direction == MANYTOMANY:
             sec = self.secondary
-            stmt = select(1).select_from(sec).join(
-                tm.table, and_(*(c == s for c, s in self.secondary_target_pairs))
-            ).where(and_(*(c == s for c, s in self.secondary_parent_pairs)), *criterion)
-        else:
-            stmt = select(1).select_from(tm.table).where(self._join_condition(), *criterion)
-        return exists(stmt)
+            pj = self._primaryjoin
+            if pj is None:
+                pj = and_(*(c == s for c, s in self.secondary_parent_pairs))
+            if self._secondaryjoin is None:
+                sj = and_(*(s == self._value_of(other, c, s)
+                            for c, s in self.secondary_target_pairs))
+            else:
+                ttable = tm.table
+                sj = self._binds_for(self._secondaryjoin, other, lambda c: c.table is ttable)
+            return exists(select(1).select_from(sec).where(pj, sj).correlate_except(sec))
+        if self._primaryjoin is None:
+            if self.direction == MANYTOONE:
+                pairs = [(fk, ref) for ref, fk in self.sync_pairs]
+            else:
+                pairs = list(self.sync_pairs)
+            return and_(*(local == self._value_of(other, remote, local)
+                          for local, remote in pairs))
+        remote = self._remote_columns()
+        ttable = tm.table
+        if ttable is self.parent.table:  # type: ignore[union-attr]
+            return self._binds_for(self._primaryjoin, other, lambda c: c in remote)
+        return self._binds_for(self._primaryjoin, other, lambda c: c.table is ttable)
 
-    has = any
+    def _criterion_exists(self, criterion: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """EXISTS (related rows matching ``criterion``), correlated to this side."""
+        tm = self.mapper
+        target = tm.table
+        criteria = [c for c in criterion if c is not None]
+        for name, value in kwargs.items():
+            attr = tm.attrs.get(name)
+            if attr is None:
+                raise exc.InvalidRequestError(
+                    f"{tm.class_.__name__} has no attribute {name!r} for the keyword criteria "
+                    f"of {self}; known: {sorted(tm.attrs)}"
+                )
+            criteria.append(attr == value if attr.is_relationship else attr.column == value)
+        alias = None
+        if target is self.parent.table:  # type: ignore[union-attr]
+            # self-referential: the related rows come from an alias of the same table
+            alias = target.alias()
+            adapter = ClauseAdapter(alias)
+            criteria = [adapter.traverse(c) for c in criteria]
+        source = target if alias is None else alias
+        if self.direction == MANYTOMANY:
+            sec = self.secondary
+            pj = self._primaryjoin
+            if pj is None:
+                pj = and_(*(c == s for c, s in self.secondary_parent_pairs))
+            sj = self._secondaryjoin
+            if sj is None:
+                sj = and_(*(c == s for c, s in self.secondary_target_pairs))
+            if alias is not None:
+                sj = ClauseAdapter(alias).traverse(sj)
+            stmt = select(1).select_from(sec).join(source, sj).where(pj, *criteria)
+            return exists(stmt.correlate_except(sec, source))
+        join = self._join_condition()
+        if alias is not None:
+            remote = self._remote_columns()
+
+            def to_alias(elem: Any) -> Any:
+                if isinstance(elem, Column) and elem in remote:
+                    return alias.corresponding_column(elem)
+                return None
+
+            join = visitors.replacement_traverse(join, {}, to_alias)
+        stmt = select(1).select_from(source).where(join, *criteria)
+        return exists(stmt.correlate_except(source))
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        """``Address.user == user`` -> ``addresses.user_id = :id`` (the user's key,
+        read when the statement runs); ``== None``: no related row."""
+        if isinstance(other, Relationship):
+            return self is other
+        self._configure_for_sql()
+        if other is None:
+            if self.direction == MANYTOONE:
+                return and_(*(fk.is_(None) for _, fk in self.sync_pairs))
+            return ~self._criterion_exists((), {})
+        if self.uselist:
+            raise exc.InvalidRequestError(
+                f"Can't compare the collection {self} with == to an object or list; use "
+                f"{self}.contains(obj) to test membership, or {self}.any(...)"
+            )
+        return self._compare_to_object(other, "==")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        """``Address.user != user``: a different user or none (``user_id != :id OR
+        user_id IS NULL``); ``!= None``: some related row."""
+        if isinstance(other, Relationship):
+            return self is not other
+        self._configure_for_sql()
+        if other is None:
+            if self.direction == MANYTOONE:
+                return ~and_(*(fk.is_(None) for _, fk in self.sync_pairs))
+            return self._criterion_exists((), {})
+        if self.uselist:
+            raise exc.InvalidRequestError(
+                f"Can't compare the collection {self} with != to an object or list; use "
+                f"~{self}.contains(obj) to test non-membership"
+            )
+        self._check_instance(other, "!=")
+        if self.direction == MANYTOONE and self._primaryjoin is None and self.uses_target_pk:
+            pairs = [(fk, self._value_of(other, ref, fk)) for ref, fk in self.sync_pairs]
+            # any differing column, or a NULL foreign key (no related object at all)
+            return or_(*(fk != v for fk, v in pairs), *(fk.is_(None) for fk, _ in pairs))
+        tm = self.mapper
+        same = and_(*(c == self._value_of(other, c, c) for c in tm.primary_key))
+        return ~self._criterion_exists((same,), {})
+
+    def contains(self, other: Any, **kwargs: Any) -> Any:
+        """``User.addresses.contains(address)``: the parent of that address."""
+        self._configure_for_sql()
+        if not self.uselist:
+            raise exc.InvalidRequestError(
+                f"contains() is for collections; {self} refers to a single object: use "
+                f"{self} == obj"
+            )
+        return self._compare_to_object(other, "contains")
+
+    def any(self, *criterion: Any, **kwargs: Any) -> Any:
+        """EXISTS criteria for a collection: ``User.addresses.any(Address.email == x)``
+        (keyword arguments compare attributes of the target: ``any(email=x)``)."""
+        self._configure_for_sql()
+        if not self.uselist:
+            raise exc.InvalidRequestError(
+                f"any() is for collections; {self} refers to a single object: use "
+                f"{self}.has(...)"
+            )
+        return self._criterion_exists(criterion, kwargs)
+
+    def has(self, *criterion: Any, **kwargs: Any) -> Any:
+        """EXISTS criteria for a single related object: ``Address.user.has(User.name == x)``."""
+        self._configure_for_sql()
+        if self.uselist:
+            raise exc.InvalidRequestError(
+                f"has() is for a relationship to a single object; {self} is a collection: "
+                f"use {self}.any(...)"
+            )
+        return self._criterion_exists(criterion, kwargs)
+
+    def _unsupported(self, op: str) -> Any:
+        raise exc.InvalidRequestError(
+            f"{op} is not supported for relationship {self}: a relationship compares only "
+            "with == and != (to an object or None), contains(), any() and has(). Compare "
+            "the foreign key columns for other operators, e.g. "
+            f"{self._key_columns_hint()}.in_([...])"
+        )
+
+    def _key_columns_hint(self) -> str:
+        self._configure_for_sql()
+        if self.direction == MANYTOONE:
+            cols = [fk for _, fk in self.sync_pairs]
+            return f"{self.parent.class_.__name__}.{self.parent.col_to_key[cols[0]]}"  # type: ignore[union-attr]
+        cols = list(self.parent.primary_key)  # type: ignore[union-attr]
+        return f"{self.parent.class_.__name__}.{self.parent.col_to_key[cols[0]]}"  # type: ignore[union-attr]
+
+    def in_(self, other: Any) -> Any:
+        return self._unsupported("in_()")
+
+    def not_in(self, other: Any) -> Any:
+        return self._unsupported("not_in()")
+
+    notin_ = not_in
+
+    def is_(self, other: Any) -> Any:
+        return self._unsupported("is_() (use == None)")
+
+    def is_not(self, other: Any) -> Any:
+        return self._unsupported("is_not() (use != None)")
+
+    isnot = is_not
+
+    def like(self, *args: Any, **kw: Any) -> Any:
+        return self._unsupported("like()")
+
+    def ilike(self, *args: Any, **kw: Any) -> Any:
+        return self._unsupported("ilike()")
+
+    def startswith(self, *args: Any, **kw: Any) -> Any:
+        return self._unsupported("startswith()")
+
+    def endswith(self, *args: Any, **kw: Any) -> Any:
+        return self._unsupported("endswith()")
+
+    def between(self, *args: Any, **kw: Any) -> Any:
+        return self._unsupported("between()")
+
+    def __lt__(self, other: Any) -> Any:
+        return self._unsupported("<")
+
+    def __le__(self, other: Any) -> Any:
+        return self._unsupported("<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._unsupported(">")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._unsupported(">=")
 
     def __clause_element__(self) -> Any:
         """``select(User).join(User.addresses)``: the target, joined along the foreign key."""
@@ -557,6 +965,13 @@ class Relationship:
         try:
             return obj.__dict__[self.key]
         except KeyError:
+            state = obj.__dict__.get(STATE_ATTR)
+            if state is not None and self.key in state.committed:
+                # deleted with ``del``: empty until flushed, not reloaded
+                if self.uselist:
+                    value = obj.__dict__[self.key] = InstrumentedList((), state, self)
+                    return value
+                return None
             from ..strategies import load_relationship
 
             return load_relationship(self, obj)
@@ -612,7 +1027,29 @@ class Relationship:
             state.mark_modified()
 
     def __delete__(self, obj: Any) -> None:
-        self.__set__(obj, [] if self.uselist else None)
+        """``del obj.rel``: the value is removed (the flush clears the foreign key);
+        reading it again gives None / an empty list. An unloaded collection of a
+        persistent object is left alone; a scalar with no value raises
+        AttributeError."""
+        self.parent.registry.configure()  # type: ignore[union-attr]
+        d = obj.__dict__
+        state = d.get(STATE_ATTR) or instance_state(obj)
+        key = self.key
+        if self.uselist:
+            if key in d:
+                self.__set__(obj, [])
+                d.pop(key)
+            return
+        if key not in d:
+            if state.key is None:
+                raise AttributeError(
+                    f"{self} of {exc.instance_str(obj)} has no value to delete: it was never "
+                    "set (or is already deleted)"
+                )
+            if key in state.committed:
+                return  # already deleted
+        self.__set__(obj, None)
+        d.pop(key)
 
     def _check_type(self, value: Any) -> None:
         if value is not None and not isinstance(value, self.mapper.class_):
@@ -632,6 +1069,8 @@ class Relationship:
         if self._primaryjoin is not None or not self.uses_target_pk:
             return NO_VALUE
         tstate = d.get(STATE_ATTR)
+        if tstate is not None and self.key in tstate.committed:
+            return None  # deleted with ``del``
         session = tstate.session if tstate is not None else None
         if session is None or tstate.key is None:
             return NO_VALUE
@@ -687,6 +1126,8 @@ class Relationship:
                     tstate.mark_modified()
 
     def _collection_added(self, state: InstanceState, item: Any) -> None:
+        if item is None:
+            return  # allowed in Python; the flush refuses it
         self._check_type(item)
         owner = state.obj()
         if self.partner is not None and owner is not None:
@@ -694,6 +1135,8 @@ class Relationship:
         self._cascade_on_attach(state, item)
 
     def _collection_removed(self, state: InstanceState, item: Any) -> None:
+        if item is None:
+            return
         owner = state.obj()
         if self.partner is not None and owner is not None:
             self.partner._remove_from(item, owner)
@@ -724,9 +1167,12 @@ class Relationship:
                 orig = []
             else:
                 return History((), tuple(cur), ())
-            added = tuple(x for x in cur if not any(x is o for o in orig))
-            removed = tuple(o for o in orig if not any(o is x for x in cur))
-            unchanged = tuple(x for x in cur if any(x is o for o in orig))
+            # by identity, in linear time (a loaded collection may be large)
+            orig_ids = {id(o) for o in orig}
+            cur_ids = {id(x) for x in cur}
+            added = tuple(x for x in cur if id(x) not in orig_ids)
+            removed = tuple(o for o in orig if id(o) not in cur_ids)
+            unchanged = tuple(x for x in cur if id(x) in orig_ids)
             return History(added, unchanged, removed)
         if self.key in state.committed:
             old = state.committed[self.key]
@@ -752,15 +1198,34 @@ class Relationship:
         value = d.get(self.key, NO_VALUE)
         if value is NO_VALUE or value is None:
             return []
-        return list(value) if self.uselist else [value]
+        if self.uselist:
+            return [x for x in value if x is not None]
+        return [value]
 
     # -- cascades (called by the session) -----------------------------------------------------
     def cascade_add(self, session: Session, state: InstanceState, obj: Any,
                     visited: set[int]) -> None:
         if "save-update" not in self.cascade or self.viewonly:
             return
-        for item in self.related_objects(obj.__dict__):
+        d = obj.__dict__
+        for item in self.related_objects(d):
             session._add_with_cascade(item, visited)
+        if self.key in state.committed:
+            # removed while outside this session: the flush must still clear (or, with
+            # delete-orphan, delete) them, so they come along too
+            for item in self._removed_items(state, d):
+                session._add_with_cascade(item, visited)
+
+    def _removed_items(self, state: InstanceState, d: dict[str, Any]) -> list[Any]:
+        """Objects this relationship referred to at the last flush/load and no longer does."""
+        orig = state.committed[self.key]
+        if orig is NO_VALUE or orig is None:
+            return []
+        current = d.get(self.key, NO_VALUE)
+        if not self.uselist:
+            return [] if orig is current else [orig]
+        cur_ids = {id(x) for x in current} if current is not NO_VALUE else set()
+        return [o for o in orig if o is not None and id(o) not in cur_ids]
 
     def cascade_delete(self, session: Session, state: InstanceState, obj: Any) -> None:
         if "delete" not in self.cascade:
@@ -802,7 +1267,8 @@ class Relationship:
 
         value = d[self.key]
         if self.uselist:
-            merged = [merge(session, item, load, memo) for item in (value or [])]
+            merged = [None if item is None else merge(session, item, load, memo)
+                      for item in (value or [])]
             current = target.__dict__.get(self.key, NO_VALUE)
             if current is NO_VALUE or [id(x) for x in current] != [id(x) for x in merged]:
                 setattr(target, self.key, merged)
@@ -813,6 +1279,9 @@ class Relationship:
 
     def load_now(self, state: InstanceState, obj: Any) -> None:
         getattr(obj, self.key)
+
+    # last in the class body: from here on ``property`` names this attribute
+    property = property(_get_property)
 
 
 def configure_registry(registry: Any) -> None:
