@@ -25,6 +25,7 @@ from typing import Any
 
 import rely_stats
 from flask import Blueprint, Flask, request
+from rely_logging import NotDeliberate
 from sqlalchemy import func, select
 
 from example_apps.flask_app import create_app
@@ -71,6 +72,7 @@ def stats():
 def build() -> Flask:
     flask_app = create_app({"SEED_DEMO_DATA": os.environ.get("RELY_SEED") == "1"})
     flask_app.register_blueprint(rely, url_prefix="/_rely")
+    flask_app.logger.addFilter(NotDeliberate())
     return flask_app
 
 

@@ -194,9 +194,17 @@ def test_server_restart_is_invisible_with_pool_pre_ping(db: Engine, pg_server) -
 # -- an IntegrityError in a big flush ------------------------------------------
 
 
-def test_integrity_error_in_the_middle_of_a_10000_row_flush(db: Engine, admin: Engine) -> None:
+@pytest.mark.parametrize("keys", ["generated", "given"])
+def test_integrity_error_in_the_middle_of_a_10000_row_flush(
+    db: Engine, admin: Engine, keys: str
+) -> None:
+    """Generated keys go through COPY; given keys through batched INSERTs, the
+    first batches of which have run when the one with the duplicate fails."""
     session = Session(db)
-    rows = [Entry(account_id=1, label=f"entry {n}") for n in range(10_000)]
+    rows = [
+        Entry(account_id=1, label=f"entry {n}", **({"id": n + 1} if keys == "given" else {}))
+        for n in range(10_000)
+    ]
     rows[5_000].label = "entry 17"  # the same label as an earlier row of the flush
     session.add_all(rows)
     with pytest.raises(sa_exc.IntegrityError):
@@ -334,6 +342,18 @@ def test_retries_are_bounded_and_other_errors_are_not_retried(db: Engine) -> Non
         run_in_transaction(factory, duplicate, retries=-1)
 
 
+def test_sqlstate_is_read_from_psycopg3_and_psycopg2_errors() -> None:
+    psycopg2_style = Exception("deadlock detected")
+    psycopg2_style.pgcode = "40P01"  # type: ignore[attr-defined]
+    assert is_retryable(sa_exc.OperationalError("UPDATE", {}, psycopg2_style))
+    wrapped = se_exc.PendingRollbackError(
+        "flush failed", sa_exc.DBAPIError("x", {}, _FakeDriverError("serialize", "40001"))
+    )
+    assert sqlstate_of(wrapped) == "40001"
+    assert not is_retryable(sa_exc.IntegrityError("INSERT", {}, _FakeDriverError("dup", "23505")))
+    assert sqlstate_of(ValueError("not a database error")) is None
+
+
 class _FakeDriverError(Exception):
     """Stands for a driver error carrying a SQLSTATE (psycopg 3's ``sqlstate``)."""
 
@@ -349,6 +369,8 @@ def test_deadlock_is_retried(db: Engine) -> None:
     both_locked_first_row = threading.Barrier(2, timeout=30)
     retried: list[str | None] = []
     errors: list[BaseException] = []
+    with db.connect() as conn:  # only a superuser may shorten the 1 s deadlock check
+        superuser = conn.execute(text("SELECT current_setting('is_superuser')")).scalar() == "on"
 
     def transfer(first: int, second: int) -> None:
         attempt = 0
@@ -356,7 +378,8 @@ def test_deadlock_is_retried(db: Engine) -> None:
         def work(session: Session) -> None:
             nonlocal attempt
             attempt += 1
-            session.execute(text("SET deadlock_timeout = '20ms'"))
+            if superuser:
+                session.execute(text("SET deadlock_timeout = '20ms'"))
             session.get(Account, first, with_for_update=True)
             if attempt == 1:
                 both_locked_first_row.wait()
