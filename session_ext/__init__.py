@@ -27,6 +27,7 @@ from .mapping.relationships import (
 )
 from .pagination import Pagination, paginate
 from .query import Query
+from .retry import run_in_transaction
 from .scoping import Scope, current_scope, scope, scoped_session
 from .session import (
     Session,
@@ -96,6 +97,7 @@ __all__ = [
     "paginate",
     "raiseload",
     "relationship",
+    "run_in_transaction",
     "scope",
     "scoped_session",
     "selectinload",

@@ -368,7 +368,9 @@ def sweep_dead() -> None:
         # an object that died can't have been held as modified: only the map entry
         key = state.key
         if imap is not None and imap.get(key) is state:
-            del imap[key]
+            # the map may belong to a session another thread is closing right now:
+            # the entry can be gone by the time we remove it
+            imap.pop(key, None)
 
 
 def instance_state(obj: object) -> InstanceState:

@@ -65,6 +65,17 @@ class _PgState:
 # -- hooks -------------------------------------------------------------------
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="tests/reliability: the full load budget (5,000 requests at 32 concurrent per "
+        "server configuration) instead of CI's (400 at 16); same as "
+        "SESSION_EXT_RELIABILITY_FULL=1",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

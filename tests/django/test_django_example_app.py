@@ -89,6 +89,17 @@ def test_json_api(client):
     assert len(db.session.registry) == 0
 
 
+def test_json_api_accepts_posts_from_real_clients(client):
+    """A JSON client has no CSRF cookie: the API must not answer 403 (the
+    HTML form, which has a token, stays protected)."""
+    strict = Client(enforce_csrf_checks=True)
+    created = strict.post("/api/notes", json.dumps({"title": "from curl"}),
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert strict.post("/", {"title": "no token"}).status_code == 403
+    assert client.get("/api/notes").json()["total"] == 1
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
