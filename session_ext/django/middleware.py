@@ -13,6 +13,11 @@ When the request ends:
   back to the pool and its objects are detached.  If that commit fails, the
   session is still removed and the error becomes a 500.
 
+Under ASGI the end of a request runs in a worker thread of its own, not in
+the one thread Django runs sync views in: otherwise the next request's view,
+queued on that thread, could wait for a lock (SQLite's write lock, a row
+lock) that only this request's rollback releases, and time out.
+
 Put it near the top of ``MIDDLEWARE`` so every middleware that uses the
 database runs inside the request's scope.
 """
@@ -63,10 +68,10 @@ class SessionExtMiddleware:
                 response = await get_response(request)
             except BaseException:
                 if registry.session.has():
-                    await sync_to_async(_end_after_error, thread_sensitive=True)()
+                    await sync_to_async(_end_after_error, thread_sensitive=False)()
                 raise
             if registry.session.has():  # the commit and the close block: not in the loop
-                await sync_to_async(end_request, thread_sensitive=True)(
+                await sync_to_async(end_request, thread_sensitive=False)(
                     ok=response.status_code < 400
                 )
             return response

@@ -87,6 +87,41 @@ def test_sync_view_under_asgi_uses_the_request_session():
     assert db.engine.pool.checkedout() == 0
 
 
+def test_under_asgi_a_sync_views_teardown_runs_outside_the_sync_view_thread(monkeypatch):
+    """Django runs every sync view of an ASGI app on one thread; a request's
+    rollback queued behind the next request's view on that thread could only
+    run after that view stopped waiting for the lock the rollback releases
+    (SQLite's write lock): the teardown must run on a thread of its own."""
+    from session_ext import Session as CoreSession
+    from session_ext.django import middleware
+
+    view_threads: set[int] = set()
+    teardown_threads: list[int] = []
+    real_flush, real_end = CoreSession.flush, middleware.end_request
+
+    def recording_flush(self: Any, objects: Any = None) -> None:
+        view_threads.add(threading.get_ident())
+        real_flush(self, objects)
+
+    def recording_end(ok: bool) -> None:
+        teardown_threads.append(threading.get_ident())
+        real_end(ok)
+
+    monkeypatch.setattr(CoreSession, "flush", recording_flush)
+    monkeypatch.setattr(middleware, "end_request", recording_end)
+
+    async def run() -> list[int]:
+        client = AsyncClient()
+        return [(await client.get(f"/items/create?name=t{i}")).status_code for i in range(3)]
+
+    assert asyncio.run(run()) == [200, 200, 200]
+    assert len(view_threads) == 1  # Django's one thread for sync views
+    assert len(teardown_threads) == 3
+    assert not view_threads & set(teardown_threads)
+    assert len(db.session.registry) == 0
+    assert db.engine.pool.checkedout() == 0
+
+
 # -- teardown: commit or roll back -------------------------------------------------
 
 
