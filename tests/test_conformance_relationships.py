@@ -686,7 +686,15 @@ def test_property_configures_on_first_use():
         id = Column(Integer, primary_key=True)
         a_id = Column(ForeignKey("lazy_a.id"))
 
+    assert type(A.__dict__["bs"]).__name__ == "_UnconfiguredRelationship"
     assert A.bs.direction == session_ext.ONETOMANY  # configured on access
+    # configured, it is a plain Relationship: no __getattr__ slowing every attribute read
+    assert type(A.__dict__["bs"]) is session_ext.Relationship
+    assert not hasattr(session_ext.Relationship, "__getattr__")
+    SE.User.addresses.property  # noqa: B018 - configured
+    rels = [r for c in (SE.User, SE.Address, SE.Node, SE.Kid)
+            for r in c.__mapper__.relationships.values()]
+    assert rels and all(type(r) is session_ext.Relationship for r in rels)
     assert A.bs.property.mapper.class_ is B
     assert A.bs.property.info == {"label": "Bs"}
     with warnings.catch_warnings():

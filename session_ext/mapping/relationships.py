@@ -222,18 +222,9 @@ class Relationship:
     __hash__ = object.__hash__
 
     # -- introspection, with the names of SQLAlchemy's RelationshipProperty ---------------------
-    #: what the mapping works out on configuration; reading one configures the registry
-    _CONFIGURED_ATTRS = frozenset(("mapper", "direction", "uselist", "order_by", "target_class",
-                                   "partner", "sync_pairs"))
-
-    def __getattr__(self, name: str) -> Any:
-        # only reached for attributes not set yet: those set by configure()
-        if name in Relationship._CONFIGURED_ATTRS and self.__dict__.get("parent") is not None \
-                and not self.__dict__.get("_configured"):
-            self.parent.registry.configure()  # type: ignore[union-attr]
-            if self._configured:
-                return getattr(self, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def __new__(cls, *args: Any, **kw: Any) -> Relationship:
+        # an _UnconfiguredRelationship until configure() (see there)
+        return object.__new__(_UnconfiguredRelationship if cls is Relationship else cls)
 
     def _get_property(self) -> Relationship:
         """``User.addresses.property``: the relationship itself (configured)."""
@@ -396,6 +387,8 @@ class Relationship:
         else:
             self.uselist = bool(self._uselist)
         self._configured = True
+        if type(self) is _UnconfiguredRelationship:
+            self.__class__ = Relationship
         self._split_criteria()
         self._setup_backref()
         self._build_lazy_clause()
@@ -1191,12 +1184,16 @@ class Relationship:
 
     def related_objects(self, d: dict[str, Any]) -> list[Any]:
         """The objects ``d`` (an instance's ``__dict__``) relates to, loaded ones only."""
-        # _objects_in(d.get(key)), written out: this runs for every new or changed
-        # object and relationship on every flush
+        # _objects_in(d.get(key)) with members()'s usual case, written out: this runs
+        # for every new or changed object and relationship on every flush
         value = d.get(self.key, NO_VALUE)
         if value is NO_VALUE or value is None:
             return []
-        return members(value) if self.uselist else [value]
+        if not self.uselist:
+            return [value]
+        if type(value) is InstrumentedList and not value._none:
+            return list(value)
+        return members(value)
 
     def _objects_in(self, value: Any) -> list[Any]:
         """The objects a value of this relationship refers to (a collection, its
@@ -1282,6 +1279,28 @@ class Relationship:
 
     # last in the class body: from here on ``property`` names this attribute
     property = property(_get_property)
+
+
+class _UnconfiguredRelationship(Relationship):
+    """A :class:`Relationship` before :meth:`~Relationship.configure`: reading what
+    configuration works out (``direction``, ``mapper``, ...) configures the
+    registry first. Configured, it becomes a plain Relationship again: a class
+    with ``__getattr__`` makes every attribute read slower (some 15 ns on
+    CPython 3.11), and a relationship's attributes are read on every access,
+    load and flush."""
+
+    #: what the mapping works out on configuration; reading one configures the registry
+    _CONFIGURED_ATTRS = frozenset(("mapper", "direction", "uselist", "order_by", "target_class",
+                                   "partner", "sync_pairs"))
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for attributes not set yet: those set by configure()
+        if name in self._CONFIGURED_ATTRS and self.__dict__.get("parent") is not None \
+                and not self.__dict__.get("_configured"):
+            self.parent.registry.configure()  # type: ignore[union-attr]
+            if self._configured:
+                return getattr(self, name)
+        raise AttributeError(f"'Relationship' object has no attribute {name!r}")
 
 
 def configure_registry(registry: Any) -> None:
