@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import exc
+from .mapping.collections import holds_none
 from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationship
 from .state import NO_VALUE, InstanceState, instance_state
 
@@ -109,7 +110,7 @@ def _changes(session: Session, plan: FlushPlan) -> None:
             hist = rel.history(state, d)
             if not hist.has_changes():
                 continue
-            if rel.uselist and any(x is None for x in hist.added):
+            if rel.uselist and holds_none(d.get(rel.key, ())):
                 raise exc.FlushError(
                     f"Can't flush None in the collection {rel.class_attribute} of "
                     f"{exc.instance_str(obj)}: a collection holds "
@@ -176,13 +177,8 @@ def _deletions(session: Session, plan: FlushPlan) -> None:
                 continue
             original = state.committed.get(rel.key, NO_VALUE)
             if original is NO_VALUE:
-                current = getattr(obj, rel.key)
-                children = list(current) if rel.uselist else ([current] if current else [])
-            else:
-                children = list(original) if rel.uselist else ([original] if original else [])
-            for child in children:
-                if child is None:
-                    continue
+                original = getattr(obj, rel.key)
+            for child in rel._objects_in(original):
                 cstate = instance_state(child)
                 if rel.direction == ONETOMANY:
                     if "delete" in rel.cascade or rel.passive_deletes:

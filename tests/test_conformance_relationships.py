@@ -686,7 +686,15 @@ def test_property_configures_on_first_use():
         id = Column(Integer, primary_key=True)
         a_id = Column(ForeignKey("lazy_a.id"))
 
+    assert type(A.__dict__["bs"]).__name__ == "_UnconfiguredRelationship"
     assert A.bs.direction == session_ext.ONETOMANY  # configured on access
+    # configured, it is a plain Relationship: no __getattr__ slowing every attribute read
+    assert type(A.__dict__["bs"]) is session_ext.Relationship
+    assert not hasattr(session_ext.Relationship, "__getattr__")
+    SE.User.addresses.property  # noqa: B018 - configured
+    rels = [r for c in (SE.User, SE.Address, SE.Node, SE.Kid)
+            for r in c.__mapper__.relationships.values()]
+    assert rels and all(type(r) is session_ext.Relationship for r in rels)
     assert A.bs.property.mapper.class_ is B
     assert A.bs.property.info == {"label": "Bs"}
     with warnings.catch_warnings():
@@ -719,3 +727,167 @@ def test_expired_and_detached_objects_compare_by_their_identity(engine, count_st
         with count_statements(engine) as stmts:
             assert ids(s, select(SE.Address.id).where(SE.Address.user == u1)) == [1, 2]
         assert len(stmts) == 1
+
+
+# =========================================================================== 6. refused changes
+_REFUSED_CHANGES = {
+    "a1.user = u2": lambda o: setattr(o.a1, "user", o.u2),
+    "a1.user = None": lambda o: setattr(o.a1, "user", None),
+    "del a1.user": lambda o: delattr(o.a1, "user"),
+    "u1.profile = None": lambda o: setattr(o.u1, "profile", None),
+    "u2.addresses.append(a1)": lambda o: o.u2.addresses.append(o.a1),
+    "u2.addresses.insert(0, a1)": lambda o: o.u2.addresses.insert(0, o.a1),
+    "u1.addresses.remove(a1)": lambda o: o.u1.addresses.remove(o.a1),
+    "u1.addresses.pop()": lambda o: o.u1.addresses.pop(),
+    "u1.addresses[0] = a3": lambda o: o.u1.addresses.__setitem__(0, o.a3),
+    "del u1.addresses[0]": lambda o: o.u1.addresses.__delitem__(0),
+    "u1.addresses.clear()": lambda o: o.u1.addresses.clear(),
+    "u1.addresses = [a3]": lambda o: setattr(o.u1, "addresses", [o.a3]),
+    "del u1.addresses": lambda o: delattr(o.u1, "addresses"),
+    "u2.tags.append(t1)": lambda o: o.u2.tags.append(o.t1),
+    "u1.tags.remove(t1)": lambda o: o.u1.tags.remove(o.t1),
+    "u1.tags = []": lambda o: setattr(o.u1, "tags", []),
+    # a transient object's change refused on the persistent object its backref changes
+    "Address().user = u2": lambda o: setattr(o.new_address, "user", o.u2),
+    "User().addresses.append(a1)": lambda o: o.new_user.addresses.append(o.a1),
+}
+
+
+def _refused_program(m: SimpleNamespace, engine: Any) -> list[Any]:
+    seed(m, engine)
+    out: list[Any] = []
+    for name, change in _REFUSED_CHANGES.items():
+        with m.Session(engine, autobegin=False, expire_on_commit=False) as s:
+            with s.begin():
+                o = SimpleNamespace(
+                    u1=s.get(m.User, 1), u2=s.get(m.User, 2), a1=s.get(m.Address, 1),
+                    a3=s.get(m.Address, 3), t1=s.get(m.Tag, 1),
+                    new_address=m.Address(id=9), new_user=m.User(id=9),
+                )
+                for obj in (o.u1, o.u2):
+                    obj.addresses, obj.tags, obj.profile  # noqa: B018 - loaded
+                for obj in (o.a1, o.a3):
+                    obj.user  # noqa: B018
+                o.new_user.addresses  # noqa: B018
+
+            def snapshot(o: SimpleNamespace = o) -> Any:
+                return (
+                    o.a1.user.id, o.a3.user.id,
+                    [a.id for a in o.u1.addresses], [a.id for a in o.u2.addresses],
+                    [t.id for t in o.u1.tags], [t.id for t in o.u2.tags],
+                    o.u1.profile.id, o.new_address.user,
+                    [a.id for a in o.new_user.addresses],
+                )
+
+            before = snapshot()
+            outcome = _outcome(lambda: change(o))  # noqa: B023 - called right here
+            out.append((name, outcome, snapshot() == before))
+            with s.begin():
+                o.u1.name = name  # an unrelated change: its flush must not carry the refused one
+    with engine.connect() as c:
+        p = m.flavor
+        out.append(c.execute(text(f"SELECT id, user_id FROM {p}_addresses ORDER BY id")).all())
+        out.append(c.execute(text(f"SELECT user_id, tag_id FROM {p}_user_tags ORDER BY 1, 2"))
+                   .all())
+        out.append(c.execute(text(f"SELECT id, user_id FROM {p}_profiles")).all())
+    return out
+
+
+def test_refused_relationship_change_changes_nothing(engine):
+    """With ``autobegin=False`` and no transaction, the first change of a persistent
+    object is refused (InvalidRequestError). Before: ``a1.user = u2`` raised but
+    a1.user was already u2 (and ``u1.addresses = [...]``, ``del`` likewise), the
+    backrefs half done, and the next commit wrote it; a transient object's change
+    refused by its backref's persistent object stayed half made. As in
+    SQLAlchemy, nothing changes, in Python or in the database."""
+    out = run_both(engine, _refused_program)
+    changes = out[: len(_REFUSED_CHANGES)]
+    assert changes == [(name, "InvalidRequestError", True) for name in _REFUSED_CHANGES]
+    assert out[-3:] == [[(1, 1), (2, 1), (3, 2), (4, None)], [(1, 1), (1, 2), (2, 2)], [(1, 1)]]
+
+
+def test_wrong_type_in_collection_changes_nothing(sqlite_engine):
+    """Before: ``u.addresses.append(tag)`` raised TypeError with the tag already in
+    the list, ``u.addresses = [a, tag]`` with the list replaced and a2's backref
+    cleared, ``u.addresses[0] = tag`` with a1.user cleared. (SQLAlchemy raises
+    KeyError and leaves some of these half made.)"""
+    SE.Base.metadata.create_all(sqlite_engine)
+    seed(SE, sqlite_engine)
+    changes = [
+        lambda u, a, t: u.addresses.append(t),
+        lambda u, a, t: u.addresses.insert(0, t),
+        lambda u, a, t: u.addresses.extend([t]),
+        lambda u, a, t: setattr(u, "addresses", [a, t]),
+        lambda u, a, t: u.addresses.__setitem__(0, t),
+        lambda u, a, t: u.addresses.__setitem__(slice(0, 2), [a, t]),
+        lambda u, a, t: setattr(a, "user", t),
+    ]
+    for change in changes:
+        with SE.Session(sqlite_engine) as s:
+            u, a1, a2, t = s.get(SE.User, 1), s.get(SE.Address, 1), s.get(SE.Address, 2), \
+                s.get(SE.Tag, 1)
+            u.addresses, a1.user, a2.user  # noqa: B018 - loaded
+            with pytest.raises(TypeError, match=r"takes a (Address|User) object, not Tag"):
+                change(u, a1, t)
+            assert list(u.addresses) == [a1, a2]
+            assert a1.user is u and a2.user is u
+            assert not s.is_modified(u) and not s.is_modified(a1) and not s.is_modified(a2)
+
+
+def test_del_unloaded_many_to_one_whose_key_is_null(engine):
+    """Before: ``del a.user`` of an unloaded many-to-one whose foreign key is NULL
+    raised KeyError('user')."""
+
+    def program(m: SimpleNamespace, engine: Any) -> Any:
+        seed(m, engine)
+        with m.Session(engine) as s:
+            a4 = s.get(m.Address, 4)
+            outcome = _outcome(lambda: delattr(a4, "user"))
+            return outcome, a4.user, a4.user_id, _outcome(s.commit)
+
+    assert run_both(engine, program) == (None, None, None, None)
+
+
+def _none_program_2(m: SimpleNamespace, engine: Any) -> list[Any]:
+    out: list[Any] = []
+    with m.Session(engine) as s:
+        s.add(m.User(id=1, addresses=[m.Address(id=1), m.Address(id=2)]))
+        s.commit()
+        u = s.get(m.User, 1)
+        a1, a2 = u.addresses
+        u.addresses[0] = None  # a1 removed: its backref is cleared
+        out.append((a1.user, [x and x.id for x in u.addresses]))
+        out.append(_outcome(s.flush))
+        s.rollback()
+        u = s.get(m.User, 1)
+        u.addresses[0:1] = [None, None]
+        out.append(len(u.addresses))
+        out.append(_outcome(s.flush))
+        s.rollback()
+        u = s.get(m.User, 1)
+        u.addresses = [None, *u.addresses]
+        u.addresses.remove(None)  # no None left: the flush goes through
+        out.append(_outcome(s.flush))
+        s.commit()
+    with engine.connect() as c:
+        out.append(c.execute(text(f"SELECT id, user_id FROM {m.flavor}_addresses ORDER BY id"))
+                   .all())
+    return out
+
+
+def test_none_put_in_collection_by_item_or_slice_assignment(engine):
+    out = run_both(engine, _none_program_2)
+    assert out == [(None, [None, 2]), "FlushError", 3, "FlushError", None, [(1, 1), (2, 1)]]
+
+
+def test_merge_carries_none_in_collection_to_the_flush(sqlite_engine):
+    """A None in a merged collection stays in place and the flush refuses it, as
+    when appended (SQLAlchemy's merge raises AttributeError on it)."""
+    SE.Base.metadata.create_all(sqlite_engine)
+    with SE.Session(sqlite_engine) as s:
+        a = SE.Address(id=1)
+        merged = s.merge(SE.User(id=1, addresses=[None, a]))
+        assert merged.addresses[0] is None and merged.addresses[1].id == 1
+        assert merged.addresses[1] is not a and merged.addresses[1] in s
+        with pytest.raises(se_exc.FlushError, match=r"None in the collection User\.addresses"):
+            s.flush()

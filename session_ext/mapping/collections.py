@@ -3,11 +3,18 @@
 Every mutation first records the collection's original contents in the
 owner's state (once per flush cycle), then tells the relationship which
 items were added or removed, so backrefs and cascades follow in Python and
-the flush can compute what to write.
+the flush can compute what to write.  A refused change (the session may not
+begin a transaction) raises before the list or any other object changes.
+
+None may be put in a collection (as in SQLAlchemy); it is not a related
+object, and the flush refuses it.  This module is where None is told apart:
+the list's add/remove hooks skip it, :func:`members` gives the objects of a
+collection, :func:`holds_none` tells whether the flush must refuse it.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
 class InstrumentedList(list):  # type: ignore[type-arg]
     """A list that tells its owner's state about every change."""
 
-    __slots__ = ("_state", "_rel")
+    __slots__ = ("_state", "_rel", "_none")
 
     def __init__(
         self, iterable: Iterable[Any] = (), state: InstanceState | None = None,
@@ -28,31 +35,36 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         super().__init__(iterable)
         self._state = state
         self._rel = rel
+        #: None was put in this list (and may still be in it); loaded lists never hold it
+        self._none = False
 
     # change bookkeeping ---------------------------------------------------------
     def _before_change(self) -> None:
         state = self._state
         if state is None:
             return
+        if not state.modified:
+            state.mark_modified()  # may refuse (no transaction may begin): nothing changed yet
         key = self._rel.key  # type: ignore[union-attr]
         if key not in state.committed:
             state.committed[key] = tuple(self)
-        if not state.modified:
-            state.mark_modified()
 
     def _added(self, item: Any) -> None:
-        if self._state is not None:
+        """Before ``item`` goes in: type check, backref, cascade (each may raise)."""
+        if item is None:
+            self._none = True
+        elif self._state is not None:
             self._rel._collection_added(self._state, item)  # type: ignore[union-attr]
 
     def _removed(self, item: Any) -> None:
-        if self._state is not None:
+        if item is not None and self._state is not None:
             self._rel._collection_removed(self._state, item)  # type: ignore[union-attr]
 
     # list API -------------------------------------------------------------------
     def append(self, item: Any) -> None:
         self._before_change()
-        super().append(item)
         self._added(item)
+        super().append(item)
 
     def _append_quiet(self, item: Any) -> None:
         """Append from the other side of a backref (no further backref events)."""
@@ -76,50 +88,62 @@ class InstrumentedList(list):  # type: ignore[type-arg]
 
     def insert(self, index: SupportsIndex, item: Any) -> None:
         self._before_change()
-        super().insert(index, item)
         self._added(item)
+        super().insert(index, item)
 
     def remove(self, item: Any) -> None:
+        i = self.index(item)  # ValueError when absent, before anything changes
         self._before_change()
-        super().remove(item)
-        self._removed(item)
+        found = self[i]
+        self._removed(found)
+        self._delete_found(i, found)
 
     def pop(self, index: SupportsIndex = -1) -> Any:
+        found = self[index]  # IndexError when out of range, before anything changes
         self._before_change()
-        item = super().pop(index)
-        self._removed(item)
-        return item
+        self._removed(found)
+        self._delete_found(index, found)
+        return found
+
+    def _delete_found(self, index: SupportsIndex, found: Any) -> None:
+        """Delete ``found``, at ``index`` unless the events moved it."""
+        i = operator.index(index)
+        if not (-len(self) <= i < len(self) and self[i] is found):
+            i = next(j for j, x in enumerate(self) if x is found)
+        super().__delitem__(i)
 
     def clear(self) -> None:
         self._before_change()
-        old = list(self)
-        super().clear()
-        for item in old:
+        for item in list(self):
             self._removed(item)
+        super().clear()
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._before_change()
         if isinstance(index, slice):
             old = self[index]
             new = list(value)
-            super().__setitem__(index, new)
+            list(self)[index] = new  # a bad extended slice raises here, before any change
         else:
             old = [self[index]]
             new = [value]
-            super().__setitem__(index, value)
-        for item in old:
-            if not any(item is n for n in new):
-                self._removed(item)
-        for item in new:
-            if not any(item is o for o in old):
-                self._added(item)
+        added = not_in(new, old)
+        if self._rel is not None:
+            for item in added:
+                if item is not None:
+                    self._rel._check_type(item)  # before the removed ones' backrefs
+        self._before_change()
+        for item in not_in(old, new):
+            self._removed(item)
+        for item in added:
+            self._added(item)
+        super().__setitem__(index, new if isinstance(index, slice) else value)
 
     def __delitem__(self, index: Any) -> None:
-        self._before_change()
         old = self[index] if isinstance(index, slice) else [self[index]]
-        super().__delitem__(index)
+        self._before_change()
         for item in old:
             self._removed(item)
+        super().__delitem__(index)
 
     def sort(self, *args: Any, **kw: Any) -> None:
         self._before_change()
@@ -131,3 +155,25 @@ class InstrumentedList(list):  # type: ignore[type-arg]
 
     def __reduce__(self) -> Any:
         return (list, (list(self),))
+
+
+def not_in(items: Iterable[Any], others: Iterable[Any]) -> list[Any]:
+    """The items not in ``others``, by identity, in linear time (a loaded
+    collection may be large; ``==`` may be the user's)."""
+    ids = {id(x) for x in others}
+    return [x for x in items if id(x) not in ids]
+
+
+def members(items: Iterable[Any]) -> list[Any]:
+    """The objects of a collection (a list, or its recorded original tuple),
+    as a new list without None."""
+    if type(items) is InstrumentedList and not items._none:
+        return list(items)  # the usual case, at the speed of a copy
+    return [x for x in items if x is not None]
+
+
+def holds_none(items: Iterable[Any]) -> bool:
+    """The collection holds None: the flush refuses it."""
+    if type(items) is InstrumentedList and not items._none:
+        return False
+    return any(x is None for x in items)
