@@ -37,8 +37,20 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         key = self._rel.key  # type: ignore[union-attr]
         if key not in state.committed:
             state.committed[key] = tuple(self)
+            if state.empty_collections is not None:
+                self._adopt(state, key)
         if not state.modified:
             state.mark_modified()
+
+    def _adopt(self, state: InstanceState, key: str) -> None:
+        """First change of a collection read on a transient object: from now on
+        it is the object's value (see ``Relationship.unsaved_empty``)."""
+        empties = state.empty_collections
+        if empties.get(key) is self:  # type: ignore[union-attr]
+            del empties[key]  # type: ignore[union-attr]
+            obj = state.obj()
+            if obj is not None and key not in obj.__dict__:
+                obj.__dict__[key] = self
 
     def _added(self, item: Any) -> None:
         if self._state is not None:

@@ -979,6 +979,19 @@ class Relationship:
     def empty_value(self, state: InstanceState) -> Any:
         return InstrumentedList((), state, self) if self.uselist else None
 
+    def unsaved_empty(self, state: InstanceState) -> InstrumentedList:
+        """The empty collection a transient/pending object shows for this
+        relationship: the same list on every read, kept out of ``__dict__``
+        (so merge() and the flush do not take it for a value) until its first
+        change puts it there."""
+        empties = state.empty_collections
+        if empties is None:
+            empties = state.empty_collections = {}
+        coll = empties.get(self.key)
+        if coll is None:
+            coll = empties[self.key] = InstrumentedList((), state, self)
+        return coll
+
     def __set__(self, obj: Any, value: Any) -> None:
         self.parent.registry.configure()  # type: ignore[union-attr]
         d = obj.__dict__
@@ -1093,7 +1106,7 @@ class Relationship:
             if coll is None:
                 if tstate.key is not None:
                     return  # not loaded: the database will say it on load
-                coll = d[self.key] = InstrumentedList((), tstate, self)
+                coll = self.unsaved_empty(tstate)  # goes into __dict__ with the append
             if not any(x is item for x in coll):
                 coll._append_quiet(item)
         else:

@@ -197,11 +197,6 @@ def _joined_collection_without_unique(diff: Difference) -> bool:
             and "unique()" in str(sa.error) and not _raised(se))
 
 
-def _merge_copies_read_collection(diff: Difference) -> bool:
-    merged = any(step.kind in ("merge", "merge_noload") for step in diff.steps)
-    return merged and any(
-        pair[0] == UNLOADED and isinstance(pair[1], list) for pair in diff.diffs.values()
-    )
 
 
 def _merge_noload_in_session(diff: Difference) -> bool:
@@ -365,12 +360,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         "FINDINGS.md #10: joinedload() of a collection works without .unique() "
         "(SQLAlchemy raises)",
         explains=_joined_collection_without_unique,
-    ),
-    Pending(
-        "merge-copies-read-collection",
-        "FINDINGS.md #11: reading a collection of a transient object stores an empty list, "
-        "which merge() copies onto the persistent object (emptying its collection)",
-        explains=_merge_copies_read_collection,
     ),
     Pending(
         "merge-noload-in-session",
