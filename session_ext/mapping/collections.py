@@ -93,10 +93,19 @@ class InstrumentedList(list):  # type: ignore[type-arg]
 
     def remove(self, item: Any) -> None:
         self._before_change()
-        super().remove(item)
+        # the remove event first, as in SQLAlchemy: removing a non-member still
+        # runs the backref before list.remove() raises ValueError
         self._removed(item)
+        super().remove(item)
 
     def pop(self, index: SupportsIndex = -1) -> Any:
+        if not self:
+            # as in SQLAlchemy: the object counts as modified, but a collection read
+            # on a transient object does not become its value
+            state = self._state
+            if state is not None and not state.modified:
+                state.mark_modified()
+            raise IndexError("pop from empty list")
         self._before_change()
         item = super().pop(index)
         self._removed(item)

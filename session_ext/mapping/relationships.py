@@ -1024,6 +1024,11 @@ class Relationship:
                     and state.session is not None:
                 old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
             if old is value:
+                # no change, but a set all the same: the value is known from now on
+                # and the object counts as modified (session.dirty), as in SQLAlchemy
+                d[key] = value
+                if not state.modified:
+                    state.mark_modified()
                 return
             if key not in state.committed:
                 state.committed[key] = old
@@ -1105,10 +1110,13 @@ class Relationship:
             coll = d.get(self.key)
             if coll is None:
                 if tstate.key is not None:
-                    return  # not loaded: the database will say it on load
+                    # not loaded: the database will say it on load; the object
+                    # counts as modified all the same (session.dirty), as in SQLAlchemy
+                    if not tstate.modified:
+                        tstate.mark_modified()
+                    return
                 coll = self.unsaved_empty(tstate)  # goes into __dict__ with the append
-            if not any(x is item for x in coll):
-                coll._append_quiet(item)
+            coll._append_quiet(item)  # twice if appended twice on the other side, as in SA
         else:
             old = self._known_value(target)
             if old is item:
@@ -1126,8 +1134,14 @@ class Relationship:
         tstate = instance_state(target)
         if self.uselist:
             coll = d.get(self.key)
+            if coll is None and tstate.empty_collections:  # read while transient
+                coll = tstate.empty_collections.get(self.key)
+                if coll is not None:
+                    coll._before_change()  # an event makes it the object's value
             if coll is not None:
                 coll._remove_quiet(item)
+            elif tstate.key is not None and not tstate.modified:
+                tstate.mark_modified()  # not loaded: modified all the same, as in SQLAlchemy
         else:
             current = self._known_value(target)
             # unknown: ``target`` was in ``item``'s collection, so it pointed at ``item``
@@ -1268,27 +1282,6 @@ class Relationship:
             item for item in self.related_objects(obj.__dict__)
             if instance_state(item).session_id == session.hash_key
         ]
-
-    def merge(self, session: Session, source: Any, target: Any, load: bool,
-              memo: dict[int, Any]) -> None:
-        if "merge" not in self.cascade:
-            return
-        d = source.__dict__
-        if self.key not in d:
-            return
-        from ..merging import merge
-
-        value = d[self.key]
-        if self.uselist:
-            merged = [None if item is None else merge(session, item, load, memo)
-                      for item in (value or [])]
-            current = target.__dict__.get(self.key, NO_VALUE)
-            if current is NO_VALUE or [id(x) for x in current] != [id(x) for x in merged]:
-                setattr(target, self.key, merged)
-        else:
-            merged_value = None if value is None else merge(session, value, load, memo)
-            if target.__dict__.get(self.key, NO_VALUE) is not merged_value:
-                setattr(target, self.key, merged_value)
 
     def load_now(self, state: InstanceState, obj: Any) -> None:
         getattr(obj, self.key)
