@@ -249,21 +249,8 @@ def _delete_loads(diff: Difference) -> bool:
     )
 
 
-def _add_undeletes(diff: Difference) -> bool:
-    return diff.step.kind == "add" and set(diff.diffs) == {"session.deleted"}
 
 
-def _backref_cascade(diff: Difference) -> bool:
-    # session_ext adds an object to the session through a backref event
-    # (SQLAlchemy 2.x does not): more rows, or a row where SQLAlchemy has none
-    appended = any(s.kind in ("collection_append", "collection_replace", "scalar_set")
-                   for s in diff.steps)
-    if not appended:
-        return False
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    if diff.step.kind in ("execute_sql", "dml_update", "dml_delete") and OUTCOME in diff.diffs:
-        return isinstance(sa, int) and isinstance(se, int)
-    return any(key.startswith(("rows of ", "session.new", "state of ")) for key in diff.diffs)
 
 
 
@@ -342,17 +329,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         "FINDINGS.md #15: delete() neither loads the object nor autoflushes before "
         "loading its delete-cascade collections",
         explains=_delete_loads,
-    ),
-    Pending(
-        "add-does-not-undelete",
-        "FINDINGS.md #16: add() of an object marked for deletion does not cancel the deletion",
-        explains=_add_undeletes,
-    ),
-    Pending(
-        "backref-cascade",
-        "FINDINGS.md #17: an object attached through a backref event is saved with the "
-        "session's objects (SQLAlchemy 2.x: it is not)",
-        explains=_backref_cascade,
     ),
     Pending(
         "duplicate-new-keys",
