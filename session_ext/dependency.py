@@ -20,6 +20,7 @@ the INSERTs, which breaks row-level cycles.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from . import exc
@@ -55,7 +56,6 @@ def presort(session: Session, plan: FlushPlan) -> None:
     # a cascade can only reach further through one of them
     if not any(_rels(m) for m in mappers):
         return
-    _cascade_save_update(session)
     _changes(session, plan)
     _deletions(session, plan)
 
@@ -105,6 +105,8 @@ def _changes(session: Session, plan: FlushPlan) -> None:
                         continue  # set and deleted again before the INSERT: no change
                     current = None
                 if old is not current:
+                    if current is not None and not _in_flush(session, rel, current, obj):
+                        continue
                     plan.add_sync(state, obj, rel, current)
                 continue
             hist = rel.history(state, d)
@@ -123,16 +125,33 @@ def _changes(session: Session, plan: FlushPlan) -> None:
                     _orphan(session, plan, rel, child, obj)
             else:
                 for child in hist.added:
-                    plan.m2m.append((rel, obj, child, True))
+                    if _in_flush(session, rel, child, obj):
+                        plan.m2m.append((rel, obj, child, True))
                 for child in hist.deleted:
                     if instance_state(child).key is not None and state.key is not None:
                         plan.m2m.append((rel, obj, child, False))
 
 
+def _in_flush(session: Session, rel: Relationship, item: Any, owner: Any) -> bool:
+    """Whether ``item``, which ``owner.<rel>`` now refers to, is in the session;
+    if not, SQLAlchemy's warning: the change along ``rel`` is not written (an
+    object attached through a backref event is not cascaded into the session)."""
+    if instance_state(item).session_id == session.hash_key:
+        return True
+    warnings.warn(
+        f"Object {exc.instance_str(item)} is not in the session: the change along "
+        f"{rel.class_attribute} of {exc.instance_str(owner)} is not flushed. add() it "
+        "(objects attached through a backref are not cascaded into the session)",
+        exc.SAWarning,
+        stacklevel=6,
+    )
+    return False
+
+
 def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
                 parent: Any) -> None:
     cstate = instance_state(child)
-    if cstate.session_id != session.hash_key:
+    if not _in_flush(session, rel, child, parent):
         return
     plan.add_sync(cstate, child, rel, parent)
     if cstate.key is not None and not cstate.modified:

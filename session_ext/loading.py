@@ -115,7 +115,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         st.session_id = sid
         st.committed = {{}}
         st.modified = st.expired = st.was_deleted = False
-        st._strong = st.load_options = st.load_context = None
+        st._strong = st.load_options = st.load_context = st.empty_collections = None
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj

@@ -923,7 +923,10 @@ class Session:
         loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
-        return merge(self, instance, load, {}, options)  # type: ignore[return-value]
+        if load:
+            self._autoflush()  # what it loads must see the session's changes
+        with self.no_autoflush:
+            return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ legacy query
     def query(self, *entities: Any, **kw: Any) -> Any:

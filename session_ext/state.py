@@ -136,6 +136,7 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         "_strong",
         "load_options",
         "load_context",
+        "empty_collections",
         "__weakref__",
     )
 
@@ -172,6 +173,9 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         self.load_options = None
         #: the query that loaded the object (only kept for N+1 detection)
         self.load_context = None
+        #: {key: empty collection} read on a transient/pending object and not yet
+        #: changed; kept out of ``__dict__`` (not a loaded value) until its first change
+        self.empty_collections = None
         return self
 
     def __init__(self, obj: object, mapper: Mapper, key: Any = None,

@@ -163,10 +163,8 @@ def load_relationship(rel: Relationship, obj: Any) -> Any:
     state = instance_state(obj)
     d = obj.__dict__
     if state.key is None:
-        value = rel.empty_value(state)
-        if rel.uselist:
-            d[rel.key] = value
-        return value
+        # never loaded: empty, but not a value to flush or merge until changed
+        return rel.unsaved_empty(state) if rel.uselist else None
     strategy = rel.lazy
     if state.load_options and rel.key in state.load_options:
         strategy = state.load_options[rel.key]

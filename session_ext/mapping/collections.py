@@ -48,6 +48,18 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         key = self._rel.key  # type: ignore[union-attr]
         if key not in state.committed:
             state.committed[key] = tuple(self)
+            if state.empty_collections is not None:
+                self._adopt(state, key)
+
+    def _adopt(self, state: InstanceState, key: str) -> None:
+        """First change of a collection read on a transient object: from now on
+        it is the object's value (see ``Relationship.unsaved_empty``)."""
+        empties = state.empty_collections
+        if empties.get(key) is self:  # type: ignore[union-attr]
+            del empties[key]  # type: ignore[union-attr]
+            obj = state.obj()
+            if obj is not None and key not in obj.__dict__:
+                obj.__dict__[key] = self
 
     def _added(self, item: Any) -> None:
         """Before ``item`` goes in: type check, backref, cascade (each may raise)."""
@@ -92,13 +104,27 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         super().insert(index, item)
 
     def remove(self, item: Any) -> None:
-        i = self.index(item)  # ValueError when absent, before anything changes
+        try:
+            i = self.index(item)
+        except ValueError:
+            # as in SQLAlchemy: removing a non-member still counts as a change and
+            # runs the backref before ValueError
+            self._before_change()
+            self._removed(item)
+            raise
         self._before_change()
         found = self[i]
         self._removed(found)
         self._delete_found(i, found)
 
     def pop(self, index: SupportsIndex = -1) -> Any:
+        if not self:
+            # as in SQLAlchemy: the object counts as modified, but a collection read
+            # on a transient object does not become its value
+            state = self._state
+            if state is not None and not state.modified:
+                state.mark_modified()
+            raise IndexError("pop from empty list")
         found = self[index]  # IndexError when out of range, before anything changes
         self._before_change()
         self._removed(found)

@@ -953,6 +953,19 @@ class Relationship:
     def empty_value(self, state: InstanceState) -> Any:
         return InstrumentedList((), state, self) if self.uselist else None
 
+    def unsaved_empty(self, state: InstanceState) -> InstrumentedList:
+        """The empty collection a transient/pending object shows for this
+        relationship: the same list on every read, kept out of ``__dict__``
+        (so merge() and the flush do not take it for a value) until its first
+        change puts it there."""
+        empties = state.empty_collections
+        if empties is None:
+            empties = state.empty_collections = {}
+        coll = empties.get(self.key)
+        if coll is None:
+            coll = empties[self.key] = InstrumentedList((), state, self)
+        return coll
+
     def __set__(self, obj: Any, value: Any) -> None:
         """Checks, then the owner's first-change bookkeeping (which may refuse: no
         transaction may begin), then backrefs and cascades, then the value itself:
@@ -1002,10 +1015,13 @@ class Relationship:
         if old is NO_VALUE and self.direction == ONETOMANY and state.key is not None \
                 and state.session is not None:
             old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
-        if old is value:
-            return
         if not state.modified:
             state.mark_modified()
+        if old is value:
+            # no change, but a set all the same: the value is known from now on
+            # and the object counts as modified (session.dirty), as in SQLAlchemy
+            d[key] = value
+            return
         partner = self.partner
         if partner is not None:
             if old is not NO_VALUE and old is not None:
@@ -1085,10 +1101,13 @@ class Relationship:
             coll = d.get(self.key)
             if coll is None:
                 if tstate.key is not None:
-                    return  # not loaded: the database will say it on load
-                coll = d[self.key] = InstrumentedList((), tstate, self)
-            if not any(x is item for x in coll):
-                coll._append_quiet(item)
+                    # not loaded: the database will say it on load; the object
+                    # counts as modified all the same (session.dirty), as in SQLAlchemy
+                    if not tstate.modified:
+                        tstate.mark_modified()
+                    return
+                coll = self.unsaved_empty(tstate)  # goes into __dict__ with the append
+            coll._append_quiet(item)  # twice if appended twice on the other side, as in SA
         else:
             old = self._known_value(target)
             if old is item:
@@ -1106,8 +1125,14 @@ class Relationship:
         tstate = instance_state(target)
         if self.uselist:
             coll = d.get(self.key)
+            if coll is None and tstate.empty_collections:  # read while transient
+                coll = tstate.empty_collections.get(self.key)
+                if coll is not None:
+                    coll._before_change()  # an event makes it the object's value
             if coll is not None:
                 coll._remove_quiet(item)
+            elif tstate.key is not None and not tstate.modified:
+                tstate.mark_modified()  # not loaded: modified all the same, as in SQLAlchemy
         else:
             current = self._known_value(target)
             # unknown: ``target`` was in ``item``'s collection, so it pointed at ``item``
@@ -1251,28 +1276,6 @@ class Relationship:
             item for item in self.related_objects(obj.__dict__)
             if instance_state(item).session_id == session.hash_key
         ]
-
-    def merge(self, session: Session, source: Any, target: Any, load: bool,
-              memo: dict[int, Any]) -> None:
-        if "merge" not in self.cascade:
-            return
-        d = source.__dict__
-        if self.key not in d:
-            return
-        from ..merging import merge
-
-        value = d[self.key]
-        if self.uselist:
-            merged_of = {id(x): merge(session, x, load, memo) for x in self._objects_in(value)}
-            # in the source's order; a None stays a None (which the flush refuses)
-            merged = [merged_of.get(id(x)) for x in (value or ())]
-            current = target.__dict__.get(self.key, NO_VALUE)
-            if current is NO_VALUE or [id(x) for x in current] != [id(x) for x in merged]:
-                setattr(target, self.key, merged)
-        else:
-            merged_value = None if value is None else merge(session, value, load, memo)
-            if target.__dict__.get(self.key, NO_VALUE) is not merged_value:
-                setattr(target, self.key, merged_value)
 
     def load_now(self, state: InstanceState, obj: Any) -> None:
         getattr(obj, self.key)

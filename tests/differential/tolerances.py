@@ -78,8 +78,6 @@ def _raised(value: Any, name: str | None = None) -> bool:
 KNOWN_PENDING: list[Pending] = []  # every fix it listed has been merged
 
 
-def _merge_autoflush(diff: Difference) -> bool:
-    return diff.step.kind == "merge" and _missed_autoflush(diff)
 
 
 LOADING_STEPS = ("read_attr", "collection_append", "collection_remove", "collection_pop",
@@ -107,6 +105,8 @@ FLUSH_ERRORS = ("IntegrityError", "FlushError", "StaleDataError", "OperationalEr
 
 
 def _failed_flush_restore(diff: Difference) -> bool:
+    if diff.step.kind == "merge" and diff.raised == "ObjectDeletedError":
+        return True  # merge()'s autoflush failed loading a deleted object's row
     return diff.raised in FLUSH_ERRORS
 
 
@@ -161,16 +161,8 @@ def _is_column_key(key: str) -> bool:
     return any(attr in cols for cols in COLUMNS.values())
 
 
-def _merge_of_pending(diff: Difference) -> bool:
-    if diff.step.kind not in ("merge", "merge_noload") or OUTCOME not in diff.diffs:
-        return False
-    sa, se = diff.diffs[OUTCOME]
-    return isinstance(sa, str) and sa.startswith("new ") and not _raised(se)
 
 
-def _dirty_set_events_mask(diff: Difference) -> set[str]:
-    pair = diff.diffs.get("session.dirty")
-    return {"session.dirty"} if pair is not None and set(pair[0]) > set(pair[1]) else set()
 
 
 def _delete_of_flushed_deleted(diff: Difference) -> bool:
@@ -197,15 +189,8 @@ def _joined_collection_without_unique(diff: Difference) -> bool:
             and "unique()" in str(sa.error) and not _raised(se))
 
 
-def _merge_copies_read_collection(diff: Difference) -> bool:
-    merged = any(step.kind in ("merge", "merge_noload") for step in diff.steps)
-    return merged and any(
-        pair[0] == UNLOADED and isinstance(pair[1], list) for pair in diff.diffs.values()
-    )
 
 
-def _merge_noload_in_session(diff: Difference) -> bool:
-    return diff.step.kind == "merge_noload" and set(diff.diffs) == {"session.dirty"}
 
 
 def _rollback_of_inserted_and_deleted(diff: Difference) -> bool:
@@ -216,6 +201,11 @@ def _rollback_of_inserted_and_deleted(diff: Difference) -> bool:
         return True  # SQLAlchemy: flushing it again needs its (expired) attributes
     if _merge_of_expired_detached(diff):
         return True  # merging such an object: SQLAlchemy needs its attributes
+    if (diff.step.kind == "read_attr" and _raised(sa, "DetachedInstanceError")
+            and "refresh operation" in str(sa.error) and not _raised(se)):
+        # reading an expired attribute of such an object (transient again, its
+        # INSERT rolled back): SQLAlchemy cannot load it, session_ext reads None
+        return True
     states = [pair for key, pair in diff.diffs.items() if key.startswith("state of ")]
     if states:
         return all(pair == ("transient", "pending") for pair in states) and all(
@@ -229,8 +219,6 @@ def _rollback_of_inserted_and_deleted(diff: Difference) -> bool:
     )
 
 
-def _remove_of_non_member(diff: Difference) -> bool:
-    return diff.step.kind == "collection_remove" and diff.raised == "ValueError"
 
 
 def _read_of_omitted_column(diff: Difference) -> bool:
@@ -261,27 +249,10 @@ def _delete_loads(diff: Difference) -> bool:
     )
 
 
-def _add_undeletes(diff: Difference) -> bool:
-    return diff.step.kind == "add" and set(diff.diffs) == {"session.deleted"}
 
 
-def _backref_cascade(diff: Difference) -> bool:
-    # session_ext adds an object to the session through a backref event
-    # (SQLAlchemy 2.x does not): more rows, or a row where SQLAlchemy has none
-    appended = any(s.kind in ("collection_append", "collection_replace", "scalar_set")
-                   for s in diff.steps)
-    if not appended:
-        return False
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    if diff.step.kind in ("execute_sql", "dml_update", "dml_delete") and OUTCOME in diff.diffs:
-        return isinstance(sa, int) and isinstance(se, int)
-    return any(key.startswith(("rows of ", "session.new", "state of ")) for key in diff.diffs)
 
 
-def _merge_copies_none(diff: Difference) -> bool:
-    return diff.step.kind in ("merge", "merge_noload") and all(
-        key == "session.dirty" or pair == (None, UNLOADED) for key, pair in diff.diffs.items()
-    )
 
 
 def _duplicate_new_keys(diff: Difference) -> bool:
@@ -290,17 +261,8 @@ def _duplicate_new_keys(diff: Difference) -> bool:
             and not _raised(sa, "FlushError"))
 
 
-def _backref_duplicates(diff: Difference) -> bool:
-    return diff.step.kind == "collection_append" and all(
-        isinstance(sa, list) and isinstance(se, list) and set(sa) == set(se)
-        for sa, se in diff.diffs.values()
-    )
 
 
-def _set_none_unloaded(diff: Difference) -> bool:
-    return diff.step.kind == "scalar_set" and diff.step.info.get("to_none") and all(
-        key == "session.dirty" or pair == (None, UNLOADED) for key, pair in diff.diffs.items()
-    )
 
 
 #: differences the differential test found that are not fixed yet (FINDINGS.md)
@@ -310,11 +272,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         "FINDINGS.md #1: after a failed flush session_ext keeps the session's objects as "
         "they were until rollback(); SQLAlchemy restores them at once",
         explains=_failed_flush_restore,
-    ),
-    Pending(
-        "merge-autoflush",
-        "FINDINGS.md #2: merge() does not autoflush",
-        explains=_merge_autoflush,
     ),
     Pending(
         "load-autoflush",
@@ -338,17 +295,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         mask=_omitted_columns_mask,
     ),
     Pending(
-        "merge-of-pending",
-        "FINDINGS.md #6: merge() of a pending object returns it (SQLAlchemy: a new copy)",
-        explains=_merge_of_pending,
-    ),
-    Pending(
-        "dirty-set-events",
-        "FINDINGS.md #7: session.dirty leaves out objects with a set event but no recorded "
-        "change (after merge(), a backref append, ...)",
-        mask=_dirty_set_events_mask,
-    ),
-    Pending(
         "delete-of-flushed-deleted",
         "FINDINGS.md #8: delete() of a detached object whose DELETE was flushed in a closed "
         "session",
@@ -367,28 +313,10 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_joined_collection_without_unique,
     ),
     Pending(
-        "merge-copies-read-collection",
-        "FINDINGS.md #11: reading a collection of a transient object stores an empty list, "
-        "which merge() copies onto the persistent object (emptying its collection)",
-        explains=_merge_copies_read_collection,
-    ),
-    Pending(
-        "merge-noload-in-session",
-        "FINDINGS.md #12: merge(obj, load=False) of an object already in the session keeps "
-        "its unflushed changes (SQLAlchemy commits its state)",
-        explains=_merge_noload_in_session,
-    ),
-    Pending(
         "rollback-of-inserted-and-deleted",
         "FINDINGS.md #13: rollback() leaves an object INSERTed and then DELETEd in the "
         "transaction pending in the session (SQLAlchemy: transient)",
         explains=_rollback_of_inserted_and_deleted,
-    ),
-    Pending(
-        "remove-of-non-member",
-        "FINDINGS.md #14: collection.remove(x) of a non-member: SQLAlchemy runs the "
-        "backref before raising ValueError",
-        explains=_remove_of_non_member,
     ),
     Pending(
         "insert-omitted-columns-read",
@@ -403,22 +331,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_delete_loads,
     ),
     Pending(
-        "add-does-not-undelete",
-        "FINDINGS.md #16: add() of an object marked for deletion does not cancel the deletion",
-        explains=_add_undeletes,
-    ),
-    Pending(
-        "backref-cascade",
-        "FINDINGS.md #17: an object attached through a backref event is saved with the "
-        "session's objects (SQLAlchemy 2.x: it is not)",
-        explains=_backref_cascade,
-    ),
-    Pending(
-        "merge-copies-none",
-        "FINDINGS.md #18: merge() does not copy a many-to-one set to None",
-        explains=_merge_copies_none,
-    ),
-    Pending(
         "duplicate-new-keys",
         "FINDINGS.md #19: two objects with the same primary key in one flush: FlushError "
         "before any SQL (SQLAlchemy: IntegrityError from the database, or no error)",
@@ -431,18 +343,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_rollback_expires_restored,
     ),
 
-    Pending(
-        "backref-duplicates",
-        "FINDINGS.md #20: appending an object twice to a collection adds it once to the "
-        "backref side",
-        explains=_backref_duplicates,
-    ),
-    Pending(
-        "set-none-unloaded",
-        "FINDINGS.md #21: obj.rel = None on an unloaded many-to-one: not marked dirty, "
-        "value not stored",
-        explains=_set_none_unloaded,
-    ),
 ]
 
 
