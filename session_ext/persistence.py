@@ -10,12 +10,15 @@
 * DELETE: one ``executemany`` per table.
 
 Rowcounts of UPDATE/DELETE are checked where the dialect reports them
-reliably; a mismatch raises :class:`~session_ext.exc.StaleDataError`.
+reliably: an UPDATE that matches fewer rows raises
+:class:`~session_ext.exc.StaleDataError`, a DELETE only warns (as SQLAlchemy
+does without a version counter: the row is gone either way).
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -568,7 +571,20 @@ def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     table = mapper.table
     stmt = _stmt(mapper, ("delete",), lambda: table.delete().where(_pk_where(mapper)))
     result = conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
-    _check_rowcount(conn.dialect, result, len(params_list), "DELETE", mapper)
+    expected = len(params_list)
+    dialect = conn.dialect
+    if (dialect.supports_sane_multi_rowcount if expected > 1 else dialect.supports_sane_rowcount) \
+            and result.rowcount != expected:
+        # SQLAlchemy only warns here (there is no version counter to protect):
+        # the rows are gone, whoever deleted them
+        warnings.warn(
+            f"DELETE statement on table {table.name!r} (class {mapper.class_.__name__}) "
+            f"expected to delete {expected} row(s); {result.rowcount} were matched: the "
+            "rows were already deleted (by another transaction, a statement, or a "
+            "rolled-back INSERT)",
+            exc.SAWarning,
+            stacklevel=6,
+        )
 
 
 # --------------------------------------------------------------------------- relationship extras

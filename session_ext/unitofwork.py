@@ -8,10 +8,14 @@
 3. *Emit*: per table, INSERTs then UPDATEs; then DELETEs in reverse table order
    (:mod:`session_ext.persistence` batches the rows).
 4. *Settle*: only once every statement succeeded do objects change state
-   (pending -> persistent, deleted -> deleted).  Values written onto objects
-   during the flush (generated keys, defaults) are logged and put back if any
-   statement fails, the transaction is rolled back, and the session raises
-   ``PendingRollbackError`` until ``rollback()``.
+   (pending -> persistent, deleted -> deleted).  If any statement fails, the
+   transaction (or SAVEPOINT) is rolled back and the session's objects are put
+   back in step at once, as SQLAlchemy does: pending objects become transient
+   (keeping the generated keys and defaults the flush gave them), objects
+   marked for deletion are not, persistent objects are expired (inside a
+   SAVEPOINT: the changed ones); values the flush wrote onto persistent
+   objects are put back first.  The session raises ``PendingRollbackError``
+   until ``rollback()``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
 from .loading import row_is_gone
-from .state import NO_VALUE, InstanceState, _dead, sweep_dead
+from .state import NO_VALUE, STATE_ATTR, InstanceState, _dead, sweep_dead
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -52,9 +56,6 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
     return tuple(t for t in ordered if t in tables)
 
 
-_BATCH = object()
-
-
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
@@ -72,18 +73,20 @@ class UndoLog:
             self.entries.append((d, key, d.pop(key)))
 
     def set_new(self, dicts: list[dict[str, Any]], key: str, values: Any) -> None:
-        """``d[key] = value`` for many objects that had no value for ``key`` (new
-        rows' generated keys): one log entry for the whole batch."""
+        """``d[key] = value`` for many new objects (generated keys): not logged,
+        new objects keep what the flush gave them (see :meth:`undo`)."""
         for d, value in zip(dicts, values):
             d[key] = value
-        self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
 
     def undo(self) -> None:
+        """Put back what the flush wrote, except on the new objects: as in
+        SQLAlchemy they keep their generated keys, defaults and synced foreign
+        keys when the failed flush's rollback makes them transient."""
         for d, key, old in reversed(self.entries):
-            if old is _BATCH:
-                for each in d:  # type: ignore[attr-defined]
-                    each.pop(key, None)
-            elif old is NO_VALUE:
+            state = d.get(STATE_ATTR)
+            if state is not None and state.key is None:
+                continue  # a new object's own attribute
+            if old is NO_VALUE:
                 d.pop(key, None)
             else:
                 d[key] = old
