@@ -30,6 +30,7 @@ from .state import (
     InstanceState,
     _dead,
     _sessions,
+    expired_new,
     instance_state,
     new_state,
     sweep_dead,
@@ -798,6 +799,8 @@ class Session:
             state.key = None
             state.was_deleted = False
             _mark_flushed(state)
+            if state.expired:
+                expired_new.add(state)  # it stays expired, as in SQLAlchemy
         # pending objects are discarded, as the work they were part of is gone
         for state in list(self._new):
             self._expunge_state(state)
@@ -1021,6 +1024,7 @@ def make_transient(instance: object) -> None:
     state.key = None
     state.was_deleted = False
     state.expired = False
+    expired_new.discard(state)
     state._strong = None
 
 

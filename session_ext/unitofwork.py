@@ -29,7 +29,15 @@ from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
 from .loading import row_is_gone
-from .state import NO_VALUE, STATE_ATTR, InstanceState, _dead, sweep_dead
+from .state import (
+    NO_VALUE,
+    STATE_ATTR,
+    InstanceState,
+    _dead,
+    expired_new,
+    refuse_expired_new,
+    sweep_dead,
+)
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -219,6 +227,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
     with _gc.paused(size):
         try:
+            if expired_new:
+                _check_expired_new(session)
             dependency.presort(session, plan)
             _collect(session, plan, only)
             _convert_replacements(session, plan)
@@ -237,6 +247,19 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             ", ".join(sorted({m.class_.__name__ for m in
                               set(plan.inserts) | set(plan.updates) | set(plan.deletes)})),
         )
+
+
+def _check_expired_new(session: Session) -> None:
+    """New objects whose INSERT was rolled back while attributes were expired:
+    SQLAlchemy cannot flush them until those attributes are set again."""
+    for state in list(session._new):
+        if state in expired_new and state.expired:
+            d = state.obj().__dict__  # type: ignore[union-attr]
+            if all(k in d for k in state.mapper.column_attr_keys):
+                state.expired = False  # every attribute set again
+                expired_new.discard(state)
+            else:
+                refuse_expired_new(state, None)
 
 
 def _convert_replacements(session: Session, plan: FlushPlan) -> None:
