@@ -10,12 +10,15 @@
 * DELETE: one ``executemany`` per table.
 
 Rowcounts of UPDATE/DELETE are checked where the dialect reports them
-reliably; a mismatch raises :class:`~session_ext.exc.StaleDataError`.
+reliably: an UPDATE that matches fewer rows raises
+:class:`~session_ext.exc.StaleDataError`, a DELETE only warns (as SQLAlchemy
+does without a version counter: the row is gone either way).
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -137,7 +140,6 @@ def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     conn = plan.connection(mapper)
-    table = mapper.table
     attrs = mapper.column_attrs
     keys = mapper.column_attr_keys
     col_key = {k: attrs[k].column.key for k in keys}
@@ -146,15 +148,15 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         k for k in keys if k in mapper.python_defaults or k in mapper.fetch_on_insert
     ]
     py_defaults = mapper.python_defaults
-    undo = plan.undo
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
     #: runs of consecutive objects that set the same columns, in the order they
     #: were added (so database-generated keys follow that order, as in SQLAlchemy's
-    #: ORM): [columns, rows, raw], raw when rows hold the objects' own ``__dict__``
-    #: (state included) rather than copies
+    #: ORM): [columns, rows, raw, defaulted], raw when rows hold the objects' own
+    #: ``__dict__`` (state included) rather than copies; defaulted: the Python-side
+    #: defaults written onto the objects, [(dict, [key, ...]), ...] or None
     runs: list[list[Any]] = []
-    run: list[Any] = [None, None, False]
+    run: list[Any] = [None, None, False, None]
     column_set = mapper.column_attr_set
     #: the usual new object's ``__dict__`` is column values plus its state: its key
     #: order, once checked, stands for all objects built alike
@@ -174,7 +176,7 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                     # a run begun with copies takes copies
                     run[1].append((item, d) if run[2] else (item, {k: d[k] for k in present}))
                 else:
-                    run = [present, [(item, d)], True]
+                    run = [present, [(item, d)], True, None]
                     runs.append(run)
                 continue
         # the long way: a copy of the column values, defaults applied
@@ -185,12 +187,17 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         for k in none_is_default:
             if k in values and values[k] is None:
                 del values[k]
+        defaulted = None
         if py_defaults:
             for k, default in py_defaults.items():
                 if k not in values:
                     value = _default_value(default, values, conn, attrs[k].column)
                     values[k] = value
-                    undo.set(d, k, value)
+                    d[k] = value
+                    if defaulted is None:
+                        defaulted = [k]
+                    else:
+                        defaulted.append(k)
         params = values if same_keys else {col_key[k]: v for k, v in values.items()}
         sig = tuple(values)
         given = value_sigs.get(sig)
@@ -199,10 +206,36 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         if run[0] is given or run[0] == given:
             run[1].append((item, params))
         else:
-            run = [given, [(item, params)], False]
+            run = [given, [(item, params)], False, None]
             runs.append(run)
+        if defaulted is not None:
+            if run[3] is None:
+                run[3] = []
+            run[3].append((d, defaulted))
+    progress = [0]
+    try:
+        _insert_runs(plan, conn, mapper, runs, col_key, same_keys, progress)
+    except BaseException:
+        # as in SQLAlchemy, a new object has its Python-side defaults once its
+        # INSERT ran: the rows not inserted lose them again (those inserted
+        # before keep theirs when the failed flush makes them transient)
+        for run in runs[progress[0]:]:
+            for d, names in run[3] or ():
+                for k in names:
+                    d.pop(k, None)
+        raise
+
+
+def _insert_runs(plan: FlushPlan, conn: Any, mapper: Mapper, runs: list[list[Any]],
+                 col_key: dict[str, str], same_keys: bool, progress: list[int]) -> None:
+    """Execute the runs of :func:`insert_rows`; ``progress[0]``: the run under way."""
+    table = mapper.table
+    attrs = mapper.column_attrs
+    keys = mapper.column_attr_keys
+    undo = plan.undo
     dialect = conn.dialect
-    for present, rows, raw in runs:
+    for i, (present, rows, raw, _defaulted) in enumerate(runs):
+        progress[0] = i
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
         columns = present if same_keys else tuple(col_key[k] for k in present)
         keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
@@ -568,7 +601,20 @@ def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     table = mapper.table
     stmt = _stmt(mapper, ("delete",), lambda: table.delete().where(_pk_where(mapper)))
     result = conn.execute(stmt, params_list if len(params_list) > 1 else params_list[0])
-    _check_rowcount(conn.dialect, result, len(params_list), "DELETE", mapper)
+    expected = len(params_list)
+    dialect = conn.dialect
+    if (dialect.supports_sane_multi_rowcount if expected > 1 else dialect.supports_sane_rowcount) \
+            and result.rowcount != expected:
+        # SQLAlchemy only warns here (there is no version counter to protect):
+        # the rows are gone, whoever deleted them
+        warnings.warn(
+            f"DELETE statement on table {table.name!r} (class {mapper.class_.__name__}) "
+            f"expected to delete {expected} row(s); {result.rowcount} were matched: the "
+            "rows were already deleted (by another transaction, a statement, or a "
+            "rolled-back INSERT)",
+            exc.SAWarning,
+            stacklevel=6,
+        )
 
 
 # --------------------------------------------------------------------------- relationship extras

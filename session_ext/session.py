@@ -30,6 +30,7 @@ from .state import (
     InstanceState,
     _dead,
     _sessions,
+    expired_new,
     instance_state,
     new_state,
     sweep_dead,
@@ -399,7 +400,10 @@ class Session:
 
     def __contains__(self, obj: object) -> bool:
         state = instance_state(obj)
-        return state.session_id == self.hash_key and not state.deleted
+        if state.session_id != self.hash_key:
+            return False
+        # pending, or in the identity map (not an object whose DELETE was flushed)
+        return state.key is None or self._identity_dict.get(state.key) is state
 
     def __iter__(self) -> Iterator[object]:
         return iter(list(self._new.values()) + self.identity_map.values())
@@ -436,19 +440,31 @@ class Session:
             if self._deleted:
                 self._deleted.pop(state, None)  # add() after delete(): not deleted after all
             return
-        if sid is not None and _sessions.get(sid) is not None:
+        if state.was_deleted:
             raise exc.InvalidRequestError(
-                f"Object {exc.state_str(state)} is already attached to session {sid} "
-                f"(this is {self.hash_key}); expunge it from that session first, or use "
-                "merge() to copy its state into this one"
+                f"Instance {exc.state_str(state)} has been deleted (its DELETE was "
+                "flushed, in this or another session); use make_transient() on it to "
+                "insert it again as a new row"
             )
+        if sid is not None and _sessions.get(sid) is not None:
+            raise self._attached_elsewhere(state, sid)
         if state.key is None:
             state.session_id = self.hash_key
             self._new[state] = obj
         else:
             self._attach_persistent(state, obj)
 
+    def _attached_elsewhere(self, state: InstanceState, sid: int) -> exc.InvalidRequestError:
+        return exc.InvalidRequestError(
+            f"Object {exc.state_str(state)} is already attached to session {sid} "
+            f"(this is {self.hash_key}); expunge it from that session first, or use "
+            "merge() to copy its state into this one"
+        )
+
     def _attach_persistent(self, state: InstanceState, obj: object) -> None:
+        """Attach an object with a key.  One whose DELETE was flushed (in a session
+        since closed) stays deleted, as in SQLAlchemy: only the end of a
+        transaction that deleted it, or make_transient(), clears that."""
         existing = self.identity_map.get_state(state.key)  # type: ignore[arg-type]
         if existing is not None and existing is not state and existing.obj() is not None:
             raise exc.InvalidRequestError(
@@ -456,7 +472,6 @@ class Session:
                 f"{state.key[1]!r} is already present in this session; use merge() instead"  # type: ignore[index]
             )
         state.session_id = self.hash_key
-        state.was_deleted = False
         self.identity_map.add_state(state)  # holds it strongly if it has changes
 
     def add_all(self, instances: Iterable[object]) -> None:
@@ -511,9 +526,16 @@ class Session:
             )
         if self._transaction is None:
             self._autobegin("delete()")
-        if state.session_id != self.hash_key:
+        sid = state.session_id
+        if sid != self.hash_key:
+            if sid is not None and _sessions.get(sid) is not None:
+                raise self._attached_elsewhere(state, sid)
             self._attach_persistent(state, instance)
-        if state.deleted or state in self._deleted or state in self._cascading_delete:
+        elif state.was_deleted:
+            # its DELETE was flushed: marked again, as SQLAlchemy does (the next
+            # flush's DELETE matches no row: a warning)
+            self._attach_persistent(state, instance)
+        if state in self._deleted or state in self._cascading_delete:
             return
         rels = state.mapper.relationships
         if rels:
@@ -557,11 +579,8 @@ class Session:
             state.session_id = None
         for state in list(self._deleted):
             state.session_id = None
-        tx = self._transaction
-        while tx is not None:
-            for state in tx._deleted:
-                state.session_id = None
-            tx = tx.parent
+        # objects whose DELETE was flushed stay with the session (deleted) until
+        # the transaction ends, as in SQLAlchemy: a rollback restores them
         self.identity_map.clear()
         self._new.clear()
         self._deleted.clear()
@@ -661,7 +680,14 @@ class Session:
         state = instance_state(instance)
         if state.key is None:
             d = instance.__dict__
-            return any(k in d for k in state.mapper.attrs)
+            committed = state.committed
+            if not committed or state.mapper.pk_keys[0] not in committed:
+                return any(k in d for k in state.mapper.attrs)
+            # transient again after its INSERT was rolled back (_mark_flushed):
+            # what changed since that flush
+            return state.has_net_changes() or any(
+                k in d and k not in committed for k in state.mapper.attrs
+            )
         if not state.committed:
             return False
         return state.has_net_changes()
@@ -748,45 +774,57 @@ class Session:
             expire_all_states(self, self.identity_map.all_states())
 
     def _restore_after_rollback(self, tx: SessionTransaction, dirty_only: bool) -> None:
-        """Put objects back in step with the database after ``tx`` rolled back."""
-        from .loading import expire_state
+        """Put objects back in step with the database after ``tx`` rolled back
+        (as SQLAlchemy does): objects INSERTed in it become transient, keeping
+        their values; pending ones are expunged; deletions are undone, the
+        restored objects keeping what they had loaded; then every persistent
+        object is expired, or with ``dirty_only`` (a SAVEPOINT) those the
+        SAVEPOINT changed and those with unflushed changes."""
+        from .loading import expire_all_states
 
         imap = self.identity_map
+        hash_key = self.hash_key
         # keys changed by flushed primary key updates go back to the old key
         for state, old_key in tx._key_switches.items():
             imap.remove_state(state)
             state.key = old_key
-            if state.session_id == self.hash_key:
+            if state.session_id == hash_key:
                 imap.add_state(state)
-        # rows inserted in the transaction are gone: their objects are transient again
+        # rows inserted in the transaction are gone: their objects are transient
+        # again, and what they hold counts as unchanged, as right after the flush
         for state in tx._new:
-            if state.session_id == self.hash_key:
+            if state.session_id == hash_key:
                 imap.remove_state(state)
                 state.session_id = None
             state.key = None
             state.was_deleted = False
+            _mark_flushed(state)
+            if state.expired:
+                expired_new.add(state)  # it stays expired, as in SQLAlchemy
         # pending objects are discarded, as the work they were part of is gone
         for state in list(self._new):
             self._expunge_state(state)
         self._deleted.clear()
         # rows deleted in the transaction exist again
-        for state, obj in tx._deleted.items():
+        for state in tx._deleted:
             if state in tx._new:
                 continue  # inserted and deleted in the transaction: transient (above)
+            if state.session_id != hash_key:
+                continue  # expunged since: it stays detached (and deleted), as in SQLAlchemy
             state.was_deleted = False
             existing = imap.get_state(state.key)  # type: ignore[arg-type]
             if existing is None or existing.obj() is None:
-                state.session_id = self.hash_key
                 imap.add_state(state)
-            if obj is not None:
-                expire_state(self, state, None)
         if dirty_only:
-            targets = set(tx._dirty) | set(imap._modified)
+            targets = [s for s in set(tx._dirty) | set(imap._modified)
+                       if s.session_id == hash_key and s.key is not None]
         else:
-            targets = set(imap.all_states())
-        for state in targets:
-            if state.session_id == self.hash_key and state.key is not None:
-                expire_state(self, state, None)
+            targets = imap.all_states()
+        expire_all_states(self, targets)
+
+    def _is_clean(self) -> bool:
+        """No pending, deleted or changed objects."""
+        return not (self._new or self._deleted or self.identity_map._modified)
 
     # ------------------------------------------------------------------ execution
     def execute(
@@ -957,6 +995,26 @@ def object_session(instance: object) -> Session | None:
     return state.session
 
 
+def _mark_flushed(state: InstanceState) -> None:
+    """A transient object whose INSERT was rolled back: its current values
+    become its committed ones (SQLAlchemy's history of such an object shows
+    them unchanged; ``is_modified()`` is False until something is set)."""
+    obj = state.obj()
+    if obj is None:
+        return
+    d = obj.__dict__
+    committed: dict[str, Any] = {}
+    for key, attr in state.mapper.attrs.items():
+        if key in d:
+            value = d[key]
+            if attr.is_relationship and attr.uselist:
+                value = tuple(value)
+            committed[key] = value
+    state.committed = committed
+    state.modified = False
+    state._strong = None
+
+
 def make_transient(instance: object) -> None:
     """Detach the object from its session and forget its identity: it becomes
     transient and will be INSERTed if added again. Unloaded attributes stay
@@ -969,6 +1027,7 @@ def make_transient(instance: object) -> None:
     state.key = None
     state.was_deleted = False
     state.expired = False
+    expired_new.discard(state)
     state._strong = None
 
 

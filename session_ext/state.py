@@ -337,6 +337,28 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
 _new_ref = weakref.ref.__new__
 
+#: objects made transient by a rollback while some of their attributes were
+#: expired (see :func:`refuse_expired_new`): SQLAlchemy keeps them expired, so
+#: reading such an attribute, or flushing the object again, cannot load it
+expired_new: weakref.WeakSet[InstanceState] = weakref.WeakSet()
+
+
+def refuse_expired_new(state: InstanceState, key: str | None) -> None:
+    """Raise as SQLAlchemy does for an expired attribute of an object without
+    an identity (its INSERT was rolled back while the attribute was expired)."""
+    what = f"attribute {key!r}" if key else "its expired attributes"
+    if state.session is None:
+        raise exc.DetachedInstanceError(
+            f"Instance {exc.state_str(state)} is not bound to a Session; {what} expired "
+            "before its INSERT was rolled back and cannot be loaded. Set the attribute, "
+            "or use make_transient() to forget what was expired"
+        )
+    raise exc.InvalidRequestError(
+        f"Instance {exc.state_str(state)} cannot be refreshed - it's not persistent and "
+        f"does not contain a full primary key: {what} expired before its INSERT was "
+        "rolled back. Set them, or use make_transient() to forget what was expired"
+    )
+
 
 #: states whose object was garbage collected, waiting to leave their identity
 #: map.  The weakref callback is this list's ``append``: it runs in C, so an

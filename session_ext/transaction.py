@@ -261,20 +261,35 @@ class SessionTransaction:
         current = session._transaction
         while current is not None and current is not self:
             current._rollback_connections()
-            current._state = TxState.ROLLED_BACK
-            session._restore_after_rollback(current, dirty_only=current.nested)
+            current._end_rolled_back()
             current = current.parent
         self._rollback_connections()
-        self._state = TxState.ROLLED_BACK
         log.debug("session %s: rolled back %s transaction", session.hash_key,
                   "a nested" if self.nested else "the")
         if self.nested:
             session._transaction = self.parent
-            session._restore_after_rollback(self, dirty_only=True)
         else:
             self._close_connections()
             session._transaction = None
-            session._restore_after_rollback(self, dirty_only=False)
+        self._end_rolled_back()
+
+    def _end_rolled_back(self) -> None:
+        """Mark this transaction rolled back and put the session's objects back
+        in step.  After a failed flush that was done already: only changes
+        made since then are discarded (with SQLAlchemy's warning)."""
+        failed = self._state is TxState.DEACTIVE
+        self._state = TxState.ROLLED_BACK
+        session = self.session
+        if failed:
+            if session._is_clean():
+                return
+            warnings.warn(
+                "Session's state has been changed on a non-active transaction - this "
+                "state will be discarded.",
+                exc.SAWarning,
+                stacklevel=5,
+            )
+        session._restore_after_rollback(self, dirty_only=self.nested)
 
     def close(self) -> None:
         """End without restoring objects (the session is expunging them anyway).
@@ -291,10 +306,17 @@ class SessionTransaction:
         self._state = TxState.CLOSED
 
     def fail(self, error: BaseException) -> None:
-        """A flush failed: undo its database work now and refuse work until rollback."""
+        """A flush failed: undo its database work now, put the session's objects
+        back in step at once (as SQLAlchemy does) and refuse work until rollback."""
         self._rollback_connections()
         self._state = TxState.DEACTIVE
         self._failure = error
+        self.session._restore_after_rollback(self, dirty_only=self.nested)
+        # restored: what this transaction wrote is forgotten
+        self._new = {}
+        self._deleted = {}
+        self._dirty = set()
+        self._key_switches = {}
 
     def _rollback_connections(self, include_external: bool = True,
                               skip_owned: bool = False) -> None:

@@ -8,10 +8,14 @@
 3. *Emit*: per table, INSERTs then UPDATEs; then DELETEs in reverse table order
    (:mod:`session_ext.persistence` batches the rows).
 4. *Settle*: only once every statement succeeded do objects change state
-   (pending -> persistent, deleted -> deleted).  Values written onto objects
-   during the flush (generated keys, defaults) are logged and put back if any
-   statement fails, the transaction is rolled back, and the session raises
-   ``PendingRollbackError`` until ``rollback()``.
+   (pending -> persistent, deleted -> deleted).  If any statement fails, the
+   transaction (or SAVEPOINT) is rolled back and the session's objects are put
+   back in step at once, as SQLAlchemy does: pending objects become transient
+   (keeping the generated keys and defaults the flush gave them), objects
+   marked for deletion are not, persistent objects are expired (inside a
+   SAVEPOINT: the changed ones); values the flush wrote onto persistent
+   objects are put back first.  The session raises ``PendingRollbackError``
+   until ``rollback()``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
 from .loading import row_is_gone
-from .state import NO_VALUE, InstanceState, _dead, sweep_dead
+from .state import (
+    NO_VALUE,
+    STATE_ATTR,
+    InstanceState,
+    _dead,
+    expired_new,
+    refuse_expired_new,
+    sweep_dead,
+)
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -52,9 +64,6 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
     return tuple(t for t in ordered if t in tables)
 
 
-_BATCH = object()
-
-
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
@@ -72,18 +81,20 @@ class UndoLog:
             self.entries.append((d, key, d.pop(key)))
 
     def set_new(self, dicts: list[dict[str, Any]], key: str, values: Any) -> None:
-        """``d[key] = value`` for many objects that had no value for ``key`` (new
-        rows' generated keys): one log entry for the whole batch."""
+        """``d[key] = value`` for many new objects (generated keys): not logged,
+        new objects keep what the flush gave them (see :meth:`undo`)."""
         for d, value in zip(dicts, values):
             d[key] = value
-        self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
 
     def undo(self) -> None:
+        """Put back what the flush wrote, except on the new objects: as in
+        SQLAlchemy they keep their generated keys, defaults and synced foreign
+        keys when the failed flush's rollback makes them transient."""
         for d, key, old in reversed(self.entries):
-            if old is _BATCH:
-                for each in d:  # type: ignore[attr-defined]
-                    each.pop(key, None)
-            elif old is NO_VALUE:
+            state = d.get(STATE_ATTR)
+            if state is not None and state.key is None:
+                continue  # a new object's own attribute
+            if old is NO_VALUE:
                 d.pop(key, None)
             else:
                 d[key] = old
@@ -216,6 +227,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
     with _gc.paused(size):
         try:
+            if expired_new:
+                _check_expired_new(session)
             dependency.presort(session, plan)
             _collect(session, plan, only)
             _convert_replacements(session, plan)
@@ -234,6 +247,19 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             ", ".join(sorted({m.class_.__name__ for m in
                               set(plan.inserts) | set(plan.updates) | set(plan.deletes)})),
         )
+
+
+def _check_expired_new(session: Session) -> None:
+    """New objects whose INSERT was rolled back while attributes were expired:
+    SQLAlchemy cannot flush them until those attributes are set again."""
+    for state in list(session._new):
+        if state in expired_new and state.expired:
+            d = state.obj().__dict__  # type: ignore[union-attr]
+            if all(k in d for k in state.mapper.column_attr_keys):
+                state.expired = False  # every attribute set again
+                expired_new.discard(state)
+            else:
+                refuse_expired_new(state, None)
 
 
 def _convert_replacements(session: Session, plan: FlushPlan) -> None:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
+from ..state import (
+    NO_VALUE,
+    STATE_ATTR,
+    InstanceState,
+    expired_new,
+    instance_state,
+    refuse_expired_new,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.schema import Column
@@ -64,6 +71,8 @@ class ColumnAttribute:
     def _load_missing(self, obj: object) -> Any:
         state: InstanceState = instance_state(obj)
         if state.key is None:
+            if state.expired and state in expired_new:
+                refuse_expired_new(state, self.key)
             # transient / pending: a never-set column reads as None, as in SQLAlchemy
             return None
         from ..loading import load_expired_attributes

@@ -54,10 +54,6 @@ class Pending:
 TX = "session.in_transaction()"
 
 
-
-
-
-
 OUTCOME = "outcome of the step"
 
 
@@ -65,19 +61,7 @@ def _raised(value: Any, name: str | None = None) -> bool:
     return isinstance(value, Raised) and (name is None or value.name == name)
 
 
-
-
-
-
-
-
-
-
-
-
 KNOWN_PENDING: list[Pending] = []  # every fix it listed has been merged
-
-
 
 
 LOADING_STEPS = ("read_attr", "collection_append", "collection_remove", "collection_pop",
@@ -101,15 +85,6 @@ def _missed_autoflush(diff: Difference) -> bool:
     )
 
 
-FLUSH_ERRORS = ("IntegrityError", "FlushError", "StaleDataError", "OperationalError")
-
-
-def _failed_flush_restore(diff: Difference) -> bool:
-    if diff.step.kind == "merge" and diff.raised == "ObjectDeletedError":
-        return True  # merge()'s autoflush failed loading a deleted object's row
-    return diff.raised in FLUSH_ERRORS
-
-
 def _evaluate_as_fetch(diff: Difference) -> bool:
     # "auto" is "evaluate" first on SQLAlchemy; with "fetch" SQLAlchemy sets the
     # new values from RETURNING where session_ext expires them
@@ -125,26 +100,9 @@ def _all_unloaded_in_se(diff: Difference) -> bool:
     )
 
 
-ROLLBACK_STEPS = ("rollback", "get_nested_transaction_rollback", "new_session_keep_old")
-
-
-def _rollback_expires_restored(diff: Difference) -> bool:
-    return diff.step.kind in ROLLBACK_STEPS and _all_unloaded_in_se(diff)
-
-
 def _expired_pending_after_insert(diff: Difference) -> bool:
     expired = any(s.kind == "expire" and s.info.get("attr") for s in diff.steps)
     return expired and _all_unloaded_in_se(diff)
-
-
-def _merge_of_expired_detached(diff: Difference) -> bool:
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    return (diff.step.kind in ("merge", "merge_noload")
-            and _raised(sa, "DetachedInstanceError") and not _raised(se))
-
-
-def _is_modified_after_rollback(diff: Difference) -> bool:
-    return diff.step.kind == "is_modified" and diff.diffs.get(OUTCOME) == (False, True)
 
 
 def _omitted_columns_mask(diff: Difference) -> set[str]:
@@ -161,64 +119,10 @@ def _is_column_key(key: str) -> bool:
     return any(attr in cols for cols in COLUMNS.values())
 
 
-
-
-
-
-def _delete_of_flushed_deleted(diff: Difference) -> bool:
-    if diff.step.kind == "add":  # SQLAlchemy still calls it deleted
-        sa, se = diff.diffs.get(OUTCOME, (None, None))
-        return _raised(sa, "InvalidRequestError") and "deleted" in str(sa.error) and se is None
-    return diff.step.kind == "delete" and all(
-        (key.startswith("state of ") and pair == ("deleted", "persistent"))
-        or (key == "session.deleted" and set(pair[0]) > set(pair[1]))
-        for key, pair in diff.diffs.items()
-    )
-
-
-
-
-def _delete_matching_no_row(diff: Difference) -> bool:
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    return _raised(se, "StaleDataError") and "DELETE statement" in str(se.error) and not _raised(sa)
-
-
 def _joined_collection_without_unique(diff: Difference) -> bool:
     sa, se = diff.diffs.get(OUTCOME, (None, None))
     return (diff.step.kind == "select" and _raised(sa, "InvalidRequestError")
             and "unique()" in str(sa.error) and not _raised(se))
-
-
-
-
-
-
-def _rollback_of_inserted_and_deleted(diff: Difference) -> bool:
-    # an object INSERTed and DELETEd in the rolled-back transaction is left
-    # pending, or transient with its attributes expired
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    if _raised(sa, "InvalidRequestError") and "cannot be refreshed" in str(sa.error):
-        return True  # SQLAlchemy: flushing it again needs its (expired) attributes
-    if _merge_of_expired_detached(diff):
-        return True  # merging such an object: SQLAlchemy needs its attributes
-    if (diff.step.kind == "read_attr" and _raised(sa, "DetachedInstanceError")
-            and "refresh operation" in str(sa.error) and not _raised(se)):
-        # reading an expired attribute of such an object (transient again, its
-        # INSERT rolled back): SQLAlchemy cannot load it, session_ext reads None
-        return True
-    states = [pair for key, pair in diff.diffs.items() if key.startswith("state of ")]
-    if states:
-        return all(pair == ("transient", "pending") for pair in states) and all(
-            key.startswith(("state of ", "session of ", "session.new")) or _is_column_key(key)
-            for key in diff.diffs
-        )
-    return all(
-        _is_column_key(key) and pair[1] == UNLOADED
-        and diff.observed.get(f"state of {_handle_of(key)}") == "transient"
-        for key, pair in diff.diffs.items()
-    )
-
-
 
 
 def _read_of_omitted_column(diff: Difference) -> bool:
@@ -249,30 +153,8 @@ def _delete_loads(diff: Difference) -> bool:
     )
 
 
-
-
-
-
-
-
-def _duplicate_new_keys(diff: Difference) -> bool:
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    return (_raised(se, "FlushError") and "conflicts with persistent" in str(se.error)
-            and not _raised(sa, "FlushError"))
-
-
-
-
-
-
 #: differences the differential test found that are not fixed yet (FINDINGS.md)
 UNFIXED_FINDINGS: list[Pending] = [
-    Pending(
-        "failed-flush-restores-at-rollback",
-        "FINDINGS.md #1: after a failed flush session_ext keeps the session's objects as "
-        "they were until rollback(); SQLAlchemy restores them at once",
-        explains=_failed_flush_restore,
-    ),
     Pending(
         "load-autoflush",
         "FINDINGS.md #22: loading expired attributes (and lazy loads) does not autoflush",
@@ -285,38 +167,15 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_evaluate_as_fetch,
     ),
     Pending(
-        "is-modified-after-rollback",
-        "FINDINGS.md #4: is_modified() of an object whose INSERT was rolled back",
-        explains=_is_modified_after_rollback,
-    ),
-    Pending(
         "insert-omitted-columns",
         "FINDINGS.md #5: columns an INSERT left out are loaded with a SELECT on access",
         mask=_omitted_columns_mask,
-    ),
-    Pending(
-        "delete-of-flushed-deleted",
-        "FINDINGS.md #8: delete() of a detached object whose DELETE was flushed in a closed "
-        "session",
-        explains=_delete_of_flushed_deleted,
-    ),
-    Pending(
-        "delete-matching-no-row",
-        "FINDINGS.md #9: a flushed DELETE that matches no row raises StaleDataError "
-        "(SQLAlchemy warns)",
-        explains=_delete_matching_no_row,
     ),
     Pending(
         "joined-collection-without-unique",
         "FINDINGS.md #10: joinedload() of a collection works without .unique() "
         "(SQLAlchemy raises)",
         explains=_joined_collection_without_unique,
-    ),
-    Pending(
-        "rollback-of-inserted-and-deleted",
-        "FINDINGS.md #13: rollback() leaves an object INSERTed and then DELETEd in the "
-        "transaction pending in the session (SQLAlchemy: transient)",
-        explains=_rollback_of_inserted_and_deleted,
     ),
     Pending(
         "insert-omitted-columns-read",
@@ -330,19 +189,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         "loading its delete-cascade collections",
         explains=_delete_loads,
     ),
-    Pending(
-        "duplicate-new-keys",
-        "FINDINGS.md #19: two objects with the same primary key in one flush: FlushError "
-        "before any SQL (SQLAlchemy: IntegrityError from the database, or no error)",
-        explains=_duplicate_new_keys,
-    ),
-    Pending(
-        "rollback-expires-restored",
-        "FINDINGS.md #23: rollback() expires the objects it restores (deleted ones; "
-        "a SAVEPOINT rollback: more than the changed ones)",
-        explains=_rollback_expires_restored,
-    ),
-
 ]
 
 
