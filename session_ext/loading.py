@@ -268,6 +268,13 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
+    if session._new or session._deleted or session.identity_map._modified:
+        # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
+        session._autoflush()
+        missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+        if not missing:
+            state.expired = False
+            return
     row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(

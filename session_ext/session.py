@@ -119,7 +119,8 @@ class Session:
         #: the thread running flush() (0: none)
         self._flushing = 0
         self._autoflush_blocks = 0
-        self._cascading_delete: set[InstanceState] = set()
+        #: objects a running delete() cascades to, marked deleted when it ends
+        self._cascading_delete: dict[InstanceState, object] = {}
         #: row loaders for get() by (mapper, populate_existing); they hold no objects
         self._loader_cache: dict[Any, Any] = {}
         self.hash_key = next(_next_hash_key)
@@ -513,21 +514,33 @@ class Session:
             self._autobegin("delete()")
         if state.session_id != self.hash_key:
             self._attach_persistent(state, instance)
-        if state.deleted or state in self._deleted or state in self._cascading_delete:
+        cascading = self._cascading_delete
+        if state.deleted or state in self._deleted or state in cascading:
             return
         rels = state.mapper.relationships
-        if rels:
-            state.mapper.registry.configure()
-            self._cascading_delete.add(state)
-            # load what the cascade needs before this object counts as deleted,
-            # and without flushing half of the deletion
-            with self.no_autoflush:
-                try:
-                    for rel in rels.values():
-                        rel.cascade_delete(self, state, instance)
-                finally:
-                    self._cascading_delete.discard(state)
-        self._deleted[state] = instance
+        if not rels:
+            if cascading:  # reached by the cascade of an object being deleted
+                cascading[state] = instance
+            else:
+                self._deleted[state] = instance
+            return
+        state.mapper.registry.configure()
+        head = not cascading
+        cascading[state] = instance
+        # load what the cascade needs (autoflushing, as any load does) before
+        # the object or anything it cascades to counts as deleted: the whole
+        # deletion is marked at once at the end, so no autoflush flushes half
+        # of it, and a failed load marks nothing
+        try:
+            for rel in rels.values():
+                rel.cascade_delete(self, state, instance)
+        except BaseException:
+            if head:
+                cascading.clear()
+            raise
+        if head:
+            self._deleted.update(cascading)
+            cascading.clear()
 
     def expunge(self, instance: object) -> None:
         """Remove one object from the session (pending -> transient, persistent -> detached)."""
@@ -923,7 +936,13 @@ class Session:
         loads the session's object, as for :meth:`get`."""
         from .merging import merge
 
-        return merge(self, instance, load, {}, options)  # type: ignore[return-value]
+        if load:
+            self._autoflush()  # as SQLAlchemy: flush first, then no autoflush while merging
+        self._autoflush_blocks += 1
+        try:
+            return merge(self, instance, load, {}, options)  # type: ignore[return-value]
+        finally:
+            self._autoflush_blocks -= 1
 
     # ------------------------------------------------------------------ legacy query
     def query(self, *entities: Any, **kw: Any) -> Any:
