@@ -21,6 +21,7 @@ from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
+    UNIQUE_OK,
     JoinedStep,
     LoadContext,
     apply_joined,
@@ -102,7 +103,10 @@ def eager_statement(statement: Any) -> Any:
 
 
 _SESSION_OPTIONS = frozenset(
-    {"autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only"}
+    {
+        "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
+        UNIQUE_OK,
+    }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
 
@@ -543,7 +547,21 @@ def _entity_result(
     if rows is None:
         rows = result.all()
     # a single entity hands out bare objects: .scalars() takes them as they are
-    return IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+    out = IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+    if steps and not opts.get(UNIQUE_OK) and any(step.rel.uselist for step in steps):
+        # as SQLAlchemy's ORM: rows of joined eager loaded collections are only
+        # handed out through .unique() (unique() replaces this filter)
+        out._unique_filter_state = (set(), _require_unique)
+    return out
+
+
+def _require_unique(row: Any) -> Any:
+    raise exc.InvalidRequestError(
+        "The unique() method must be invoked on this Result, as it contains results that "
+        "include joined eager loads against collections: call "
+        "session.execute(stmt).unique() (or .scalars().unique()), or load the collection "
+        "with selectinload() instead of joinedload()"
+    )
 
 
 def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:

@@ -237,6 +237,7 @@ def get_by_identity(
         opts = dict(execution_options) if execution_options else {}
         opts["autoflush"] = False
         opts["populate_existing"] = populate
+        opts["_se_unique_ok"] = True  # strategies.UNIQUE_OK: one row at most
         return session.execute(
             query, execution_options=opts, bind_arguments=bind_arguments
         ).scalars().first()
