@@ -51,8 +51,6 @@ class Pending:
     explains: Callable[[Difference], bool] = lambda diff: False
 
 
-TX = "session.in_transaction()"
-
 
 
 
@@ -78,29 +76,8 @@ def _raised(value: Any, name: str | None = None) -> bool:
 KNOWN_PENDING: list[Pending] = []  # every fix it listed has been merged
 
 
-def _merge_autoflush(diff: Difference) -> bool:
-    return diff.step.kind == "merge" and _missed_autoflush(diff)
 
 
-LOADING_STEPS = ("read_attr", "collection_append", "collection_remove", "collection_pop",
-                 "collection_replace", "scalar_set")
-
-
-def _load_autoflush(diff: Difference) -> bool:
-    return diff.step.kind in LOADING_STEPS and _missed_autoflush(diff)
-
-
-def _missed_autoflush(diff: Difference) -> bool:
-    if OUTCOME in diff.diffs:
-        sa, se = diff.diffs[OUTCOME]
-        return _raised(sa) and "autoflush" in str(sa.error) and not _raised(se)
-    # session_ext still holds changes SQLAlchemy's autoflush wrote
-    return any(
-        key.startswith("rows of ")
-        or (key in ("session.new", "session.dirty", "session.deleted")
-            and set(pair[0]) < set(pair[1]))
-        for key, pair in diff.diffs.items()
-    )
 
 
 FLUSH_ERRORS = ("IntegrityError", "FlushError", "StaleDataError", "OperationalError")
@@ -109,13 +86,6 @@ FLUSH_ERRORS = ("IntegrityError", "FlushError", "StaleDataError", "OperationalEr
 def _failed_flush_restore(diff: Difference) -> bool:
     return diff.raised in FLUSH_ERRORS
 
-
-def _evaluate_as_fetch(diff: Difference) -> bool:
-    # "auto" is "evaluate" first on SQLAlchemy; with "fetch" SQLAlchemy sets the
-    # new values from RETURNING where session_ext expires them
-    if diff.step.kind not in ("dml_update", "dml_delete"):
-        return False
-    return diff.step.info["sync"] in ("evaluate", "auto") or _all_unloaded_in_se(diff)
 
 
 def _all_unloaded_in_se(diff: Difference) -> bool:
@@ -146,12 +116,6 @@ def _merge_of_expired_detached(diff: Difference) -> bool:
 def _is_modified_after_rollback(diff: Difference) -> bool:
     return diff.step.kind == "is_modified" and diff.diffs.get(OUTCOME) == (False, True)
 
-
-def _omitted_columns_mask(diff: Difference) -> set[str]:
-    # a column the INSERT left out: SQLAlchemy knows it is None (and a row
-    # fills it in); session_ext loads it on access
-    return {key for key, pair in diff.diffs.items()
-            if _is_column_key(key) and set(pair) == {None, UNLOADED}}
 
 
 def _is_column_key(key: str) -> bool:
@@ -191,11 +155,6 @@ def _delete_matching_no_row(diff: Difference) -> bool:
     return _raised(se, "StaleDataError") and "DELETE statement" in str(se.error) and not _raised(sa)
 
 
-def _joined_collection_without_unique(diff: Difference) -> bool:
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    return (diff.step.kind == "select" and _raised(sa, "InvalidRequestError")
-            and "unique()" in str(sa.error) and not _raised(se))
-
 
 def _merge_copies_read_collection(diff: Difference) -> bool:
     merged = any(step.kind in ("merge", "merge_noload") for step in diff.steps)
@@ -233,32 +192,10 @@ def _remove_of_non_member(diff: Difference) -> bool:
     return diff.step.kind == "collection_remove" and diff.raised == "ValueError"
 
 
-def _read_of_omitted_column(diff: Difference) -> bool:
-    if diff.step.kind != "read_attr":
-        return False
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    if OUTCOME in diff.diffs:  # detached: session_ext cannot load it
-        return sa is None and _raised(se, "DetachedInstanceError")
-    # the SELECT that loads it begins a transaction
-    return set(diff.diffs) <= {TX, "connections checked out"} and diff.diffs[TX] == (False, True)
-
 
 def _handle_of(key: str) -> str:
     return key.split(" of ")[-1] if " of " in key else key.split(".")[0]
 
-
-def _delete_loads(diff: Difference) -> bool:
-    # SQLAlchemy's delete() loads the object and its delete-cascade collections
-    # (autoflushing first); session_ext does neither
-    if diff.step.kind == "delete" and _missed_autoflush(diff):
-        return True
-    obs = diff.observed
-    deleted = set(obs.get("session.deleted", ()))
-    return all(
-        (obs.get(f"state of {_handle_of(key)}") == "deleted" or _handle_of(key) in deleted)
-        and pair[1] == UNLOADED
-        for key, pair in diff.diffs.items()
-    )
 
 
 def _add_undeletes(diff: Difference) -> bool:
@@ -312,30 +249,9 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_failed_flush_restore,
     ),
     Pending(
-        "merge-autoflush",
-        "FINDINGS.md #2: merge() does not autoflush",
-        explains=_merge_autoflush,
-    ),
-    Pending(
-        "load-autoflush",
-        "FINDINGS.md #22: loading expired attributes (and lazy loads) does not autoflush",
-        explains=_load_autoflush,
-    ),
-    Pending(
-        "evaluate-as-fetch",
-        "FINDINGS.md #3: synchronize_session='evaluate' works as 'fetch' (expires instead "
-        "of setting values; no error for criteria Python cannot evaluate)",
-        explains=_evaluate_as_fetch,
-    ),
-    Pending(
         "is-modified-after-rollback",
         "FINDINGS.md #4: is_modified() of an object whose INSERT was rolled back",
         explains=_is_modified_after_rollback,
-    ),
-    Pending(
-        "insert-omitted-columns",
-        "FINDINGS.md #5: columns an INSERT left out are loaded with a SELECT on access",
-        mask=_omitted_columns_mask,
     ),
     Pending(
         "merge-of-pending",
@@ -361,12 +277,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         explains=_delete_matching_no_row,
     ),
     Pending(
-        "joined-collection-without-unique",
-        "FINDINGS.md #10: joinedload() of a collection works without .unique() "
-        "(SQLAlchemy raises)",
-        explains=_joined_collection_without_unique,
-    ),
-    Pending(
         "merge-copies-read-collection",
         "FINDINGS.md #11: reading a collection of a transient object stores an empty list, "
         "which merge() copies onto the persistent object (emptying its collection)",
@@ -389,18 +299,6 @@ UNFIXED_FINDINGS: list[Pending] = [
         "FINDINGS.md #14: collection.remove(x) of a non-member: SQLAlchemy runs the "
         "backref before raising ValueError",
         explains=_remove_of_non_member,
-    ),
-    Pending(
-        "insert-omitted-columns-read",
-        "FINDINGS.md #5: (the same) reading such a column runs a SELECT (on a detached "
-        "object: DetachedInstanceError)",
-        explains=_read_of_omitted_column,
-    ),
-    Pending(
-        "delete-does-not-load",
-        "FINDINGS.md #15: delete() neither loads the object nor autoflushes before "
-        "loading its delete-cascade collections",
-        explains=_delete_loads,
     ),
     Pending(
         "add-does-not-undelete",
