@@ -68,6 +68,10 @@ def execute(
     opts.update(execution_options)
     if opts.get("autoflush", True):
         session._autoflush()
+    dml = None
+    if isinstance(statement, (Update, Delete)):
+        # before a connection is taken: criteria Python cannot evaluate raise here
+        dml = _dml_sync_plan(statement, params, opts)
     if bind_arguments and bind_arguments.get("bind") is not None:
         bind = bind_arguments["bind"]
     else:
@@ -77,8 +81,8 @@ def execute(
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
     if opts.get("yield_per") and "stream_results" not in opts:
         core_opts["stream_results"] = True
-    if isinstance(statement, (Update, Delete)):
-        return _execute_dml(session, conn, statement, params, core_opts, opts)
+    if dml is not None:
+        return _execute_dml(session, conn, statement, params, core_opts, dml)
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
     eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
@@ -111,8 +115,37 @@ _SESSION_OPTIONS = frozenset(
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
 
 
+def _dml_sync_plan(statement: Any, params: Any, opts: Any) -> tuple[Any, Any, Any]:
+    """``(strategy, mapper, WHERE evaluator or None)`` for an UPDATE/DELETE (see
+    :func:`_execute_dml`); raises for a bad strategy, or for criteria Python
+    cannot evaluate with ``"evaluate"``."""
+    strategy = opts.get("synchronize_session", "auto")
+    if strategy not in SYNC_STRATEGIES:
+        raise exc.ArgumentError(
+            f"synchronize_session={strategy!r} is not one of 'auto', 'fetch', "
+            "'evaluate' or False"
+        )
+    mapper = entity_of(statement.table)
+    condition = None
+    if strategy and mapper is not None and strategy != "fetch" and (
+        params is None or isinstance(params, dict)
+    ):
+        try:
+            condition = where_evaluator(mapper, statement, params)
+        except UnevaluatableError as err:
+            if strategy == "evaluate":
+                raise exc.InvalidRequestError(
+                    f"synchronize_session='evaluate' cannot evaluate the criteria of this "
+                    f"{'DELETE' if isinstance(statement, Delete) else 'UPDATE'} in Python "
+                    f"({err}); use synchronize_session='fetch' (or False, which leaves "
+                    "the session's objects as they are)"
+                ) from err
+    return strategy, mapper, condition
+
+
 def _execute_dml(
-    session: Session, conn: Any, statement: Any, params: Any, core_opts: Any, opts: Any
+    session: Session, conn: Any, statement: Any, params: Any, core_opts: Any,
+    plan: tuple[Any, Any, Any],
 ) -> Any:
     """UPDATE/DELETE through the session, keeping its objects consistent
     (SQLAlchemy's ``synchronize_session`` strategies).
@@ -132,28 +165,10 @@ def _execute_dml(
     expired; matched objects of a DELETE are marked deleted.  With
     ``synchronize_session=False`` nothing is done.
     """
-    strategy = opts.get("synchronize_session", "auto")
-    if strategy not in SYNC_STRATEGIES:
-        raise exc.ArgumentError(
-            f"synchronize_session={strategy!r} is not one of 'auto', 'fetch', "
-            "'evaluate' or False"
-        )
-    mapper = entity_of(statement.table)
+    strategy, mapper, condition = plan
     if not strategy or mapper is None:
         return conn.execute(statement, params, execution_options=core_opts)
     one_set = params is None or isinstance(params, dict)  # not executemany
-    condition = None
-    if one_set and strategy != "fetch":
-        try:
-            condition = where_evaluator(mapper, statement, params)
-        except UnevaluatableError as err:
-            if strategy == "evaluate":
-                raise exc.InvalidRequestError(
-                    f"synchronize_session='evaluate' cannot evaluate the criteria of this "
-                    f"{'DELETE' if isinstance(statement, Delete) else 'UPDATE'} in Python "
-                    f"({err}); use synchronize_session='fetch' (or False, which leaves "
-                    "the session's objects as they are)"
-                ) from err
     matched: list[tuple[Any, Any, bool]] = []  # (state, object, partly unloaded)
     if condition is None and _has_objects_of(session, mapper):
         pk_select = select(*mapper.primary_key)

@@ -9,6 +9,8 @@ How the harness tolerates each:
   outcomes are compared as usual.
 * ``flush-order-without-relationships`` and ``batched-inserts``: the harness
   never compares the order or the number of statements, only their effects.
+* ``omitted-columns-known-none``: an entry of ``KEPT`` masks a column
+  attribute that is None on session_ext and not loaded on SQLAlchemy.
 
 ``KNOWN_PENDING``: differences being fixed on other branches right now.  Each
 entry recognizes its difference from what differs after a step; the example
@@ -32,6 +34,7 @@ TOLERANCES: dict[str, str] = {
     "flush-order-without-relationships":
         "Flush orders INSERTs by foreign keys, also without relationships",
     "batched-inserts": "INSERTs of several rows are batched",
+    "omitted-columns-known-none": "Columns an INSERT leaves out are loaded as None",
 }
 
 
@@ -344,9 +347,23 @@ UNFIXED_FINDINGS: list[Pending] = [
 ]
 
 
+def _omitted_columns_known_none(diff: Difference) -> set[str]:
+    # a column the INSERT left out (no default): session_ext stores None in the
+    # object, SQLAlchemy leaves it unloaded (and reads None without SQL)
+    return {key for key, pair in diff.diffs.items()
+            if _is_column_key(key) and pair == (UNLOADED, None)}
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
-KEPT: list[Pending] = []
+KEPT: list[Pending] = [
+    Pending(
+        "omitted-columns-known-none",
+        "docs/differences.md: a column an INSERT left out is None in the object's __dict__ "
+        "(SQLAlchemy: not loaded, reads None)",
+        mask=_omitted_columns_known_none,
+    ),
+]
 
 
 class Tolerances(Judge):
