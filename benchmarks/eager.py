@@ -44,7 +44,7 @@ def eager_workload(engine: Engine, n_parents: int = 1000, per_parent: int = 10) 
     def se_joined() -> None:
         with session_ext.Session(engine) as s:
             check(s.scalars(select(SEParent).options(
-                session_ext.joinedload(SEParent.children))).all())
+                session_ext.joinedload(SEParent.children))).unique().all())
 
     def core_two_selects() -> None:
         with engine.connect() as conn:

@@ -16,10 +16,12 @@ from sqlalchemy.sql.dml import Delete, Update
 
 from . import _gc, exc
 from .direct import row_processors
+from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
+    UNIQUE_OK,
     JoinedStep,
     LoadContext,
     apply_joined,
@@ -66,6 +68,10 @@ def execute(
     opts.update(execution_options)
     if opts.get("autoflush", True):
         session._autoflush()
+    dml = None
+    if isinstance(statement, (Update, Delete)):
+        # before a connection is taken: criteria Python cannot evaluate raise here
+        dml = _dml_sync_plan(statement, params, opts)
     if bind_arguments and bind_arguments.get("bind") is not None:
         bind = bind_arguments["bind"]
     else:
@@ -75,8 +81,8 @@ def execute(
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
     if opts.get("yield_per") and "stream_results" not in opts:
         core_opts["stream_results"] = True
-    if isinstance(statement, (Update, Delete)):
-        return _execute_dml(session, conn, statement, params, core_opts, opts)
+    if dml is not None:
+        return _execute_dml(session, conn, statement, params, core_opts, dml)
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
     eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
@@ -101,23 +107,18 @@ def eager_statement(statement: Any) -> Any:
 
 
 _SESSION_OPTIONS = frozenset(
-    {"autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only"}
+    {
+        "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
+        UNIQUE_OK,
+    }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
 
 
-def _execute_dml(
-    session: Session, conn: Any, statement: Any, params: Any, core_opts: Any, opts: Any
-) -> Any:
-    """UPDATE/DELETE through the session, keeping its objects consistent.
-
-    Synchronisation ("fetch", also used for "auto" and "evaluate"): when the
-    session holds objects of the target class, the primary keys the
-    statement's WHERE clause matches are selected first in the same
-    transaction; after the statement, matched objects are expired (UPDATE:
-    the next access reloads them) or marked deleted (DELETE).  With
-    ``synchronize_session=False`` nothing is done.
-    """
+def _dml_sync_plan(statement: Any, params: Any, opts: Any) -> tuple[Any, Any, Any]:
+    """``(strategy, mapper, WHERE evaluator or None)`` for an UPDATE/DELETE (see
+    :func:`_execute_dml`); raises for a bad strategy, or for criteria Python
+    cannot evaluate with ``"evaluate"``."""
     strategy = opts.get("synchronize_session", "auto")
     if strategy not in SYNC_STRATEGIES:
         raise exc.ArgumentError(
@@ -125,8 +126,51 @@ def _execute_dml(
             "'evaluate' or False"
         )
     mapper = entity_of(statement.table)
-    matched: list[Any] = []
-    if strategy and mapper is not None and _has_objects_of(session, mapper):
+    condition = None
+    if strategy and mapper is not None and strategy != "fetch" and (
+        params is None or isinstance(params, dict)
+    ):
+        try:
+            condition = where_evaluator(mapper, statement, params)
+        except UnevaluatableError as err:
+            if strategy == "evaluate":
+                raise exc.InvalidRequestError(
+                    f"synchronize_session='evaluate' cannot evaluate the criteria of this "
+                    f"{'DELETE' if isinstance(statement, Delete) else 'UPDATE'} in Python "
+                    f"({err}); use synchronize_session='fetch' (or False, which leaves "
+                    "the session's objects as they are)"
+                ) from err
+    return strategy, mapper, condition
+
+
+def _execute_dml(
+    session: Session, conn: Any, statement: Any, params: Any, core_opts: Any,
+    plan: tuple[Any, Any, Any],
+) -> Any:
+    """UPDATE/DELETE through the session, keeping its objects consistent
+    (SQLAlchemy's ``synchronize_session`` strategies).
+
+    * ``"evaluate"``: the WHERE clause is evaluated in Python
+      (:mod:`session_ext.evaluator`) on every object of the target class in the
+      identity map; it raises ``InvalidRequestError`` for criteria Python
+      cannot evaluate, before the statement runs.
+    * ``"fetch"``: the primary keys the WHERE clause matches are selected first
+      (when the session holds objects of the class).
+    * ``"auto"`` (the default): ``"evaluate"``, or ``"fetch"`` when the
+      criteria cannot be evaluated.
+
+    Matched objects of an UPDATE get the new values where Python can compute
+    them from the object's loaded values (plain values, ``User.age + 1``, ...)
+    and have the other SET attributes (and attributes with unflushed changes)
+    expired; matched objects of a DELETE are marked deleted.  With
+    ``synchronize_session=False`` nothing is done.
+    """
+    strategy, mapper, condition = plan
+    if not strategy or mapper is None:
+        return conn.execute(statement, params, execution_options=core_opts)
+    one_set = params is None or isinstance(params, dict)  # not executemany
+    matched: list[tuple[Any, Any, bool]] = []  # (state, object, partly unloaded)
+    if condition is None and _has_objects_of(session, mapper):
         pk_select = select(*mapper.primary_key)
         if statement.whereclause is not None:
             pk_select = pk_select.where(statement.whereclause)
@@ -134,23 +178,127 @@ def _execute_dml(
         for row in conn.execute(pk_select, params):
             state = imap.get((mapper.class_, tuple(row), None))
             if state is not None:
-                matched.append(state)
-    result = conn.execute(statement, params, execution_options=core_opts)
-    if matched:
-        from .loading import expire_state
-
-        tx = session._transaction
-        for state in matched:
-            if isinstance(statement, Delete):
                 obj = state.obj()
-                session._deleted.pop(state, None)
-                session.identity_map.remove_state(state)
-                state.was_deleted = True
-                if tx is not None and obj is not None:
-                    tx._deleted[state] = obj
-            else:
-                expire_state(session, state, _updated_keys(statement, mapper, params))
+                if obj is not None:
+                    matched.append((state, obj, False))
+    result = conn.execute(statement, params, execution_options=core_opts)
+    if condition is not None:
+        matched = _evaluate_matches(session, mapper, condition)
+    if not matched:
+        return result
+    from .loading import expire_state
+
+    if isinstance(statement, Delete):
+        tx = session._transaction
+        for state, obj, partial in matched:
+            if partial:  # unknown whether it matched: reload it on next access
+                expire_state(session, state, None)
+                continue
+            session._deleted.pop(state, None)
+            session.identity_map.remove_state(state)
+            state.was_deleted = True
+            if tx is not None:
+                tx._deleted[state] = obj
+    elif one_set and not statement._multi_values:
+        _set_updated_values(session, mapper, statement, params, result, matched)
+    else:
+        keys = _updated_keys(statement, mapper, params)
+        for state, _obj, _partial in matched:
+            expire_state(session, state, keys)
     return result
+
+
+def _evaluate_matches(
+    session: Session, mapper: Mapper, condition: Any
+) -> list[tuple[Any, Any, bool]]:
+    """The objects of ``mapper``'s class in the identity map that ``condition``
+    matches (with True when an attribute it reads is not loaded); wholly
+    expired objects are left alone."""
+    cls = mapper.class_
+    pk_keys = mapper.pk_keys
+    out = []
+    for key, state in list(session.identity_map._dict.items()):
+        if key[0] is not cls and not issubclass(key[0], cls):
+            continue
+        obj = state()  # state.obj()
+        if obj is None:
+            continue
+        d = obj.__dict__
+        if not any(k in d for k in pk_keys):
+            continue  # expired as a whole: reloaded on access anyway
+        found = condition(d)
+        if found is True:
+            out.append((state, obj, False))
+        elif found is UNLOADED:
+            out.append((state, obj, True))
+    return out
+
+
+def _set_updated_values(
+    session: Session,
+    mapper: Mapper,
+    statement: Any,
+    params: dict[str, Any] | None,
+    result: Any,
+    matched: list[tuple[Any, Any, bool]],
+) -> None:
+    """Give the objects an UPDATE matched its new values where Python can
+    compute them from the object; expire the attributes it cannot."""
+    from .loading import expire_state
+
+    col_to_key = mapper.col_to_key
+    by_name = {c.key: key for c, key in col_to_key.items()}
+    set_values: dict[str, Any] = {}
+    for k, v in (statement._values or {}).items():
+        attr = by_name.get(k) if isinstance(k, str) else col_to_key.get(k)
+        if attr is not None:
+            set_values[attr] = v
+    evaluators = {}
+    for attr, v in set_values.items():
+        try:
+            evaluators[attr] = value_evaluator(mapper, v, params)
+        except UnevaluatableError:
+            pass
+    # SET values given as parameters, and columns the database changes
+    unknown = {by_name[n] for n in params or () if n in by_name and by_name[n] not in set_values}
+    unknown |= {col_to_key[c] for c in result.postfetch_cols() if c in col_to_key}
+    unknown.difference_update(evaluators)
+    # Python-side onupdate= values Core computed for the statement
+    computed: dict[str, Any] = {}
+    prefetch = result.prefetch_cols()
+    if prefetch:
+        sent = result.context.compiled_parameters[0]
+        for c in prefetch:
+            attr = col_to_key.get(c)
+            if attr is not None and attr not in evaluators and c.key in sent:
+                computed[attr] = sent[c.key]
+    for state, obj, _partial in matched:
+        d = obj.__dict__
+        committed = state.committed
+        new: dict[str, Any] = {}
+        stale = set(unknown)
+        for attr in set_values:
+            if attr not in d:
+                continue  # not loaded: stays so
+            evaluate = evaluators.get(attr)
+            if evaluate is None or attr in committed:
+                stale.add(attr)  # unflushed change, or a value only the database knows
+                continue
+            value = evaluate(d)
+            if value is UNLOADED:
+                stale.add(attr)
+            else:
+                new[attr] = value
+        if computed:
+            new.update(computed)
+            for attr in computed:
+                committed.pop(attr, None)
+            if not committed and state.modified:
+                state.modified = False
+                session.identity_map.release(state)
+        d.update(new)
+        if stale:
+            expire_state(session, state, list(stale))
 
 
 def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
@@ -414,7 +562,21 @@ def _entity_result(
     if rows is None:
         rows = result.all()
     # a single entity hands out bare objects: .scalars() takes them as they are
-    return IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+    out = IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+    if steps and not opts.get(UNIQUE_OK) and any(step.rel.uselist for step in steps):
+        # as SQLAlchemy's ORM: rows of joined eager loaded collections are only
+        # handed out through .unique() (unique() replaces this filter)
+        out._unique_filter_state = (set(), _require_unique)
+    return out
+
+
+def _require_unique(row: Any) -> Any:
+    raise exc.InvalidRequestError(
+        "The unique() method must be invoked on this Result, as it contains results that "
+        "include joined eager loads against collections: call "
+        "session.execute(stmt).unique() (or .scalars().unique()), or load the collection "
+        "with selectinload() instead of joinedload()"
+    )
 
 
 def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:

@@ -237,6 +237,7 @@ def get_by_identity(
         opts = dict(execution_options) if execution_options else {}
         opts["autoflush"] = False
         opts["populate_existing"] = populate
+        opts["_se_unique_ok"] = True  # strategies.UNIQUE_OK: one row at most
         return session.execute(
             query, execution_options=opts, bind_arguments=bind_arguments
         ).scalars().first()
@@ -268,6 +269,13 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
+    if session._new or session._deleted or session.identity_map._modified:
+        # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
+        session._autoflush()
+        missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+        if not missing:
+            state.expired = False
+            return
     row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from .strategies import UNIQUE_OK
+
 if TYPE_CHECKING:
     from .query import Query
     from .session import Session
@@ -158,7 +160,9 @@ def paginate(
     offset = (page - 1) * per_page
     items: list[Any] = []
     if offset <= MAX_OFFSET:
-        result = session.execute(statement.limit(per_page).offset(offset))
+        # a page holds each parent of a joined eager collection once, as Flask-SQLAlchemy's
+        result = session.execute(statement.limit(per_page).offset(offset),
+                                 execution_options={UNIQUE_OK: True})
         raw = statement._raw_columns
         single_entity = len(raw) == 1 and getattr(raw[0], "_annotations", {}).get(
             "session_ext_mapper"

@@ -16,6 +16,7 @@ from sqlalchemy.sql import Select
 
 from . import exc
 from .mapping.mapper import class_mapper
+from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
     from .pagination import Pagination
@@ -195,10 +196,12 @@ class Query(Generic[_T]):
 
     def _execute(self, stmt: Any | None = None) -> Any:
         session = self._session()
+        # the legacy Query returns each parent of a joined eager collection once
+        # without being asked (.unique() is for 2.0-style results)
         return session.execute(
             self._select if stmt is None else stmt,
             self._params,
-            execution_options=self._exec_options,
+            execution_options={**self._exec_options, UNIQUE_OK: True},
         )
 
     def __iter__(self) -> Iterator[Any]:

@@ -120,7 +120,8 @@ class Session:
         #: the thread running flush() (0: none)
         self._flushing = 0
         self._autoflush_blocks = 0
-        self._cascading_delete: set[InstanceState] = set()
+        #: objects a running delete() cascades to, marked deleted when it ends
+        self._cascading_delete: dict[InstanceState, object] = {}
         #: row loaders for get() by (mapper, populate_existing); they hold no objects
         self._loader_cache: dict[Any, Any] = {}
         self.hash_key = next(_next_hash_key)
@@ -535,21 +536,33 @@ class Session:
             # its DELETE was flushed: marked again, as SQLAlchemy does (the next
             # flush's DELETE matches no row: a warning)
             self._attach_persistent(state, instance)
-        if state in self._deleted or state in self._cascading_delete:
+        cascading = self._cascading_delete
+        if state in self._deleted or state in cascading:
             return
         rels = state.mapper.relationships
-        if rels:
-            state.mapper.registry.configure()
-            self._cascading_delete.add(state)
-            # load what the cascade needs before this object counts as deleted,
-            # and without flushing half of the deletion
-            with self.no_autoflush:
-                try:
-                    for rel in rels.values():
-                        rel.cascade_delete(self, state, instance)
-                finally:
-                    self._cascading_delete.discard(state)
-        self._deleted[state] = instance
+        if not rels:
+            if cascading:  # reached by the cascade of an object being deleted
+                cascading[state] = instance
+            else:
+                self._deleted[state] = instance
+            return
+        state.mapper.registry.configure()
+        head = not cascading
+        cascading[state] = instance
+        # load what the cascade needs (autoflushing, as any load does) before
+        # the object or anything it cascades to counts as deleted: the whole
+        # deletion is marked at once at the end, so no autoflush flushes half
+        # of it, and a failed load marks nothing
+        try:
+            for rel in rels.values():
+                rel.cascade_delete(self, state, instance)
+        except BaseException:
+            if head:
+                cascading.clear()
+            raise
+        if head:
+            self._deleted.update(cascading)
+            cascading.clear()
 
     def expunge(self, instance: object) -> None:
         """Remove one object from the session (pending -> transient, persistent -> detached)."""
@@ -962,7 +975,7 @@ class Session:
         from .merging import merge
 
         if load:
-            self._autoflush()  # what it loads must see the session's changes
+            self._autoflush()  # as SQLAlchemy: flush first, then no autoflush while merging
         with self.no_autoflush:
             return merge(self, instance, load, {}, options)  # type: ignore[return-value]
 

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 #: IN lists longer than this are split (SQLite allows 32,766 parameters)
 IN_CHUNK = 30_000
 
+#: execution option of session_ext's own queries: their results may be used
+#: without ``.unique()`` when they joined-eager-load a collection (each parent
+#: comes once anyway); a user's ``select()`` needs ``.unique()`` as in SQLAlchemy
+UNIQUE_OK = "_se_unique_ok"
+
 
 # --------------------------------------------------------------------------- options
 class LoaderOption(ExecutableOption):
@@ -212,7 +217,7 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
-    result = session.execute(rel.lazy_stmt, params)
+    result = session.execute(rel.lazy_stmt, params, execution_options={UNIQUE_OK: True})
     items = list(result.scalars().all())
     if rel.uselist:
         return InstrumentedList(items, state, rel)
@@ -416,7 +421,7 @@ def _in(cols: list[Any], values: list[tuple[Any, ...]]) -> Any:
 
 
 def _run(session: Session, stmt: Any, joined: list[Path]) -> Any:
-    opts: dict[str, Any] = {"autoflush": False}
+    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True}
     if joined:
         stmt = stmt.options(*[LoaderOption(tuple(p)) for p in joined])
         opts["_se_explicit_eager_only"] = True

@@ -269,7 +269,7 @@ def run_select(session, api, entity, *options, order_by=None):
         stmt = select(entity).options(*options)
         if order_by is not None:
             stmt = stmt.order_by(order_by)
-        return session.scalars(stmt).all()
+        return session.scalars(stmt).unique().all()
     q = session.query(entity).options(*options)
     if order_by is not None:
         q = q.order_by(order_by)
@@ -426,7 +426,7 @@ def test_joinedload_collection_one_select_and_each_parent_once(data, count_state
 
 def test_joinedload_collection_without_order_by_returns_each_parent_once(data):
     with Session(data) as s:
-        users = s.scalars(select(User).options(joinedload(User.addresses))).all()
+        users = s.scalars(select(User).options(joinedload(User.addresses))).unique().all()
         assert sorted(u.id for u in users) == [1, 2, 3, 4]
         for u in users:
             assert sorted(a.id for a in u.addresses) == ADDRESSES[u.id]
@@ -440,7 +440,7 @@ def test_joinedload_collection_with_where_clause(data, count_statements):
                 .where(User.name.in_(["ann", "cat"]))
                 .order_by(User.id)
                 .options(joinedload(User.addresses))
-            ).all()
+            ).unique().all()
             assert [(u.name, len(u.addresses)) for u in users] == [("ann", 3), ("cat", 1)]
         assert log.count == 1
 
@@ -451,7 +451,7 @@ def test_joinedload_collection_with_limit_limits_parents(data):
     with Session(data) as s:
         users = s.scalars(
             select(User).order_by(User.id).limit(2).options(joinedload(User.addresses))
-        ).all()
+        ).unique().all()
         assert [u.name for u in users] == ["ann", "bob"]
         assert [len(u.addresses) for u in users] == [3, 2]
 
@@ -515,12 +515,12 @@ def test_selectinload_and_joinedload_one_to_one(data, count_statements):
 def test_many_to_many_eager_loading(data, count_statements, opt, expected):
     with Session(data) as s:
         with count_statements(data) as log:
-            ps = s.scalars(select(Post).order_by(Post.id).options(opt(Post.tags))).all()
+            ps = s.scalars(select(Post).order_by(Post.id).options(opt(Post.tags))).unique().all()
             assert [[t.name for t in p.tags] for p in ps] == [["python", "sql"], ["sql"], []]
             assert ps[0].tags[1] is ps[1].tags[0]  # one Tag object per row
         assert log.count == expected
         with count_statements(data) as log:
-            tags = s.scalars(select(Tag).order_by(Tag.id).options(opt(Tag.posts))).all()
+            tags = s.scalars(select(Tag).order_by(Tag.id).options(opt(Tag.posts))).unique().all()
             assert [[p.title for p in t.posts] for t in tags] == [["p1"], ["p1", "p2"], []]
         assert log.count == expected
 
@@ -565,7 +565,7 @@ def test_chained_joinedload_collections(data, count_statements):
                 select(User)
                 .order_by(User.id)
                 .options(joinedload(User.posts).joinedload(Post.comments))
-            ).all()
+            ).unique().all()
             assert [u.name for u in users] == ["ann", "bob", "cat", "dan"]
             assert [[(p.title, [c.body for c in p.comments]) for p in u.posts] for u in users] == [
                 [("p1", ["c1", "c2"]), ("p2", ["c3"])],
@@ -583,7 +583,7 @@ def test_joinedload_then_selectinload(data, count_statements):
                 select(User)
                 .order_by(User.id)
                 .options(joinedload(User.posts).selectinload(Post.comments))
-            ).all()
+            ).unique().all()
             assert [c.body for c in users[0].posts[0].comments] == ["c1", "c2"]
             assert users[1].posts[0].comments == []
         assert log.count == 2
@@ -642,7 +642,7 @@ def test_self_referential_chained_eager_loading(data, count_statements):
                 select(Node)
                 .where(Node.id == 1)
                 .options(joinedload(Node.children).joinedload(Node.children))
-            ).one()
+            ).unique().one()
             assert [[g.name for g in c.children] for c in root.children] == [["n4"], []]
         assert log.count == 1
 
@@ -696,7 +696,9 @@ def test_joinedload_collection_with_yield_per_raises(data):
 def test_lazyload_option_overrides_selectin_default(data, count_statements):
     with Session(data) as s:
         with count_statements(data) as log:
-            teams = s.scalars(select(Team).order_by(Team.id).options(lazyload(Team.players))).all()
+            teams = s.scalars(
+                select(Team).order_by(Team.id).options(lazyload(Team.players))
+            ).unique().all()
         assert log.count == 1  # badges are still joined by default; players are not loaded
         assert all("players" not in t.__dict__ for t in teams)
         with count_statements(data) as log:
@@ -778,7 +780,7 @@ def test_loader_option_argument_errors():
 def test_relationship_defaults_selectin_joined(data, count_statements):
     with Session(data) as s:
         with count_statements(data) as log:
-            teams = s.scalars(select(Team).order_by(Team.id)).all()
+            teams = s.scalars(select(Team).order_by(Team.id)).unique().all()
         assert log.count == 2  # teams JOIN badges, then players IN (...)
         assert [t.name for t in teams] == ["red", "blue"]  # no duplicate from the join
         with count_statements(data) as log:
@@ -789,7 +791,7 @@ def test_relationship_defaults_selectin_joined(data, count_statements):
 
 def test_relationship_default_raise(data, count_statements):
     with Session(data) as s:
-        team = s.scalars(select(Team).where(Team.id == 1)).one()
+        team = s.scalars(select(Team).where(Team.id == 1)).unique().one()
         with count_statements(data) as log:
             with pytest.raises(se_exc.InvalidRequestError, match=r"Team\.secrets"):
                 team.secrets  # noqa: B018
@@ -798,7 +800,7 @@ def test_relationship_default_raise(data, count_statements):
 
 def test_relationship_default_noload(data, count_statements):
     with Session(data) as s:
-        team = s.scalars(select(Team).where(Team.id == 1)).one()
+        team = s.scalars(select(Team).where(Team.id == 1)).unique().one()
         with count_statements(data) as log:
             assert team.notes == []
         assert log.count == 0
@@ -811,7 +813,7 @@ def test_options_override_raise_and_noload_defaults(data, count_statements):
                 select(Team)
                 .where(Team.id == 1)
                 .options(selectinload(Team.notes), joinedload(Team.secrets))
-            ).one()
+            ).unique().one()
             assert [n.text for n in team.notes] == ["n"]
             assert [x.text for x in team.secrets] == ["s"]
         assert log.count == 3  # teams+badges+secrets, players, notes
@@ -820,7 +822,9 @@ def test_options_override_raise_and_noload_defaults(data, count_statements):
 def test_noload_option_overrides_selectin_default(data, count_statements):
     with Session(data) as s:
         with count_statements(data) as log:
-            team = s.scalars(select(Team).where(Team.id == 1).options(noload(Team.players))).one()
+            team = s.scalars(
+                select(Team).where(Team.id == 1).options(noload(Team.players))
+            ).unique().one()
             assert team.players == []
         assert log.count == 1
 
@@ -828,7 +832,7 @@ def test_noload_option_overrides_selectin_default(data, count_statements):
 def test_defaults_apply_through_a_joined_many_to_one(data, count_statements):
     with Session(data) as s:
         with count_statements(data) as log:
-            tickets = s.scalars(select(Ticket).order_by(Ticket.id)).all()
+            tickets = s.scalars(select(Ticket).order_by(Ticket.id)).unique().all()
             assert [t.team.name if t.team else None for t in tickets] == ["red", "blue", None]
             assert [b.name for b in tickets[0].team.badges] == ["gold", "silver"]
             assert [p.name for p in tickets[1].team.players] == ["b1"]
@@ -857,7 +861,8 @@ def test_eager_load_does_not_overwrite_unflushed_collection_change(data, opt):
         ann.addresses.remove(a10)
         new = Address(id=15, email="15@x")
         ann.addresses.append(new)
-        users = s.scalars(select(User).order_by(User.id).options(opt(User.addresses))).all()
+        stmt = select(User).order_by(User.id).options(opt(User.addresses))
+        users = s.scalars(stmt).unique().all()
         assert users[0] is ann
         assert [a.id for a in ann.addresses] == [11, 12, 15]
         assert [a.id for a in users[1].addresses] == [20, 21]
@@ -1011,7 +1016,7 @@ def test_n_plus_one_not_reported_for_eager_loaded_relationships(data):
             select(User).order_by(User.id).options(selectinload(User.addresses))
         ).all()
         check_users_addresses(users)
-        teams = s.scalars(select(Team)).all()
+        teams = s.scalars(select(Team)).unique().all()
         assert all(t.players is not None and t.badges is not None for t in teams)
 
 

@@ -524,13 +524,15 @@ def test_expire_named_attribute(seeded, count_statements):
         s.expire(u, ["name"])
         with count_statements(seeded) as stmts:
             name = u.name
-        assert stmts.count == 1, stmts
+        # loading autoflushes first, as in SQLAlchemy: the UPDATE of email, then the SELECT
+        assert stmts.count == 2, stmts
+        assert stmts.statements[0].startswith("UPDATE")
         assert name == "ann"
         with count_statements(seeded) as stmts:
             email = u.email
         assert stmts.count == 0
         assert email == "kept@x"
-        assert s.is_modified(u)
+        assert not s.is_modified(u)
         s.commit()
     assert db_users(seeded)[1] == ("ann", "kept@x")
 
