@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import operator
 import warnings
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -326,7 +325,7 @@ def _insert_runs(plan: FlushPlan, conn: Any, mapper: Mapper, runs: list[list[Any
     for omitted, rows in omitted_runs:
         dicts = [item[1].__dict__ for item, _p in rows]
         for k in omitted:
-            undo.set_new(dicts, k, repeat(None, len(dicts)))
+            undo.fill_none(dicts, k)
 
 
 def _plain_present(sig: tuple[str, ...], keys: tuple[str, ...], column_set: frozenset[str],

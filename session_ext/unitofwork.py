@@ -67,10 +67,12 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "filled")
 
     def __init__(self) -> None:
         self.entries: list[tuple[dict[str, Any], str, Any]] = []
+        #: (dicts, key): None filled in for a column the INSERT left out
+        self.filled: list[tuple[list[dict[str, Any]], str]] = []
 
     def set(self, d: dict[str, Any], key: str, value: Any) -> None:
         self.entries.append((d, key, d.get(key, NO_VALUE)))
@@ -86,6 +88,14 @@ class UndoLog:
         for d, value in zip(dicts, values):
             d[key] = value
 
+    def fill_none(self, dicts: list[dict[str, Any]], key: str) -> None:
+        """``d[key] = None`` for new objects whose INSERT left the column out
+        (no default: NULL in the row).  Unlike their keys and defaults, this
+        goes again when the flush fails: SQLAlchemy's objects never had it."""
+        for d in dicts:
+            d[key] = None
+        self.filled.append((dicts, key))
+
     def undo(self) -> None:
         """Put back what the flush wrote, except on the new objects: as in
         SQLAlchemy they keep their generated keys, defaults and synced foreign
@@ -99,6 +109,10 @@ class UndoLog:
             else:
                 d[key] = old
         self.entries.clear()
+        for dicts, key in self.filled:
+            for d in dicts:
+                d.pop(key, None)
+        self.filled.clear()
 
 
 class FlushPlan:

@@ -66,7 +66,23 @@ def _is_column_key(key: str) -> bool:
 
 
 #: differences the differential test found that are not fixed yet (FINDINGS.md)
-UNFIXED_FINDINGS: list[Pending] = []  # every finding is fixed or kept (FINDINGS.md)
+def _merged_copy_after_failed_flush(diff: Difference) -> bool:
+    # the pending copy merge() made, INSERTed by a flush that then failed: its
+    # generated key and defaults stay in session_ext, SQLAlchemy unloads them
+    return any(step.kind == "merge" for step in diff.steps) and all(
+        _is_column_key(key) and pair[0] == UNLOADED and pair[1] != UNLOADED
+        for key, pair in diff.diffs.items()
+    )
+
+
+UNFIXED_FINDINGS: list[Pending] = [
+    Pending(
+        "merged-copy-after-failed-flush",
+        "FINDINGS.md #24: a pending copy made by merge() and INSERTed by a flush that "
+        "failed later keeps its generated key and defaults (SQLAlchemy: unloaded)",
+        explains=_merged_copy_after_failed_flush,
+    ),
+]
 
 
 def _omitted_columns_known_none(diff: Difference) -> set[str]:
