@@ -249,7 +249,10 @@ def _set_tracked(plan: FlushPlan, state: InstanceState, d: dict[str, Any], key: 
         return
     if key not in state.committed:
         plan.undo.set(state.committed, key, d.get(key, NO_VALUE))
-    plan.undo.set(d, key, value)
+    if state.key is None:
+        d[key] = value  # a new object keeps it even if the flush fails, as in SQLAlchemy
+    else:
+        plan.undo.set(d, key, value)
 
 
 def apply_syncs(plan: FlushPlan, items: list[tuple[InstanceState, Any]]) -> None:

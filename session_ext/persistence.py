@@ -140,6 +140,7 @@ def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     conn = plan.connection(mapper)
+    table = mapper.table
     attrs = mapper.column_attrs
     keys = mapper.column_attr_keys
     col_key = {k: attrs[k].column.key for k in keys}
@@ -148,15 +149,15 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         k for k in keys if k in mapper.python_defaults or k in mapper.fetch_on_insert
     ]
     py_defaults = mapper.python_defaults
+    undo = plan.undo
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
     #: runs of consecutive objects that set the same columns, in the order they
     #: were added (so database-generated keys follow that order, as in SQLAlchemy's
-    #: ORM): [columns, rows, raw, defaulted], raw when rows hold the objects' own
-    #: ``__dict__`` (state included) rather than copies; defaulted: the Python-side
-    #: defaults written onto the objects, [(dict, [key, ...]), ...] or None
+    #: ORM): [columns, rows, raw], raw when rows hold the objects' own ``__dict__``
+    #: (state included) rather than copies
     runs: list[list[Any]] = []
-    run: list[Any] = [None, None, False, None]
+    run: list[Any] = [None, None, False]
     column_set = mapper.column_attr_set
     #: the usual new object's ``__dict__`` is column values plus its state: its key
     #: order, once checked, stands for all objects built alike
@@ -176,7 +177,7 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                     # a run begun with copies takes copies
                     run[1].append((item, d) if run[2] else (item, {k: d[k] for k in present}))
                 else:
-                    run = [present, [(item, d)], True, None]
+                    run = [present, [(item, d)], True]
                     runs.append(run)
                 continue
         # the long way: a copy of the column values, defaults applied
@@ -187,17 +188,12 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         for k in none_is_default:
             if k in values and values[k] is None:
                 del values[k]
-        defaulted = None
         if py_defaults:
             for k, default in py_defaults.items():
                 if k not in values:
                     value = _default_value(default, values, conn, attrs[k].column)
                     values[k] = value
-                    d[k] = value
-                    if defaulted is None:
-                        defaulted = [k]
-                    else:
-                        defaulted.append(k)
+                    undo.set(d, k, value)
         params = values if same_keys else {col_key[k]: v for k, v in values.items()}
         sig = tuple(values)
         given = value_sigs.get(sig)
@@ -206,39 +202,13 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         if run[0] is given or run[0] == given:
             run[1].append((item, params))
         else:
-            run = [given, [(item, params)], False, None]
+            run = [given, [(item, params)], False]
             runs.append(run)
-        if defaulted is not None:
-            if run[3] is None:
-                run[3] = []
-            run[3].append((d, defaulted))
-    progress = [0]
-    try:
-        _insert_runs(plan, conn, mapper, runs, col_key, same_keys, progress)
-    except BaseException:
-        # as in SQLAlchemy, a new object has its Python-side defaults once its
-        # INSERT ran: the rows not inserted lose them again (those inserted
-        # before keep theirs when the failed flush makes them transient)
-        for run in runs[progress[0]:]:
-            for d, names in run[3] or ():
-                for k in names:
-                    d.pop(k, None)
-        raise
-
-
-def _insert_runs(plan: FlushPlan, conn: Any, mapper: Mapper, runs: list[list[Any]],
-                 col_key: dict[str, str], same_keys: bool, progress: list[int]) -> None:
-    """Execute the runs of :func:`insert_rows`; ``progress[0]``: the run under way."""
-    table = mapper.table
-    attrs = mapper.column_attrs
-    keys = mapper.column_attr_keys
-    undo = plan.undo
     dialect = conn.dialect
     #: per run, the columns the INSERT leaves out that get no default: NULL in
     #: the row, so None on the objects once the INSERTs are done (no SELECT on access)
     omitted_runs: list[tuple[list[str], list[Any]]] = []
-    for i, (present, rows, raw, _defaulted) in enumerate(runs):
-        progress[0] = i
+    for present, rows, raw in runs:
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
         if len(present) + len(fetch) < len(keys):
             omitted_runs.append(

@@ -1012,17 +1012,15 @@ def _mark_flushed(state: InstanceState) -> None:
     """A transient object whose INSERT was rolled back: its current values
     become its committed ones (SQLAlchemy's history of such an object shows
     them unchanged; ``is_modified()`` is False until something is set)."""
-    obj = state.obj()
+    obj = state()
     if obj is None:
         return
     d = obj.__dict__
-    committed: dict[str, Any] = {}
-    for key, attr in state.mapper.attrs.items():
+    mapper = state.mapper
+    committed = {k: d[k] for k in mapper.column_attr_keys if k in d}
+    for key, rel in mapper.relationships.items():
         if key in d:
-            value = d[key]
-            if attr.is_relationship and attr.uselist:
-                value = tuple(value)
-            committed[key] = value
+            committed[key] = tuple(d[key]) if rel.uselist else d[key]
     state.committed = committed
     state.modified = False
     state._strong = None

@@ -5,13 +5,15 @@
 2. *Order* tables by the foreign key graph of their ``Table`` objects, so rows
    of a referenced table are inserted before rows that point at them (whether
    or not a relationship() is declared), and deleted after them.
-3. *Emit*: per table, INSERTs then UPDATEs; then DELETEs in reverse table order
+3. *Emit*: per table, UPDATEs then INSERTs (INSERTs first for a self-referential
+   table); then DELETEs in reverse table order
    (:mod:`session_ext.persistence` batches the rows).
 4. *Settle*: only once every statement succeeded do objects change state
    (pending -> persistent, deleted -> deleted).  If any statement fails, the
    transaction (or SAVEPOINT) is rolled back and the session's objects are put
    back in step at once, as SQLAlchemy does: pending objects become transient
-   (keeping the generated keys and defaults the flush gave them), objects
+   (those of tables whose INSERTs all ran keep the generated keys and defaults
+   the flush gave them, and new objects keep synced foreign keys), objects
    marked for deletion are not, persistent objects are expired (inside a
    SAVEPOINT: the changed ones); values the flush wrote onto persistent
    objects are put back first.  The session raises ``PendingRollbackError``
@@ -64,6 +66,9 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
     return tuple(t for t in ordered if t in tables)
 
 
+_BATCH = object()
+
+
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
@@ -83,10 +88,11 @@ class UndoLog:
             self.entries.append((d, key, d.pop(key)))
 
     def set_new(self, dicts: list[dict[str, Any]], key: str, values: Any) -> None:
-        """``d[key] = value`` for many new objects (generated keys): not logged,
-        new objects keep what the flush gave them (see :meth:`undo`)."""
+        """``d[key] = value`` for many objects that had no value for ``key`` (new
+        rows' generated keys): one log entry for the whole batch."""
         for d, value in zip(dicts, values):
             d[key] = value
+        self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
 
     def fill_none(self, dicts: list[dict[str, Any]], key: str) -> None:
         """``d[key] = None`` for new objects whose INSERT left the column out
@@ -96,14 +102,19 @@ class UndoLog:
             d[key] = None
         self.filled.append((dicts, key))
 
-    def undo(self) -> None:
-        """Put back what the flush wrote, except on the new objects: as in
-        SQLAlchemy they keep their generated keys, defaults and synced foreign
-        keys when the failed flush's rollback makes them transient."""
+    def undo(self, inserted: set[InstanceState]) -> None:
+        """Put back what the flush wrote, except on the new objects in
+        ``inserted`` (their table's INSERTs all ran): as in SQLAlchemy, they keep
+        their generated keys and defaults when the failed flush's rollback makes
+        them transient (not the None of columns their INSERT left out)."""
         for d, key, old in reversed(self.entries):
-            state = d.get(STATE_ATTR)
-            if state is not None and state.key is None:
-                continue  # a new object's own attribute
+            if old is _BATCH:
+                for each in d:  # type: ignore[attr-defined]
+                    if each.get(STATE_ATTR) not in inserted:
+                        each.pop(key, None)
+                continue
+            if inserted and d.get(STATE_ATTR) in inserted:
+                continue
             if old is NO_VALUE:
                 d.pop(key, None)
             else:
@@ -148,6 +159,8 @@ class FlushPlan:
         self.whole_session = whole_session
         #: persistent objects holding the key of a new row being INSERTed
         self.conflicts: list[InstanceState] = []
+        #: the mapper whose INSERTs and UPDATEs are being emitted (see _kept_on_failure)
+        self.emitting: Mapper | None = None
 
     def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
         if rel.post_update:
@@ -249,7 +262,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             _check_identity_conflicts(session, plan)
             _emit(plan)
         except BaseException as error:
-            plan.undo.undo()
+            plan.undo.undo(_kept_on_failure(plan))
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
@@ -274,6 +287,15 @@ def _check_expired_new(session: Session) -> None:
                 expired_new.discard(state)
             else:
                 refuse_expired_new(state, None)
+
+
+def _kept_on_failure(plan: FlushPlan) -> set[InstanceState]:
+    """The new objects that keep what the failed flush wrote onto them: those
+    of tables done before the failure.  SQLAlchemy emits a table's UPDATEs and
+    then its INSERTs, all rows of a table in one statement (mostly): if anything
+    of the table failed, none of its new rows got keys or defaults."""
+    failing = plan.emitting
+    return {state for state, _obj in plan.inserted if state.mapper is not failing}
 
 
 def _convert_replacements(session: Session, plan: FlushPlan) -> None:
@@ -346,16 +368,21 @@ def _emit(plan: FlushPlan) -> None:
     order = table_order(tables, skip)
     for table in order:
         for mapper in by_table.get(table, ()):
+            plan.emitting = mapper
+            # UPDATEs first, as SQLAlchemy does (a row renamed away frees a unique
+            # value for a new row), unless they may point at the table's new rows
+            updates_first = not mapper.has_self_reference
+            if updates_first:
+                _emit_updates(plan, mapper)
             items = plan.inserts.get(mapper)
             if items:
                 for level in dependency.insert_levels(plan, mapper, items):
                     dependency.apply_syncs(plan, level)
                     persistence.insert_rows(plan, mapper, level)
                 plan.inserted.extend(items)
-            items = plan.updates.get(mapper)
-            if items:
-                dependency.apply_syncs(plan, items)
-                persistence.update_rows(plan, mapper, items)
+            if not updates_first:
+                _emit_updates(plan, mapper)
+    plan.emitting = None
     dependency.post_update_values(plan)
     persistence.write_post_updates(plan)
     if plan.m2m:
@@ -368,6 +395,13 @@ def _emit(plan: FlushPlan) -> None:
             if items:
                 persistence.delete_rows(plan, mapper, items)
                 plan.deleted.extend(items)
+
+
+def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
+    items = plan.updates.get(mapper)
+    if items:
+        dependency.apply_syncs(plan, items)
+        persistence.update_rows(plan, mapper, items)
 
 
 def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:

@@ -22,7 +22,7 @@ import warnings
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
@@ -131,6 +131,50 @@ def test_failed_flush_restores_objects_at_once(engine):
     assert se["a loaded"] == ["email"]
     assert not se["active"] and se["in transaction"]
     assert [tuple(r) for r in se["rows"]] == [(1, "ann"), (2, "bob")]
+
+
+def program_failed_insert_in_one_table(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    session = api["Session"](engine)
+    first, second = m.User(name="ann"), m.User(name="bob")
+    bad = m.User(name=None, age=0)  # other columns set, and NOT NULL name
+    session.add_all([first, second, bad])
+    raised = outcome(session.flush)
+    return raised, [sorted(k for k in o.__dict__ if k in USER_COLUMNS)
+                    for o in (first, second, bad)]
+
+
+def test_failed_insert_leaves_no_keys_on_the_rows_of_its_table(engine):
+    # SQLAlchemy INSERTs the table's rows in one statement: none of them got a key
+    sa, se = on_both(engine, program_failed_insert_in_one_table)
+    assert se == sa
+    assert se == (("raised", "IntegrityError"), [["name"], ["name"], ["age", "name"]])
+
+
+def program_update_before_insert(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    session = api["Session"](engine)
+    old = m.User(name="ann")
+    session.add(old)
+    session.commit()
+    _ = old.name
+    session.execute(text("DELETE FROM users"))  # behind the session's back
+    old.name = "bob"
+    fresh = m.User(name="x")
+    session.add(fresh)
+    # the UPDATE runs first (as in SQLAlchemy) and matches no row; INSERT first
+    # would give the new row the freed key 1, and the UPDATE would change it
+    raised = outcome(session.flush)
+    kept = sorted(k for k in fresh.__dict__ if k in USER_COLUMNS)
+    session.rollback()
+    session.close()
+    return raised, kept
+
+
+def test_a_table_updates_before_it_inserts(engine):
+    sa, se = on_both(engine, program_update_before_insert)
+    assert se == sa
+    assert se == (("raised", "StaleDataError"), ["name"])
 
 
 def program_failed_flush_in_savepoint(api: Any, engine: Engine) -> Any:
