@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy.orm as sa_orm
+from conformance import lifecycle as object_lifecycle
+from conformance import raised_name, run_each
 from sqlalchemy import Column, ForeignKey, Integer, String, delete, func, select, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 
 import session_ext as se
-
-KINDS = ("sa", "se")
 
 
 @functools.cache
@@ -70,37 +69,17 @@ def orm_models(kind: str) -> SimpleNamespace:
 
 def run_both(engine: Any, program: Any) -> dict[str, Any]:
     """``program(models, engine)`` with each ORM on freshly created tables."""
-    out = {}
-    for kind in KINDS:
-        m = orm_models(kind)
-        m.Base.metadata.drop_all(engine)
-        m.Base.metadata.create_all(engine)
-        try:
-            out[kind] = program(m, engine)
-        finally:
-            m.Base.metadata.drop_all(engine)
-    return out
+    return run_each(orm_models, engine, program, drop_first=True)
 
 
 def lifecycle(m: SimpleNamespace, obj: object) -> str:
-    insp = m.inspect(obj)
-    for name in ("transient", "pending", "persistent", "deleted", "detached"):
-        if getattr(insp, name):
-            return name
-    return "?"
+    return object_lifecycle(m.inspect, obj)
 
 
-def outcome(fn: Any) -> str:
-    """The exception class name ``fn()`` raises (its SQLAlchemy base for
-    session_ext's subclasses), or "ok"."""
-    try:
-        fn()
-    except sa_exc.SQLAlchemyError as err:
-        for cls in type(err).__mro__:
-            if cls.__module__.startswith("sqlalchemy"):
-                return cls.__name__
-        return type(err).__name__  # pragma: no cover
-    return "ok"
+
+
+
+
 
 
 def loaded(obj: object, *keys: str) -> dict[str, Any]:
@@ -328,7 +307,7 @@ def test_evaluate_raises_for_criteria_python_cannot_evaluate(engine, stmt_kind, 
                 if stmt_kind == "update":
                     return update(m.User).where(where(m)).values(age=9)
                 return delete(m.User).where(where(m))
-            raised = outcome(lambda: session.execute(
+            raised = raised_name(lambda: session.execute(
                 stmt(), execution_options={"synchronize_session": "evaluate"}))
             unchanged = session.scalar(select(func.count()).where(m.User.age == 9))
             session.execute(stmt(), execution_options={"synchronize_session": "auto"})
@@ -378,7 +357,7 @@ def test_columns_an_insert_left_out_are_none_without_a_select(engine, count_stat
             with count_statements(engine) as stmts:
                 values = (u.age, u.nickname, u.status)
             session.commit()
-        detached = outcome(lambda: (u.age, u.nickname))
+        detached = raised_name(lambda: (u.age, u.nickname))
         return values, stmts.count, lifecycle(m, u), detached
 
     result = run_both(engine, program)
@@ -399,8 +378,8 @@ def test_joined_eager_collection_needs_unique(engine):
                                                       m.Address(email="e2")]))
             session.commit()
             stmt = select(m.User).options(m.joinedload(m.User.addresses))
-            without = outcome(lambda: session.scalars(stmt).all())
-            without_rows = outcome(lambda: session.execute(stmt).all())
+            without = raised_name(lambda: session.scalars(stmt).all())
+            without_rows = raised_name(lambda: session.execute(stmt).all())
             with_unique = [len(u.addresses) for u in session.scalars(stmt).unique().all()]
             rows = len(session.execute(stmt).unique().all())
             query = [u.name for u in session.query(m.User)

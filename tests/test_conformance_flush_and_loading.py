@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy.orm as sa_orm
+from conformance import lifecycle as object_lifecycle
+from conformance import raised_name, run_each
 from sqlalchemy import Column, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 
 import session_ext as se
 from session_ext import exc as se_exc
-
-KINDS = ("sa", "se")
 
 
 @functools.cache
@@ -90,37 +90,17 @@ def orm_models(kind: str) -> SimpleNamespace:
 
 def run_both(engine: Any, program: Any) -> dict[str, Any]:
     """``program(models, engine)`` with each ORM on freshly created tables."""
-    out = {}
-    for kind in KINDS:
-        m = orm_models(kind)
-        m.Base.metadata.drop_all(engine)
-        m.Base.metadata.create_all(engine)
-        try:
-            out[kind] = program(m, engine)
-        finally:
-            m.Base.metadata.drop_all(engine)
-    return out
+    return run_each(orm_models, engine, program, drop_first=True)
 
 
 def lifecycle(m: SimpleNamespace, obj: object) -> str:
-    insp = m.inspect(obj)
-    for name in ("transient", "pending", "persistent", "deleted", "detached"):
-        if getattr(insp, name):
-            return name
-    return "?"
+    return object_lifecycle(m.inspect, obj)
 
 
-def outcome(fn: Any) -> str:
-    """The exception class name ``fn()`` raises (its SQLAlchemy base for
-    session_ext's subclasses), or "ok"."""
-    try:
-        fn()
-    except sa_exc.SQLAlchemyError as err:
-        for cls in type(err).__mro__:
-            if cls.__module__.startswith("sqlalchemy"):
-                return cls.__name__
-        return type(err).__name__  # pragma: no cover
-    return "ok"
+
+
+
+
 
 
 # --------------------------------------------------------------------------- 1. empty rows
@@ -361,7 +341,7 @@ def test_add_after_flushed_delete_raises(engine):
             user = session.get(m.User, 1)
             session.delete(user)
             session.flush()
-            return outcome(lambda: session.add(user)), lifecycle(m, user)
+            return raised_name(lambda: session.add(user)), lifecycle(m, user)
 
     result = run_both(engine, program)
     assert result["se"] == result["sa"] == ("InvalidRequestError", "deleted")
@@ -456,7 +436,7 @@ def test_merge_load_false_rejects_objects_with_unflushed_state(engine, what):
                 obj.name = "u1" if what == "same_value_set" else "changed"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", sa_exc.SAWarning)  # SA: "already pending"
-                raised = outcome(lambda: session.merge(obj, load=False))
+                raised = raised_name(lambda: session.merge(obj, load=False))
             in_map = [type(o).__name__ for o in session.identity_map.values()]
         return raised, in_map
 
@@ -504,7 +484,7 @@ def test_get_with_raiseload_raises_on_access(engine):
         _seed_users(m, engine)
         with m.Session(engine) as session:
             user = session.get(m.User, 1, options=[m.orm.raiseload(m.User.addresses)])
-            return outcome(lambda: user.addresses)
+            return raised_name(lambda: user.addresses)
 
     result = run_both(engine, program)
     assert result["se"] == result["sa"] == "InvalidRequestError"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from conformance import same_on_both
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, text
 
 FLAVORS = ("sa", "se")
@@ -79,19 +80,6 @@ def _build(flavor: str) -> SimpleNamespace:
 MODELS = {f: _build(f) for f in FLAVORS}
 
 
-def run_both(engine: Any, program: Any) -> Any:
-    """Run ``program(models, engine)`` on both ORMs; the results must be equal.
-    Returns session_ext's."""
-    results = {}
-    for flavor in FLAVORS:
-        m = MODELS[flavor]
-        m.Base.metadata.create_all(engine)
-        try:
-            results[flavor] = program(m, engine)
-        finally:
-            m.Base.metadata.drop_all(engine)
-    assert results["se"] == results["sa"]
-    return results["se"]
 
 
 def rows(m: SimpleNamespace, engine: Any, table: str) -> list[tuple[Any, ...]]:
@@ -140,7 +128,7 @@ def test_merge_leaves_a_collection_that_was_only_read(engine):
     """Before: reading ``t.addresses`` of a transient object stored [] in its
     ``__dict__``, and ``merge(t)`` copied that empty list onto the persistent
     user, deleting its address (delete-orphan): data loss."""
-    out = run_both(engine, _merge_read_collection)
+    out = same_on_both(MODELS, engine, _merge_read_collection)
     assert out[:3] == [[], False, True]
     assert out[3] == [(1, 1, "e1")]
     assert out[4] == [(1, "bob")]
@@ -179,7 +167,7 @@ def _merge_pending(m: SimpleNamespace, engine: Any) -> list[Any]:
 def test_merge_of_a_pending_object_makes_a_pending_copy(engine):
     """Before: merge() returned the pending object itself (one INSERT);
     SQLAlchemy warns and merges it onto a new pending object (two INSERTs)."""
-    out = run_both(engine, _merge_pending)
+    out = same_on_both(MODELS, engine, _merge_pending)
     assert out[0] == [True]
     assert out[1] == (False, "pending", 2)
     assert out[2] == [(1, None, "e1"), (2, None, "e1")]
@@ -231,7 +219,7 @@ def test_merge_sets_attributes_as_sqlalchemy_does(engine):
     """Before: merge() set only the values that differed (``session.dirty``
     stayed empty), did not store a many-to-one merged as None, kept the unflushed
     changes of the session's own object with load=False, and did not autoflush."""
-    out = run_both(engine, _merge_sets)
+    out = same_on_both(MODELS, engine, _merge_sets)
     assert out[0] == (["User(1)"], False)
     assert out[1] == (["Note(1)", "User(1)"], None)
     assert out[2] == [(1, None, "t")]
@@ -267,7 +255,7 @@ def test_merge_begins_a_transaction_only_when_it_attaches_or_loads(engine):
     """Before: every merge() began a transaction, also one that only stamped
     values onto an object of the identity map (load=False) or merged the
     session's own object."""
-    assert run_both(engine, _merge_begins) == [True, (True, False), False, True]
+    assert same_on_both(MODELS, engine, _merge_begins) == [True, (True, False), False, True]
 
 
 # =========================================================== #14, #20, #21: relationship events
@@ -319,7 +307,7 @@ def test_relationship_events_match_sqlalchemy(engine):
     None`` on an unloaded many-to-one was ignored, a backref append skipped an
     object already in the collection (then one remove() emptied it on that side
     only), and pop() of an empty collection read on a transient object stored it."""
-    out = run_both(engine, _relationship_events)
+    out = same_on_both(MODELS, engine, _relationship_events)
     assert out[:2] == ["ValueError", ["Keyword(a)", "User(1)"]]
     assert out[2] == (["Address(1)"], True)
     assert out[3:5] == ["IndexError", ["User(1)"]]
@@ -360,7 +348,7 @@ def test_an_object_attached_through_a_backref_is_not_saved(engine):
     """Before: the flush cascaded into objects reached through a backref event
     (``u2`` was INSERTed and the address pointed at it); SQLAlchemy 2.x leaves
     ``u2`` out with a warning and writes nothing along that relationship."""
-    out = run_both(engine, _backref_cascade)
+    out = same_on_both(MODELS, engine, _backref_cascade)
     assert out[0] == (False, True)
     assert out[1] is True
     assert out[2] == [(1, "ann")]

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conformance import same_on_both
 from sqlalchemy import (
     Column,
     ForeignKey,
@@ -126,19 +127,6 @@ MODELS = {f: _build(f) for f in FLAVORS}
 SE = MODELS["se"]
 
 
-def run_both(engine: Any, program: Any) -> Any:
-    """Run ``program(models, engine)`` with SQLAlchemy's ORM and with session_ext
-    on their own tables; the results must be equal. Returns session_ext's."""
-    results = {}
-    for flavor in FLAVORS:
-        m = MODELS[flavor]
-        m.Base.metadata.create_all(engine)
-        try:
-            results[flavor] = program(m, engine)
-        finally:
-            m.Base.metadata.drop_all(engine)
-    assert results["se"] == results["sa"]
-    return results["se"]
 
 
 def seed(m: SimpleNamespace, engine: Any) -> None:
@@ -264,7 +252,7 @@ def _comparison_rows(m: SimpleNamespace, engine: Any) -> dict[str, Any]:
 
 
 def test_comparison_rows_match_sqlalchemy(engine):
-    rows = run_both(engine, _comparison_rows)
+    rows = same_on_both(MODELS, engine, _comparison_rows)
     # a few spelled out, so that both agreeing on something wrong would still fail
     assert rows["m2o == obj"] == [(1,), (2,)]
     assert rows["m2o != obj"] == [(3,), (4,)]  # includes the address with no user
@@ -309,7 +297,7 @@ def _dml_program(m: SimpleNamespace, engine: Any) -> Any:
 def test_delete_and_update_where_relationship(engine):
     """Before: ``delete(Address).where(Address.user != u)`` was ``WHERE true`` and
     emptied the table."""
-    deleted, updated, tagged, addresses, names = run_both(engine, _dml_program)
+    deleted, updated, tagged, addresses, names = same_on_both(MODELS, engine, _dml_program)
     assert (deleted, updated, tagged) == (2, 2, 1)
     assert addresses == [(1, 1, "new"), (2, 1, "new")]
     assert names == [(1, "tagged"), (2, "bob"), (3, "cy")]
@@ -344,7 +332,7 @@ def _pending_program(m: SimpleNamespace, engine: Any) -> Any:
 
 
 def test_pending_object_key_bound_at_execution(engine):
-    found, err, later = run_both(engine, _pending_program)
+    found, err, later = same_on_both(MODELS, engine, _pending_program)
     assert found == ([10], [1, 2, 3, 4])
     assert err == "InvalidRequestError"
     assert later == [1, 3]
@@ -370,7 +358,7 @@ def test_query_filter_by_relationship(engine):
             u1 = s.get(m.User, 1)
             return sorted(a.id for a in s.query(m.Address).filter_by(user=u1))
 
-    assert run_both(engine, program) == [1, 2]
+    assert same_on_both(MODELS, engine, program) == [1, 2]
 
 
 UNSUPPORTED = {
@@ -435,7 +423,7 @@ def test_child_removed_while_detached_is_cascaded_and_cleared(engine, cascade_ow
             rows = [tuple(r) for r in c.execute(text(f"SELECT id, {fk} FROM {table} ORDER BY id"))]
         return in_session, rows
 
-    in_session, rows = run_both(engine, program)
+    in_session, rows = same_on_both(MODELS, engine, program)
     assert in_session is True
     assert rows == ([(2, 1)] if cascade_owner else [(1, None), (2, 1)])
 
@@ -460,7 +448,7 @@ def test_replaced_many_to_one_value_comes_along_on_add(engine):
             user_id = c.execute(text(f"SELECT user_id FROM {m.flavor}_addresses")).scalar()
         return present, user_id
 
-    assert run_both(engine, program) == ((True, True), 2)
+    assert same_on_both(MODELS, engine, program) == ((True, True), 2)
 
 
 # =========================================================================== 3. del
@@ -548,7 +536,7 @@ def test_del_relationship_matches_sqlalchemy(engine):
     """Before: ``del`` of an unset many-to-one set it to None instead of raising,
     ``del`` of an unloaded collection nulled every child's key, and a merge after
     ``del`` wrote ``user_id = NULL``."""
-    out = run_both(engine, _del_program)
+    out = same_on_both(MODELS, engine, _del_program)
     assert out[0] == "AttributeError"
     assert out[1] is None
     assert out[-2] == "AttributeError"
@@ -590,7 +578,7 @@ def _none_program(m: SimpleNamespace, engine: Any) -> list[Any]:
 def test_none_in_collection_allowed_in_python_refused_by_flush(engine):
     """Before: ``append(None)`` raised AttributeError: 'NoneType' object has no
     attribute '__dict__'. SQLAlchemy accepts it and the flush raises FlushError."""
-    out = run_both(engine, _none_program)
+    out = same_on_both(MODELS, engine, _none_program)
     assert out == [None, 2, "FlushError", 1, None, "FlushError", "FlushError", 1]
 
 
@@ -718,7 +706,7 @@ def test_expired_and_detached_objects_compare_by_their_identity(engine, count_st
             detached = ids(s2, select(m.Address.id).where(m.Address.user != u1))
         return expired, detached
 
-    assert run_both(engine, program) == ([1, 2], [3, 4])
+    assert same_on_both(MODELS, engine, program) == ([1, 2], [3, 4])
     SE.Base.metadata.create_all(engine)
     seed(SE, engine)
     with SE.Session(engine) as s:
@@ -800,7 +788,7 @@ def test_refused_relationship_change_changes_nothing(engine):
     backrefs half done, and the next commit wrote it; a transient object's change
     refused by its backref's persistent object stayed half made. As in
     SQLAlchemy, nothing changes, in Python or in the database."""
-    out = run_both(engine, _refused_program)
+    out = same_on_both(MODELS, engine, _refused_program)
     changes = out[: len(_REFUSED_CHANGES)]
     assert changes == [(name, "InvalidRequestError", True) for name in _REFUSED_CHANGES]
     assert out[-3:] == [[(1, 1), (2, 1), (3, 2), (4, None)], [(1, 1), (1, 2), (2, 2)], [(1, 1)]]
@@ -845,7 +833,7 @@ def test_del_unloaded_many_to_one_whose_key_is_null(engine):
             outcome = _outcome(lambda: delattr(a4, "user"))
             return outcome, a4.user, a4.user_id, _outcome(s.commit)
 
-    assert run_both(engine, program) == (None, None, None, None)
+    assert same_on_both(MODELS, engine, program) == (None, None, None, None)
 
 
 def _none_program_2(m: SimpleNamespace, engine: Any) -> list[Any]:
@@ -876,7 +864,7 @@ def _none_program_2(m: SimpleNamespace, engine: Any) -> list[Any]:
 
 
 def test_none_put_in_collection_by_item_or_slice_assignment(engine):
-    out = run_both(engine, _none_program_2)
+    out = same_on_both(MODELS, engine, _none_program_2)
     assert out == [(None, [None, 2]), "FlushError", 3, "FlushError", None, [(1, 1), (2, 1)]]
 
 
