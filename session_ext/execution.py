@@ -216,6 +216,7 @@ def _evaluate_matches(
     expired objects are left alone."""
     cls = mapper.class_
     pk_keys = mapper.pk_keys
+    keys = mapper.column_attr_keys
     out = []
     for key, state in list(session.identity_map._dict.items()):
         if key[0] is not cls and not issubclass(key[0], cls):
@@ -226,6 +227,12 @@ def _evaluate_matches(
         d = obj.__dict__
         if not any(k in d for k in pk_keys):
             continue  # expired as a whole: reloaded on access anyway
+        if not state.expired:
+            # a column never loaded but not expired (left out of its INSERT) is
+            # NULL, as SQLAlchemy reads it; only expired ones are unknown
+            missing = [k for k in keys if k not in d]
+            if missing:
+                d = {**d, **dict.fromkeys(missing)}
         found = condition(d)
         if found is True:
             out.append((state, obj, False))

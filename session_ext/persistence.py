@@ -205,15 +205,8 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             run = [given, [(item, params)], False]
             runs.append(run)
     dialect = conn.dialect
-    #: per run, the columns the INSERT leaves out that get no default: NULL in
-    #: the row, so None on the objects once the INSERTs are done (no SELECT on access)
-    omitted_runs: list[tuple[list[str], list[Any]]] = []
     for present, rows, raw in runs:
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
-        if len(present) + len(fetch) < len(keys):
-            omitted_runs.append(
-                ([k for k in keys if k not in present and k not in fetch], rows)
-            )
         columns = present if same_keys else tuple(col_key[k] for k in present)
         keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
             dialect, mapper, fetch
@@ -292,10 +285,6 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                 for k in fetch:
                     if k not in pk_fetch:
                         undo.unset(d, k)  # unknown server value: load on access
-    for omitted, rows in omitted_runs:
-        dicts = [item[1].__dict__ for item, _p in rows]
-        for k in omitted:
-            undo.fill_none(dicts, k)
 
 
 def _plain_present(sig: tuple[str, ...], keys: tuple[str, ...], column_set: frozenset[str],

@@ -72,12 +72,10 @@ _BATCH = object()
 class UndoLog:
     """Attribute writes made during a flush, to put back if it fails."""
 
-    __slots__ = ("entries", "filled")
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
         self.entries: list[tuple[dict[str, Any], str, Any]] = []
-        #: (dicts, key): None filled in for a column the INSERT left out
-        self.filled: list[tuple[list[dict[str, Any]], str]] = []
 
     def set(self, d: dict[str, Any], key: str, value: Any) -> None:
         self.entries.append((d, key, d.get(key, NO_VALUE)))
@@ -94,19 +92,11 @@ class UndoLog:
             d[key] = value
         self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
 
-    def fill_none(self, dicts: list[dict[str, Any]], key: str) -> None:
-        """``d[key] = None`` for new objects whose INSERT left the column out
-        (no default: NULL in the row).  Unlike their keys and defaults, this
-        goes again when the flush fails: SQLAlchemy's objects never had it."""
-        for d in dicts:
-            d[key] = None
-        self.filled.append((dicts, key))
-
     def undo(self, inserted: set[InstanceState]) -> None:
         """Put back what the flush wrote, except on the new objects in
         ``inserted`` (their table's INSERTs all ran): as in SQLAlchemy, they keep
         their generated keys and defaults when the failed flush's rollback makes
-        them transient (not the None of columns their INSERT left out)."""
+        them transient."""
         for d, key, old in reversed(self.entries):
             if old is _BATCH:
                 for each in d:  # type: ignore[attr-defined]
@@ -120,10 +110,6 @@ class UndoLog:
             else:
                 d[key] = old
         self.entries.clear()
-        for dicts, key in self.filled:
-            for d in dicts:
-                d.pop(key, None)
-        self.filled.clear()
 
 
 class FlushPlan:

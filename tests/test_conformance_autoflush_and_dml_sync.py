@@ -1,6 +1,6 @@
-"""Autoflush before loads, UPDATE/DELETE synchronisation, omitted INSERT
-columns and joined eager collections, compared with SQLAlchemy's ORM (issue 11,
-tests/differential/FINDINGS.md #2, #3, #5, #10, #15, #22).
+"""Autoflush before loads, UPDATE/DELETE synchronisation and joined eager
+collections, compared with SQLAlchemy's ORM (issue 11,
+tests/differential/FINDINGS.md #2, #3, #10, #15, #22).
 
 Each test runs one small program twice on the same database, once with
 ``sqlalchemy.orm`` and once with ``session_ext`` (only the imports differ), and
@@ -340,29 +340,6 @@ def test_delete_marks_matched_objects_deleted(engine, sync):
         assert cy_keys == ["id", "name", "nickname", "status"]
     else:  # an attribute the criteria need is not loaded: expired as a whole
         assert cy_keys == []
-
-
-# --------------------------------------------------------------------------- omitted columns
-
-
-def test_columns_an_insert_left_out_are_none_without_a_select(engine, count_statements):
-    """#5: a column the INSERT did not set and that has no default is NULL:
-    reading it runs no SQL, also once the object is detached."""
-
-    def program(m, engine):
-        with m.Session(engine, expire_on_commit=False) as session:
-            u = m.User(name="ann")
-            session.add(u)
-            session.flush()
-            with count_statements(engine) as stmts:
-                values = (u.age, u.nickname, u.status)
-            session.commit()
-        detached = raised_name(lambda: (u.age, u.nickname))
-        return values, stmts.count, lifecycle(m, u), detached
-
-    result = run_both(engine, program)
-    assert result["se"] == result["sa"]
-    assert result["se"] == ((None, None, "new"), 0, "detached", "ok")
 
 
 # --------------------------------------------------------------------------- joined eager

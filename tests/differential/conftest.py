@@ -74,7 +74,7 @@ def budget(differential_mode: str) -> tuple[settings, int]:
             print_blob=True,
             # SESSION_EXT_DIFFERENTIAL_SHRINK=0: report failing programs unshrunk, at
             # once (for a quick survey of what differs; shrinking can take minutes)
-            phases=settings.default.phases if os.environ.get(ENV_SHRINK, "1") != "0" else NO_SHRINK,
+            phases=tuple(Phase) if os.environ.get(ENV_SHRINK, "1") != "0" else NO_SHRINK,
         ),
         mode["max_steps"],
     )
