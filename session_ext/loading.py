@@ -269,7 +269,7 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
-    if session._new or session._deleted or session.identity_map._modified:
+    if session._flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
         session._autoflush()
         missing = tuple(k for k in mapper.column_attr_keys if k not in d)
