@@ -74,3 +74,65 @@ def async_connection_for(sync_connection: Connection) -> Any:
 def async_result(result: Any) -> Any:
     """``result`` (a sync Result over a streaming cursor) as an ``AsyncResult``."""
     return engine_name("AsyncResult")(result)
+
+
+#: a blocking driver -> the asyncio driver of the same database
+_ASYNC_DRIVERS = {
+    ("sqlite", "pysqlite"): "sqlite+aiosqlite",
+    ("postgresql", "psycopg"): "postgresql+psycopg_async",
+    ("postgresql", "psycopg2"): "postgresql+psycopg_async",
+}
+_SYNC_DRIVERS = {
+    ("sqlite", "aiosqlite"): "sqlite+pysqlite",
+    ("postgresql", "psycopg_async"): "postgresql+psycopg",
+    ("postgresql", "asyncpg"): "postgresql+psycopg",
+}
+
+
+def _dialect_driver(url: Any) -> tuple[str, str]:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url)
+    name = url.get_backend_name()
+    driver = url.get_driver_name() or {"sqlite": "pysqlite", "postgresql": "psycopg2"}.get(
+        name, ""
+    )
+    return name, driver
+
+
+def is_async_url(url: Any) -> bool:
+    """True for a URL naming an asyncio driver (``sqlite+aiosqlite``, ...)."""
+    return _dialect_driver(url) in _SYNC_DRIVERS
+
+
+def async_url(url: Any) -> Any:
+    """The same database through its asyncio driver (``sqlite`` -> ``sqlite+aiosqlite``,
+    ``postgresql+psycopg`` -> ``postgresql+psycopg_async``); an async URL as it is.
+    An in-memory SQLite database cannot be reached by a second engine: refused."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url)
+    pair = _dialect_driver(url)
+    if pair in _SYNC_DRIVERS:
+        return url
+    target = _ASYNC_DRIVERS.get(pair)
+    if target is None:
+        raise exc.ArgumentError(
+            f"No asyncio driver is known for {pair[0]}+{pair[1]}: configure an async URL "
+            "yourself ('sqlite+aiosqlite:///...', 'postgresql+psycopg_async://...')"
+        )
+    if pair[0] == "sqlite" and url.database in (None, "", ":memory:"):
+        raise exc.ArgumentError(
+            "An in-memory SQLite database belongs to one engine, so the asyncio engine "
+            "would see another, empty database: use a SQLite file for async views"
+        )
+    return url.set(drivername=target)
+
+
+def sync_url(url: Any) -> Any:
+    """The same database through a blocking driver (the inverse of :func:`async_url`)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url)
+    target = _SYNC_DRIVERS.get(_dialect_driver(url))
+    return url if target is None else url.set(drivername=target)
