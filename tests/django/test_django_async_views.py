@@ -127,3 +127,33 @@ def test_a_cancelled_request_rolls_back_and_returns_its_connection():
 
     run(main())
     assert count_items() == 0
+
+
+def test_the_example_apps_async_views(settings: Any):
+    from example_apps.django_app import settings as example_settings
+    from example_apps.django_app.models import Note
+
+    settings.ROOT_URLCONF = example_settings.ROOT_URLCONF
+    settings.MIDDLEWARE = example_settings.MIDDLEWARE
+    settings.SESSION_EXT = {**settings.SESSION_EXT,
+                            "SESSION_OPTIONS": example_settings.SESSION_EXT["SESSION_OPTIONS"]}
+    db.create_all()
+
+    async def requests() -> list[Any]:
+        client = AsyncClient()
+        created = await client.post("/api/async/notes", {"title": "async", "body": "b"},
+                                    content_type="application/json")
+        return [
+            created,
+            await client.get(f"/api/async/notes/{created.json()['id']}"),
+            await client.get("/api/async/notes?per_page=5"),
+            await client.get("/api/async/notes/999"),
+            await client.get("/ping"),
+        ]
+
+    created, one, listing, missing, ping = run(requests())
+    assert created.status_code == 201 and one.json()["title"] == "async"
+    assert listing.json()["total"] == 1 and listing.json()["notes"][0]["title"] == "async"
+    assert missing.status_code == 404
+    assert ping.json() == {"pong": True}
+    assert db.session.scalars(select(Note.title)).all() == ["async"]
