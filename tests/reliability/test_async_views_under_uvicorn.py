@@ -51,7 +51,7 @@ async def _load(port: int, plan: list[tuple[str, str]]) -> list[tuple[str, str, 
             status, body = await _request(
                 port, f"/_rely/async/read-write?token={token}&kind={kind}"
             )
-        except (OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, OSError) as err:
             return token, kind, 0, repr(err).encode()
         return token, kind, status, body
 
