@@ -92,12 +92,11 @@ _SYNC_DRIVERS = {
 def _dialect_driver(url: Any) -> tuple[str, str]:
     from sqlalchemy.engine import make_url
 
-    url = make_url(url)
-    name = url.get_backend_name()
-    driver = url.get_driver_name() or {"sqlite": "pysqlite", "postgresql": "psycopg2"}.get(
-        name, ""
-    )
-    return name, driver
+    # from the URL's text alone: asking the dialect would import it (or fail on a typo)
+    name, _, driver = make_url(url).drivername.partition("+")
+    if name == "postgres":
+        name = "postgresql"
+    return name, driver or {"sqlite": "pysqlite", "postgresql": "psycopg2"}.get(name, "")
 
 
 def is_async_url(url: Any) -> bool:
