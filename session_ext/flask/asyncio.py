@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.pool import NullPool
@@ -31,17 +31,13 @@ from ..asyncio._engine import async_url, engine_name
 from .config import ConfigError
 from .session import app_context_scope, bind_key_of_class
 
-if TYPE_CHECKING:
-    from .extension import SessionExt
-    from .state import AppState
-
 #: engine options that configure a pool, which the async engines do not have
 _POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle",
                  "pool_pre_ping", "pool_use_lifo", "poolclass", "pool_reset_on_return")
 _lock = threading.Lock()
 
 
-def async_engines(state: AppState) -> dict[str | None, Any]:
+def async_engines(state: Any) -> dict[str | None, Any]:
     """The app's async engines by bind key, made on first use."""
     engines = getattr(state, "async_engines", None)
     if engines is None:
@@ -66,7 +62,7 @@ class FlaskAsyncSession(AsyncSession):
     """An ``AsyncSession`` on the current app's async engines; models and tables
     with a bind key go to that bind's."""
 
-    def __init__(self, db: SessionExt, **kw: Any) -> None:
+    def __init__(self, db: Any, **kw: Any) -> None:
         state = db._state_for(current_app._get_current_object())  # type: ignore[attr-defined]
         engines = async_engines(state)
         if kw.get("bind") is None and None in engines:
@@ -85,7 +81,7 @@ class FlaskAsyncSession(AsyncSession):
         super().__init__(**kw)
 
 
-def scoped_for(db: SessionExt) -> async_scoped_session[FlaskAsyncSession]:
+def scoped_for(db: Any) -> async_scoped_session[FlaskAsyncSession]:
     """``db.async_session`` (made once per extension)."""
     scoped = db.__dict__.get("_async_session")
     if scoped is None:
@@ -101,7 +97,7 @@ def scoped_for(db: SessionExt) -> async_scoped_session[FlaskAsyncSession]:
     return scoped  # type: ignore[no-any-return]
 
 
-def teardown(db: SessionExt, error: BaseException | None, commit: bool) -> None:
+def teardown(db: Any, error: BaseException | None, commit: bool) -> None:
     """End the app context's async session, if an async view made one."""
     scoped = db.__dict__.get("_async_session")
     if scoped is None or not scoped.has():
