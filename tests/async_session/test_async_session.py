@@ -378,3 +378,22 @@ def test_importing_session_ext_asyncio_loads_no_orm():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_large_insert_takes_the_async_path(async_url):
+    """Above the size where the sync session COPYs on PostgreSQL: psycopg's
+    async connection has no blocking COPY, so the batched INSERTs are used."""
+    from session_ext.persistence import COPY_THRESHOLD
+
+    n = COPY_THRESHOLD + 10
+
+    async def main():
+        async with database(async_url) as engine:
+            users = [User(name=f"u{i}") for i in range(n)]
+            async with AsyncSession(engine, expire_on_commit=False) as session:
+                session.add_all(users)
+                await session.commit()
+            assert len({u.id for u in users}) == n
+            assert await count_users(engine) == n
+
+    asyncio.run(main())
