@@ -12,7 +12,7 @@ import pytest
 from flask_support import AuditLog, User, db, on_databases
 from sqlalchemy import create_engine, func, select, text
 
-from session_ext.testing import _state_of
+from session_ext.flask.testing import _state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
