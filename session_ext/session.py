@@ -428,7 +428,7 @@ class Session:
         if rels:
             state.mapper.registry.configure()
             for rel in rels.values():
-                for item in rel.save_update_targets(state, instance):
+                for item in rel.cascade_add(state, instance):
                     self._add_with_cascade(item, visited)
 
     def _save_or_update_state(self, state: InstanceState, obj: object) -> None:

@@ -1,6 +1,6 @@
 """Cascades: which related objects an operation on an object carries over to.
 
-A relationship only *names* the objects (``save_update_targets()``,
+A relationship only *names* the objects (``cascade_add()``,
 ``delete_targets()``, ...); the session decides what to do with each, so the
 mapping layer never calls into the session."""
 
@@ -51,8 +51,8 @@ def parse_cascade(text: str) -> CascadeOptions:
 class RelationshipCascades:
     """The objects each cascade of a relationship reaches from one object."""
 
-    def save_update_targets(self, state: InstanceState, obj: Any) -> list[Any]:
-        """Objects ``session.add(obj)`` adds too (``save-update``)."""
+    def cascade_add(self, state: InstanceState, obj: Any) -> list[Any]:
+        """The objects ``add(obj)`` takes along through this relationship (``save-update``)."""
         if "save-update" not in self.cascade or self.viewonly:
             return []
         d = obj.__dict__
@@ -60,7 +60,7 @@ class RelationshipCascades:
         if self.key in state.committed:
             # removed while outside this session: the flush must still clear (or, with
             # delete-orphan, delete) them, so they come along too
-            items = items + self._removed_items(state, d)
+            items = [*items, *self._removed_items(state, d)]
         return items
 
     def _removed_items(self, state: InstanceState, d: dict[str, Any]) -> list[Any]:
