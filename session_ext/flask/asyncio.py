@@ -29,7 +29,8 @@ from sqlalchemy.pool import NullPool
 from ..asyncio import AsyncSession, async_scoped_session
 from ..asyncio._engine import async_url, engine_name
 from .config import ConfigError
-from .session import app_context_scope, bind_key_of_class
+from .session import app_context_scope
+from .state import state_for
 
 #: engine options that configure a pool, which the async engines do not have
 _POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle",
@@ -63,21 +64,16 @@ class FlaskAsyncSession(AsyncSession):
     with a bind key go to that bind's."""
 
     def __init__(self, db: Any, **kw: Any) -> None:
-        state = db._state_for(current_app._get_current_object())  # type: ignore[attr-defined]
+        state = state_for(current_app._get_current_object(), db)  # type: ignore[attr-defined]
         engines = async_engines(state)
         if kw.get("bind") is None and None in engines:
             kw["bind"] = engines[None]
-        binds: dict[Any, Any] = {}
-        for mapper in db.Model.registry.mappers:
-            key = bind_key_of_class(mapper.class_)
-            if key is not None and key in engines:
-                binds[mapper.class_] = engines[key]
-        for table in db.metadata.tables.values():
-            key = table.info.get("bind_key")
-            if key is not None and key in engines:
-                binds[table] = engines[key]
-        if binds:
-            kw["binds"] = {**binds, **(kw.get("binds") or {})}
+        routes = {
+            target: bind for target, bind in state.bind_routes(engines).items()
+            if hasattr(bind, "sync_engine")  # not a MissingBind: those use the default
+        }
+        if routes:
+            kw["binds"] = {**routes, **(kw.get("binds") or {})}
         super().__init__(**kw)
 
 
