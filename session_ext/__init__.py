@@ -12,7 +12,21 @@ from typing import Any
 from . import exc
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
-from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
+from .mapping import (
+    DeclarativeBase,
+    DeclarativeBaseNoMeta,
+    DynamicMapped,
+    InstrumentedAttribute,
+    Mapped,
+    MappedAsDataclass,
+    MappedColumn,
+    Mapper,
+    Registry,
+    WriteOnlyMapped,
+    declarative_base,
+    declared_attr,
+    mapped_column,
+)
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
     MANYTOMANY,
@@ -66,6 +80,15 @@ __all__ = [
     "ONETOMANY",
     "CascadeOptions",
     "DeclarativeBase",
+    "DeclarativeBaseNoMeta",
+    "DynamicMapped",
+    "InstrumentedAttribute",
+    "Mapped",
+    "MappedAsDataclass",
+    "MappedColumn",
+    "Registry",
+    "WriteOnlyMapped",
+    "mapped_column",
     "History",
     "InstrumentedList",
     "NPlusOneError",
