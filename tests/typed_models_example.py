@@ -5,7 +5,6 @@ instance; relationships are lists or objects of the target class."""
 from __future__ import annotations
 
 import datetime
-from typing import Optional
 
 from sqlalchemy import ForeignKey, String, func, select
 
@@ -21,7 +20,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(30))
-    fullname: Mapped[Optional[str]]
+    fullname: Mapped[str | None]
     created: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
     addresses: Mapped[list[Address]] = relationship(back_populates="user")
 
