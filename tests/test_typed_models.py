@@ -213,7 +213,7 @@ def test_mixins_abstract_bases_and_declared_attr(engine: Any) -> None:
 
     class HasOwner:
         owner_id: Mapped[int] = mapped_column(ForeignKey("owner.id"))
-        note: Mapped[Optional[str]]
+        note: Mapped[str | None]
 
         @declared_attr
         def owner(cls) -> Mapped[Owner]:
@@ -379,7 +379,7 @@ def test_mapped_as_dataclass() -> None:
         __tablename__ = "author"
         id: Mapped[int] = mapped_column(init=False, primary_key=True)
         name: Mapped[str] = mapped_column(String(30))
-        bio: Mapped[Optional[str]] = mapped_column(default=None)
+        bio: Mapped[str | None] = mapped_column(default=None)
         books: Mapped[list[Book]] = relationship(default_factory=list,
                                                  back_populates="author", repr=False)
 
@@ -387,9 +387,9 @@ def test_mapped_as_dataclass() -> None:
         __tablename__ = "book"
         id: Mapped[int] = mapped_column(init=False, primary_key=True)
         title: Mapped[str]
-        author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("author.id"),
+        author_id: Mapped[int | None] = mapped_column(ForeignKey("author.id"),
                                                          init=False, default=None)
-        author: Mapped[Optional[Author]] = relationship(default=None, back_populates="books")
+        author: Mapped[Author | None] = relationship(default=None, back_populates="books")
 
     assert list(inspect.signature(Author).parameters) == ["name", "bio", "books"]
     assert dataclasses.is_dataclass(Author)
