@@ -21,7 +21,7 @@ EXAMPLE = ROOT / "tests" / "typed_models_example.py"
 MISTAKES = '''
 from sqlalchemy import select
 
-from typed_models_example import Address, User
+from typed_models_example import Address, Note, User
 
 
 def mistakes(user: User) -> None:
@@ -32,12 +32,14 @@ def mistakes(user: User) -> None:
     owner: Address = user.addresses[0].user  # E: assignment
     select(User).where(User.name == "x").order_by(User.id)
     maybe: str = user.fullname  # E: assignment
+    Note(5)  # E: arg-type
+    Note("text", id=3)  # E: call-arg
 
 
 def fine(user: User) -> None:
     name: str = user.name
     ids = select(User.id).where(User.fullname.is_(None), User.name.like("s%"))
-    print(name, ids)
+    print(name, ids, Note("a", pinned=True), User(name="x"))
 '''
 
 

@@ -7,8 +7,16 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy.engine import Engine
 
-from session_ext import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from session_ext import (
+    DeclarativeBase,
+    Mapped,
+    MappedAsDataclass,
+    Session,
+    mapped_column,
+    relationship,
+)
 
 
 class Base(DeclarativeBase):
@@ -62,3 +70,25 @@ def set_values(user: User) -> None:
     user.name = "patrick"
     user.fullname = None
     user.addresses.append(Address(email_address="p@example.com"))
+
+
+def create_tables(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+class DataclassBase(MappedAsDataclass, DeclarativeBase):
+    pass
+
+
+class Note(DataclassBase):
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(init=False, primary_key=True)
+    text: Mapped[str] = mapped_column(String(100))
+    pinned: Mapped[bool] = mapped_column(default=False)
+
+
+def new_note() -> Note:
+    note = Note("remember", pinned=True)
+    text: str = note.text
+    return Note(text)

@@ -27,10 +27,11 @@ session_ext's descriptors, as ``obj.name = value`` would.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, dataclass_transform
 
 from .. import exc
 from . import typed
+from .relationships.relationship import relationship
 
 #: dataclass() keywords a class statement may give
 _CLASS_KEYWORDS = ("init", "repr", "eq", "order", "unsafe_hash", "match_args", "kw_only",
@@ -38,6 +39,7 @@ _CLASS_KEYWORDS = ("init", "repr", "eq", "order", "unsafe_hash", "match_args", "
 _NO_DEFAULT: Any = dataclasses.MISSING
 
 
+@dataclass_transform(field_specifiers=(typed.MappedColumn, typed.mapped_column, relationship))
 class MappedAsDataclass:
     """Mixin of a declarative base whose classes are dataclasses (see the module)."""
 
