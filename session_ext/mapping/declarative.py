@@ -27,7 +27,6 @@ from .. import exc
 from ..state import STATE_ATTR
 from . import typed
 from .mapper import Mapper
-from .relationships.loaders import LOADER_STRATEGIES
 
 _T = TypeVar("_T")
 
@@ -204,7 +203,7 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                     )
                 if not dataclass:
                     _refuse_dataclass_options(cls, key, getattr(value, "dataclass_options", {}))
-                typed.configure_relationship(value, cls, key, ann, LOADER_STRATEGIES)
+                typed.configure_relationship(value, cls, key, ann)
                 props[key] = value
             elif ann is not None:
                 raise exc.ArgumentError(

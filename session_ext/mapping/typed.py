@@ -534,11 +534,10 @@ def _target_of(tp: Any) -> Any:
     return tp
 
 
-def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation | None,
-                           loaders: Mapping[str, Any]) -> None:
+def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation | None) -> None:
     """Fill a relationship's target, ``uselist`` and loader from its annotation."""
     if ann is not None:
-        _apply_wrapper(rel, cls, key, ann.wrapper, loaders)
+        _apply_wrapper(rel, cls, key, ann.wrapper)
         inner, _ = split_optional(ann.inner)
         origin = typing.get_origin(inner)
         if origin in (list, typing.List):  # noqa: UP006 - both spellings
@@ -565,20 +564,19 @@ def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation 
         )
 
 
-def _apply_wrapper(rel: Any, cls: type, key: str, wrapper: type,
-                   loaders: Mapping[str, Any]) -> None:
+def _apply_wrapper(rel: Any, cls: type, key: str, wrapper: type) -> None:
     if wrapper is Mapped:
         return
     lazy = "write_only" if wrapper is WriteOnlyMapped else "dynamic"
-    if lazy not in loaders:
+    try:
+        rel.use_loader(lazy)
+    except exc.ArgumentError:
         raise NotImplementedError(
             f"{cls.__name__}.{key}: {wrapper.__name__}[...] needs the lazy={lazy!r} loader, "
             "which this version of session_ext does not have; annotate it "
             "Mapped[list[...]] (a loaded list; lazy=\"select\" or \"selectin\"), and query "
-            "large collections with select(Child).where(Child.parent == obj)"
-        )
-    rel.lazy = lazy
-    rel.loader = loaders[lazy]
+            "large collections with select(Child).where(Child.parent_id == obj.id)"
+        ) from None
 
 
 __all__ = [
