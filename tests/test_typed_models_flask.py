@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Column, Integer
+from sqlalchemy import Column, Integer, String
 
 import session_ext
 from session_ext.flask import SessionExt
@@ -176,4 +176,26 @@ def test_base_with_its_own_metaclass() -> None:
         ext.session.add(Gizmo(id=4))
         ext.session.commit()
         assert [g.id for g in Gizmo.query.all()] == [4]
+        ext.engine.dispose()
+
+
+def test_dataclass_base_as_model_class(tmp_path: Path) -> None:
+    class Base(session_ext.MappedAsDataclass, session_ext.DeclarativeBase):
+        pass
+
+    ext = SessionExt(model_class=Base)
+
+    class TodoItem(ext.Model):
+        id: session_ext.Mapped[int] = session_ext.mapped_column(init=False, primary_key=True)
+        title: session_ext.Mapped[str] = session_ext.mapped_column(String(100))
+
+    assert TodoItem.__table__.name == "todo_item"
+    app = Flask("dataclass_base")
+    app.config["SESSION_EXT_DATABASE_URI"] = f"sqlite:///{tmp_path / 'dc.sqlite3'}"
+    ext.init_app(app)
+    with app.app_context():
+        ext.create_all()
+        ext.session.add(TodoItem("write"))
+        ext.session.commit()
+        assert repr(TodoItem.query.one()).endswith("TodoItem(id=1, title='write')")
         ext.engine.dispose()
