@@ -49,12 +49,12 @@ def entity_loader(
             d.update(zip(keys, values))
             state.reset_changes()
             session.identity_map.release(state)
-            state.expired = False
-        elif state.expired:
+        else:  # expired, or with columns known to be NULL: the row fills them in
             for k, v in zip(keys, values):
                 if k not in d:
                     d[k] = v
-            state.expired = False
+        state.expired = False
+        state.known_none = None
         return obj
 
     factory = _loader_factory(mapper, offset)
@@ -105,7 +105,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         if state is not None:
             obj = state()  # state.obj(), without the method lookup
             if obj is not None:
-                if populate or state.expired:
+                if populate or state.expired or state.known_none:
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
@@ -116,6 +116,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         st.committed = {{}}
         st.modified = st.expired = st.was_deleted = False
         st._strong = st.load_options = st.load_context = st.empty_collections = None
+        st.known_none = None
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj
@@ -265,14 +266,17 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         )
     mapper = state.mapper
     d = obj.__dict__
-    missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+    known_none = state.known_none or ()
+    missing = tuple(k for k in mapper.column_attr_keys if k not in d and k not in known_none)
     if not missing:
         state.expired = False
         return
     if session._flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
         session._autoflush()
-        missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+        known_none = state.known_none or ()
+        missing = tuple(k for k in mapper.column_attr_keys
+                        if k not in d and k not in known_none)
         if not missing:
             state.expired = False
             return
@@ -315,6 +319,7 @@ def refresh_state(
             d[k] = v
             state.committed.pop(k, None)
     if attribute_names is None:
+        state.known_none = None  # every column was just loaded
         for n in mapper.relationships:
             if n not in state.committed:
                 d.pop(n, None)
@@ -342,6 +347,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
         for k in mapper.relationships:
             d.pop(k, None)
         state.committed = {}
+        state.known_none = None
     else:
         for k in attribute_names:
             if k not in mapper.attrs:
@@ -350,6 +356,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
                 )
             d.pop(k, None)
             state.committed.pop(k, None)
+        state.forget_known_none(attribute_names)
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
@@ -379,3 +386,4 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
             state._strong = None
             modified.discard(state)
         state.expired = True
+        state.known_none = None

@@ -93,6 +93,14 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
     if key is not None:
         memo[("key", key)] = merged
     if merged is not instance:
+        mstate = instance_state(merged)
+        if mstate.known_none:
+            # what the given object does not have is expired on the session's
+            # object rather than still known to be NULL
+            unknown = [k for k in mstate.known_none if k not in d]
+            if unknown:
+                mstate.forget_known_none(unknown)
+                mstate.expired = True
         if load:
             for k in mapper.column_attr_keys:
                 if k in d:

@@ -207,6 +207,12 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     dialect = conn.dialect
     for present, rows, raw in runs:
         fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
+        if len(present) + len(fetch) < len(keys):
+            # columns with no value and no default of any kind: NULL in the row,
+            # and known to be so without being loaded (see InstanceState.known_none)
+            omitted = frozenset(keys).difference(present, fetch)
+            for (state, _obj), _params in rows:
+                state.known_none = omitted
         columns = present if same_keys else tuple(col_key[k] for k in present)
         keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
             dialect, mapper, fetch

@@ -75,6 +75,9 @@ class ColumnAttribute:
                 refuse_expired_new(state, self.key)
             # transient / pending: a never-set column reads as None, as in SQLAlchemy
             return None
+        known_none = state.known_none
+        if known_none and self.key in known_none:
+            return None  # left out of the INSERT: NULL, and not loaded (no SQL)
         from ..loading import load_expired_attributes
 
         load_expired_attributes(state, self.key)

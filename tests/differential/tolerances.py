@@ -9,8 +9,6 @@ How the harness tolerates each:
   outcomes are compared as usual.
 * ``flush-order-without-relationships`` and ``batched-inserts``: the harness
   never compares the order or the number of statements, only their effects.
-* ``omitted-columns-known-none``: an entry of ``KEPT`` masks a column
-  attribute that is None on session_ext and not loaded on SQLAlchemy.
 
 ``KNOWN_PENDING``: differences being fixed on other branches right now.  Each
 entry recognizes its difference from what differs after a step; the example
@@ -72,23 +70,6 @@ def _is_column_key(key: str) -> bool:
 
 
 #: differences the differential test found that are not fixed yet (FINDINGS.md)
-def _omitted_columns_mask(diff: Difference) -> set[str]:
-    # a column the INSERT left out: SQLAlchemy knows it is None (and a row
-    # fills it in); session_ext loads it on access
-    return {key for key, pair in diff.diffs.items()
-            if _is_column_key(key) and set(pair) == {None, UNLOADED}}
-
-
-def _read_of_omitted_column(diff: Difference) -> bool:
-    if diff.step.kind != "read_attr":
-        return False
-    sa, se = diff.diffs.get(OUTCOME, (None, None))
-    if OUTCOME in diff.diffs:  # detached: session_ext cannot load it
-        return sa is None and _raised(se, "DetachedInstanceError")
-    # the SELECT that loads it begins a transaction
-    return set(diff.diffs) <= {TX, "connections checked out"} and diff.diffs[TX] == (False, True)
-
-
 def _merged_copy_after_failed_flush(diff: Difference) -> bool:
     # the pending copy merge() made, INSERTed by a flush that then failed: its
     # generated key and defaults stay in session_ext, SQLAlchemy unloads them
@@ -99,17 +80,6 @@ def _merged_copy_after_failed_flush(diff: Difference) -> bool:
 
 
 UNFIXED_FINDINGS: list[Pending] = [
-    Pending(
-        "insert-omitted-columns",
-        "FINDINGS.md #5: columns an INSERT left out are loaded with a SELECT on access",
-        mask=_omitted_columns_mask,
-    ),
-    Pending(
-        "insert-omitted-columns-read",
-        "FINDINGS.md #5: (the same) reading such a column runs a SELECT (on a detached "
-        "object: DetachedInstanceError)",
-        explains=_read_of_omitted_column,
-    ),
     Pending(
         "merged-copy-after-failed-flush",
         "FINDINGS.md #24: a pending copy made by merge() and INSERTed by a flush that "
