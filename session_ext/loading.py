@@ -292,6 +292,32 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     state.expired = False
 
 
+def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
+    """Before the flush UPDATEs or DELETEs an object whose primary key is
+    expired: load its expired, unchanged attributes (one SELECT), as
+    SQLAlchemy's ORM reads the key from the object; raises
+    ``ObjectDeletedError`` when the row is gone."""
+    mapper = state.mapper
+    d = obj.__dict__
+    known_none = state.known_none or ()
+    committed = state.committed
+    missing = tuple(k for k in mapper.column_attr_keys
+                    if k not in d and k not in known_none and k not in committed)
+    if not missing:
+        return
+    row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
+    if row is None:
+        raise exc.ObjectDeletedError(
+            f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
+            f"present (primary key {state.key[1]!r}); the flush cannot write it. Expunge "  # type: ignore[index]
+            "it from the session or roll back"
+        )
+    for k, v in zip(missing, row):
+        d[k] = v
+    if all(k in d or k in known_none for k in mapper.column_attr_keys):
+        state.expired = False
+
+
 def refresh_state(
     session: Session,
     state: InstanceState,

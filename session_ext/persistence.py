@@ -25,6 +25,7 @@ from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
 from .direct import dialect_cache, options_change_sql, raise_as_core
+from .loading import load_before_write
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
@@ -501,6 +502,11 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             continue
         if conn is None:
             conn = plan.connection(mapper)
+        if state.key is not None:
+            for k in pk_keys:
+                if k not in d:  # expired: SQLAlchemy reads the key, loading the object
+                    load_before_write(plan.session, state, obj)
+                    break
         if onupdates:
             for key, onupdate in onupdates.items():
                 if key not in changes:
@@ -571,7 +577,13 @@ def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     if mapper.has_self_reference and len(items) > 1:
         items = list(reversed(_sort_self_referential(mapper, items)))
     params_list = []
-    for state, _obj in items:
+    pk_keys = mapper.pk_keys
+    for state, obj in items:
+        d = obj.__dict__
+        for k in pk_keys:
+            if k not in d:  # expired: SQLAlchemy reads the key, loading the object
+                load_before_write(plan.session, state, obj)
+                break
         pk = state.key[1]  # type: ignore[index]
         params_list.append({f"_se_pk_{i}": v for i, v in enumerate(pk)})
     table = mapper.table

@@ -30,13 +30,14 @@ class ColumnAttribute:
 
     is_relationship = False
 
-    __slots__ = ("mapper", "key", "column", "_compare")
+    __slots__ = ("mapper", "key", "column", "_compare", "_is_pk")
 
     def __init__(self, mapper: Mapper, key: str, column: Column[Any]) -> None:
         self.mapper = mapper
         self.key = key
         self.column = column
         self._compare = column.type.compare_values
+        self._is_pk = bool(column.primary_key)
 
     def __get__(self, obj: object | None, owner: type | None = None) -> Any:
         if obj is None:
@@ -53,6 +54,12 @@ class ColumnAttribute:
             # transient or pending: the INSERT will carry whatever is set; no history
             d[self.key] = value
             return
+        if self._is_pk and self.key not in d and self.key not in state.committed:
+            # an expired primary key is loaded before it changes, as SQLAlchemy
+            # does (it keeps the old key's history); raises if the row is gone
+            from ..loading import load_expired_attributes
+
+            load_expired_attributes(state, self.key)
         if not state.modified:
             # the first change: the session holds the object strongly and begins
             # its transaction if needed (which may raise: nothing is changed then)

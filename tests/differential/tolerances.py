@@ -9,6 +9,8 @@ How the harness tolerates each:
   outcomes are compared as usual.
 * ``flush-order-without-relationships`` and ``batched-inserts``: the harness
   never compares the order or the number of statements, only their effects.
+* the others: an entry of ``KEPT`` recognizes the difference in what the step
+  changed and ends the example.
 
 ``KNOWN_PENDING``: differences being fixed on other branches right now.  Each
 entry recognizes its difference from what differs after a step; the example
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compare import UNLOADED, Difference, Judge
-from .models import COLUMNS
+from .models import COLUMNS, RELATIONSHIPS
 from .program import Raised
 
 #: kept difference -> its heading in docs/differences.md
@@ -32,6 +34,10 @@ TOLERANCES: dict[str, str] = {
     "flush-order-without-relationships":
         "Flush orders INSERTs by foreign keys, also without relationships",
     "batched-inserts": "INSERTs of several rows are batched",
+    "displaced-holder-detached":
+        "An object whose key a new object's INSERT took over is detached",
+    "deleted-many-to-one-not-loaded":
+        "The flush does not load many-to-one attributes of the objects it deletes",
 }
 
 
@@ -89,9 +95,65 @@ UNFIXED_FINDINGS: list[Pending] = [
 ]
 
 
+def _displaced_holder(diff: Difference) -> bool:
+    # only objects SQLAlchemy calls persistent (and session_ext detached) differ,
+    # each while another object of the session holds its identity
+    seen = diff.observed
+    handles = set()
+    for key, pair in diff.diffs.items():
+        what, _, name = key.partition(" of ")
+        if (what, pair) not in {("state", ("persistent", "detached")),
+                                ("session", ("session", None))}:
+            return False
+        handles.add(name)
+    for name in handles:
+        identity = seen.get(f"identity of {name}")
+        if not any(
+            key.startswith("identity of ") and key != f"identity of {name}" and value == identity
+            and seen.get(f"state of {key.removeprefix('identity of ')}") == "persistent"
+            and seen.get(f"{key.removeprefix('identity of ')} is") != seen.get(f"{name} is")
+            for key, value in seen.items()
+        ):
+            return False
+    return bool(handles)
+
+
+def _many_to_one_key(key: str) -> bool:
+    if " " in key or "." not in key or key.startswith("session."):
+        return False
+    name, attr = key.split(".", 1)
+    return any(rels.get(attr, (None, True))[1] is False for rels in RELATIONSHIPS.values())
+
+
+def _deleted_many_to_one(diff: Difference) -> set[str]:
+    # a many-to-one SQLAlchemy's flush filled in on an object it deleted: first
+    # seen while the object is deleted, then for as long as it stays so
+    keys = set()
+    for key, (sa, se) in diff.diffs.items():
+        if not _many_to_one_key(key) or sa == UNLOADED or se != UNLOADED:
+            continue
+        name = key.split(".", 1)[0]
+        if diff.observed.get(f"state of {name}") == "deleted" or key in diff.masked_before:
+            keys.add(key)
+    return keys
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
-KEPT: list[Pending] = []
+KEPT: list[Pending] = [
+    Pending(
+        "displaced-holder-detached",
+        "docs/differences.md: an object whose key a new object's INSERT took over is "
+        "detached (SQLAlchemy: 'persistent' but no longer in the session)",
+        explains=_displaced_holder,
+    ),
+    Pending(
+        "deleted-many-to-one-not-loaded",
+        "docs/differences.md: the flush does not load many-to-one attributes of the "
+        "objects it deletes (SQLAlchemy fills some in, without SQL)",
+        mask=_deleted_many_to_one,
+    ),
+]
 
 
 class Tolerances(Judge):
