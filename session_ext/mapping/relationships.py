@@ -988,8 +988,9 @@ class Relationship:
             )
         new_items = list(value)
         old = d.get(key, NO_VALUE)
-        if old is NO_VALUE and state.key is not None and state.session is not None:
-            old = getattr(obj, key)  # load so that removed members are known
+        if old is NO_VALUE and state.key is not None:
+            # load so that removed members are known (detached: DetachedInstanceError)
+            old = getattr(obj, key)
         old_items = () if old is NO_VALUE or old is None else old
         old_members = members(old_items)
         new_members = members(new_items)
@@ -1146,10 +1147,12 @@ class Relationship:
     # called with the objects (never None) added to / removed from a collection
     def _collection_added(self, state: InstanceState, item: Any) -> None:
         self._check_type(item)
+        # the cascade first, as in SQLAlchemy: when it refuses the item (an object
+        # of another session), the backref has not run and nothing changed
+        self._cascade_on_attach(state, item)
         owner = state.obj()
         if self.partner is not None and owner is not None:
             self.partner._add_to(item, owner)
-        self._cascade_on_attach(state, item)
 
     def _collection_removed(self, state: InstanceState, item: Any) -> None:
         owner = state.obj()
