@@ -393,3 +393,17 @@ def test_refused_collection_changes_leave_objects_unchanged(engine):
     assert same_on_both(MODELS, engine, _refused_collection_changes) == [
         "InvalidRequestError", ([], None, []), "DetachedInstanceError", False,
     ]
+
+
+def _orphaned_through_backref(m: SimpleNamespace, engine: Any) -> list[Any]:
+    with m.Session(engine) as s:
+        u = m.User(name="ann")
+        a = m.Address(email="e")
+        s.add(a)
+        a.user = u  # u comes along (save-update), a joins u.addresses
+        a.user = None  # the backref removes a from u.addresses: a pending orphan
+        return [listed(s.new), a in s, list(u.addresses)]
+
+
+def test_pending_orphan_made_through_a_backref_is_expunged(engine):
+    assert same_on_both(MODELS, engine, _orphaned_through_backref) == [["User(None)"], False, []]

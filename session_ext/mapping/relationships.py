@@ -1134,6 +1134,11 @@ class Relationship:
                 coll._remove_quiet(item)
             elif tstate.key is not None and not tstate.modified:
                 tstate.mark_modified()  # not loaded: modified all the same, as in SQLAlchemy
+            if "delete-orphan" in self.cascade:
+                istate = instance_state(item)
+                session = tstate.session
+                if istate.key is None and session is not None and istate.session is session:
+                    session.expunge(item)  # a pending orphan is never inserted
         else:
             current = self._known_value(target)
             # unknown: ``target`` was in ``item``'s collection, so it pointed at ``item``

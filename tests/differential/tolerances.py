@@ -102,8 +102,8 @@ def _displaced_holder(diff: Difference) -> bool:
     handles = set()
     for key, pair in diff.diffs.items():
         what, _, name = key.partition(" of ")
-        if (what, pair) not in {("state", ("persistent", "detached")),
-                                ("session", ("session", None))}:
+        if (what, pair) not in [("state", ("persistent", "detached")),
+                                ("session", ("session", None))]:
             return False
         handles.add(name)
     for name in handles:
