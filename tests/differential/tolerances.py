@@ -38,6 +38,8 @@ TOLERANCES: dict[str, str] = {
         "An object whose key a new object's INSERT took over is detached",
     "deleted-many-to-one-not-loaded":
         "The flush does not load many-to-one attributes of the objects it deletes",
+    "fetch-sync-of-changed-keys":
+        '`synchronize_session="fetch"` with an UPDATE that changes primary keys',
 }
 
 
@@ -138,6 +140,13 @@ def _deleted_many_to_one(diff: Difference) -> set[str]:
     return keys
 
 
+def _fetch_sync_of_changed_keys(diff: Difference) -> bool:
+    # an UPDATE statement setting a primary key (Keyword.word) with "fetch"
+    code = diff.step.code
+    return (diff.step.kind == "dml_update" and "update(Keyword)" in code
+            and "word=" in code and "'fetch'" in code)
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
 KEPT: list[Pending] = [
@@ -152,6 +161,12 @@ KEPT: list[Pending] = [
         "docs/differences.md: the flush does not load many-to-one attributes of the "
         "objects it deletes (SQLAlchemy fills some in, without SQL)",
         mask=_deleted_many_to_one,
+    ),
+    Pending(
+        "fetch-sync-of-changed-keys",
+        "docs/differences.md: synchronize_session='fetch' with an UPDATE that changes "
+        "primary keys updates the objects matched before it (SQLAlchemy: none)",
+        explains=_fetch_sync_of_changed_keys,
     ),
 ]
 
