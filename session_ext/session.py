@@ -428,7 +428,8 @@ class Session:
         if rels:
             state.mapper.registry.configure()
             for rel in rels.values():
-                rel.cascade_add(self, state, instance, visited)
+                for item in rel.cascade_add(state, instance):
+                    self._add_with_cascade(item, visited)
 
     def _save_or_update_state(self, state: InstanceState, obj: object) -> None:
         sid = state.session_id
@@ -555,7 +556,8 @@ class Session:
         # of it, and a failed load marks nothing
         try:
             for rel in rels.values():
-                rel.cascade_delete(self, state, instance)
+                for item in rel.delete_targets(instance):
+                    self._delete_cascaded(item)
         except BaseException:
             if head:
                 cascading.clear()
@@ -563,6 +565,15 @@ class Session:
         if head:
             self._deleted.update(cascading)
             cascading.clear()
+
+    def _delete_cascaded(self, item: object) -> None:
+        """An object the delete cascade reaches: deleted too (a pending one is expunged)."""
+        istate = instance_state(item)
+        if istate.key is None:
+            if istate.session_id == self.hash_key:
+                self._expunge_state(istate)
+        elif istate not in self._deleted and not istate.deleted:
+            self.delete(item)
 
     def expunge(self, instance: object) -> None:
         """Remove one object from the session (pending -> transient, persistent -> detached)."""
@@ -574,7 +585,9 @@ class Session:
             )
         self._expunge_state(state)
         for rel in state.mapper.relationships.values():
-            rel.cascade_expunge(self, state, instance)
+            for item in rel.expunge_targets(instance):
+                if instance_state(item).session_id == self.hash_key:
+                    self.expunge(item)
 
     def _expunge_state(self, state: InstanceState) -> None:
         self._new.pop(state, None)
@@ -625,8 +638,8 @@ class Session:
         while todo:
             obj = todo.pop()
             for rel in instance_state(obj).mapper.relationships.values():
-                for item in rel.cascade_expire(self, obj, False):
-                    if id(item) not in seen:
+                for item in rel.expire_targets(obj):
+                    if id(item) not in seen and instance_state(item).session_id == self.hash_key:
                         seen.add(id(item))
                         out.append(item)
                         todo.append(item)

@@ -120,7 +120,7 @@ class Mapper:
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
         self.registry.configure()
-        return any(r.lazy != "select" for r in self.relationships.values())
+        return any(r.loader.after_load for r in self.relationships.values())
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:
