@@ -139,6 +139,8 @@ class FlushPlan:
         self.post_syncs: list[tuple[InstanceState, object, Any, Any]] = []
         #: many-to-many changes: (relationship, parent, child, adding)
         self.m2m: list[tuple[Any, Any, Any, bool]] = []
+        #: one-to-many children outside the session, per parent mapper: (child, rel, parent or None)
+        self.outside_syncs: dict[Mapper, list[tuple[Any, Any, Any]]] = {}
         #: new objects that replace a deleted row with the same key (written as UPDATE)
         self.replacing: dict[InstanceState, InstanceState] = {}
         #: True when the flush covers every object (no ``objects=`` subset)
@@ -368,7 +370,11 @@ def _emit(plan: FlushPlan) -> None:
                 plan.inserted.extend(items)
             if not updates_first:
                 _emit_updates(plan, mapper)
+            if plan.outside_syncs:
+                dependency.apply_outside_syncs(plan, mapper)
     plan.emitting = None
+    if plan.outside_syncs:
+        dependency.apply_outside_syncs(plan, None)
     dependency.post_update_values(plan)
     persistence.write_post_updates(plan)
     if plan.m2m:
