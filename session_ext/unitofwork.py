@@ -51,8 +51,8 @@ log = logging.getLogger("session_ext.flush")
 
 
 @functools.lru_cache(maxsize=512)
-def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
-    """Tables sorted so that referenced tables come first.
+def table_order(tables: tuple[Table, ...], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
+    """Tables sorted so that referenced tables come first, else in the given order.
 
     ``skip``: foreign key constraints written by post_update (they do not order
     tables); remaining cycles are broken arbitrarily.
@@ -340,8 +340,11 @@ def _synced_pk(plan: FlushPlan, state: InstanceState, d: dict[str, Any],
 
 
 def _emit(plan: FlushPlan) -> None:
-    mappers = set(plan.inserts) | set(plan.updates) | set(plan.deletes)
-    tables = frozenset(m.table for m in mappers)
+    # in the order of "module.ClassName" where dependencies leave a choice (also
+    # between tables), as SQLAlchemy: which rows a failing flush wrote shows
+    mappers = sorted(set(plan.inserts) | set(plan.updates) | set(plan.deletes),
+                     key=lambda m: f"{m.class_.__module__}.{m.class_.__name__}")
+    tables = tuple(dict.fromkeys(m.table for m in mappers))
     skip = frozenset(
         fk.constraint
         for m in mappers

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compare import UNLOADED, Difference, Judge
-from .models import COLUMNS, RELATIONSHIPS
+from .models import RELATIONSHIPS
 from .program import Raised
 
 #: kept difference -> its heading in docs/differences.md
@@ -70,31 +70,9 @@ def _raised(value: Any, name: str | None = None) -> bool:
 KNOWN_PENDING: list[Pending] = []  # every fix it listed has been merged
 
 
-def _is_column_key(key: str) -> bool:
-    if " " in key or "." not in key or key.startswith("session."):
-        return False
-    name, attr = key.split(".", 1)
-    return any(attr in cols for cols in COLUMNS.values())
-
-
-#: differences the differential test found that are not fixed yet (FINDINGS.md)
-def _merged_copy_after_failed_flush(diff: Difference) -> bool:
-    # the pending copy merge() made, INSERTed by a flush that then failed: its
-    # generated key and defaults stay in session_ext, SQLAlchemy unloads them
-    return any(step.kind == "merge" for step in diff.steps) and all(
-        _is_column_key(key) and pair[0] == UNLOADED and pair[1] != UNLOADED
-        for key, pair in diff.diffs.items()
-    )
-
-
-UNFIXED_FINDINGS: list[Pending] = [
-    Pending(
-        "merged-copy-after-failed-flush",
-        "FINDINGS.md #24: a pending copy made by merge() and INSERTed by a flush that "
-        "failed later keeps its generated key and defaults (SQLAlchemy: unloaded)",
-        explains=_merged_copy_after_failed_flush,
-    ),
-]
+#: differences the differential test found that are not fixed yet (FINDINGS.md);
+#: same form as KNOWN_PENDING
+UNFIXED_FINDINGS: list[Pending] = []
 
 
 def _displaced_holder(diff: Difference) -> bool:
