@@ -265,13 +265,15 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
 
 def _check_expired_new(session: Session) -> None:
-    """New objects whose INSERT was rolled back while attributes were expired:
-    SQLAlchemy cannot flush them until those attributes are set again."""
+    """New objects whose INSERT was rolled back while their primary key was
+    expired: SQLAlchemy cannot flush them until the key is set again."""
     for state in list(session._new):
         if state in expired_new and state.expired:
             d = state.obj().__dict__  # type: ignore[union-attr]
-            if all(k in d for k in state.mapper.column_attr_keys):
-                state.expired = False  # every attribute set again
+            if all(k in d for k in state.mapper.pk_keys):
+                # its key is known (set again, or never expired): SQLAlchemy INSERTs
+                # it, other expired columns as not given
+                state.expired = False
                 expired_new.discard(state)
             else:
                 refuse_expired_new(state, None)

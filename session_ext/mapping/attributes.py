@@ -78,7 +78,9 @@ class ColumnAttribute:
     def _load_missing(self, obj: object) -> Any:
         state: InstanceState = instance_state(obj)
         if state.key is None:
-            if state.expired and state in expired_new:
+            if state.expired and state in expired_new and not (
+                state.known_none and self.key in state.known_none
+            ):  # expired before the rollback (one its INSERT left out is still None)
                 refuse_expired_new(state, self.key)
             # transient / pending: a never-set column reads as None, as in SQLAlchemy
             return None

@@ -40,6 +40,8 @@ TOLERANCES: dict[str, str] = {
         "The flush does not load many-to-one attributes of the objects it deletes",
     "fetch-sync-of-changed-keys":
         '`synchronize_session="fetch"` with an UPDATE that changes primary keys',
+    "rolled-back-new-object-with-changed-key":
+        "A new object whose primary key changed before `rollback()` is transient",
 }
 
 
@@ -125,6 +127,24 @@ def _fetch_sync_of_changed_keys(diff: Difference) -> bool:
             and "word=" in code and "'fetch'" in code)
 
 
+def _rolled_back_key_change(diff: Difference) -> bool:
+    # objects SQLAlchemy leaves "detached" with their first key and session_ext
+    # transient, each a new object whose primary key a set_attr step changed (the
+    # only key programs set is Keyword.word)
+    handles = {name for key, pair in diff.diffs.items()
+               if key.startswith("state of ") and pair == ("detached", "transient")
+               for name in [key.removeprefix("state of ")]}
+    if not handles:
+        return False
+    changed = {step.handles[0] for step in diff.steps
+               if step.kind == "set_attr" and step.handles
+               and (step.info.get("model"), step.info.get("attr")) == ("Keyword", "word")}
+    if not handles <= changed:
+        return False
+    return all(key.removeprefix(f"{what} of ").split(".")[0] in handles
+               for key in diff.diffs for what in [key.split(" of ")[0]])
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
 KEPT: list[Pending] = [
@@ -145,6 +165,12 @@ KEPT: list[Pending] = [
         "docs/differences.md: synchronize_session='fetch' with an UPDATE that changes "
         "primary keys updates the objects matched before it (SQLAlchemy: none)",
         explains=_fetch_sync_of_changed_keys,
+    ),
+    Pending(
+        "rolled-back-new-object-with-changed-key",
+        "docs/differences.md: rollback() of an object INSERTed in the transaction whose "
+        "primary key then changed: transient (SQLAlchemy: detached, with its first key)",
+        explains=_rolled_back_key_change,
     ),
 ]
 
