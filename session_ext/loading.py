@@ -271,6 +271,8 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
+    if session._implicit_io_guard is not None:
+        session._implicit_io_guard(state, key)
     if session._flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
         session._autoflush()

@@ -375,8 +375,8 @@ def _copy_capable(conn: Any, mapper: Mapper, present: tuple[str, ...], fetch: li
     """PostgreSQL + psycopg 3, one integer key drawn from a sequence, and column
     types psycopg can adapt by itself (no SQLAlchemy bind processing)."""
     dialect = conn.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg":
-        return False
+    if dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async:
+        return False  # psycopg's async connection (an AsyncSession) has no blocking COPY
     if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
         return False
     pk_col = mapper.primary_key[0]

@@ -53,6 +53,9 @@ class Session:
     """
 
     _is_session_ext = True
+    #: called as ``guard(state, key)`` right before an attribute access runs SQL
+    #: (a lazy load, an expired attribute); the AsyncSession's check lives here
+    _implicit_io_guard: Any = None
 
     def __init__(
         self,

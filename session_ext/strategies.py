@@ -288,9 +288,13 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
                 return target
         from .loading import get_by_identity
 
+        if session._implicit_io_guard is not None:
+            session._implicit_io_guard(state, rel.key)
         if session.n_plus_one:
             _note_lazy_load(session, state, rel)
         return get_by_identity(session, rel.mapper, values)  # autoflushes on a miss
+    if session._implicit_io_guard is not None:
+        session._implicit_io_guard(state, rel.key)
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}

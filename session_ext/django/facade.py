@@ -145,6 +145,23 @@ class Database:
                                    max_per_page=max_per_page, error_out=error_out,
                                    count=count, session=self.session())
 
+    # ------------------------------------------------------------------ async views
+    @property
+    def async_session(self) -> Any:
+        """The current request's ``AsyncSession`` (async views under ASGI; see
+        :mod:`session_ext.django.asyncio`): ``await db.async_session.get(...)``."""
+        from . import asyncio as async_views
+
+        return async_views.session
+
+    def __getattr__(self, name: str) -> Any:
+        # aget_object_or_404, afirst_or_404, aone_or_404, apaginate: awaitable helpers
+        if name in ("aget_object_or_404", "afirst_or_404", "aone_or_404", "apaginate"):
+            from . import asyncio as async_views
+
+            return getattr(async_views, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
         return f"<session_ext.django.db {self._state!r}>"
 

@@ -149,7 +149,21 @@ class SessionExt:
                 else:
                     session.rollback()
         finally:
-            self.session.remove()
+            try:
+                self.session.remove()
+            finally:
+                if "_async_session" in self.__dict__:  # an async view used db.async_session
+                    from .asyncio import teardown
+
+                    teardown(self, error, self._state_for(current_app).config.commit_on_teardown)
+
+    @property
+    def async_session(self) -> Any:
+        """The app context's ``AsyncSession`` for ``async def`` views (an
+        ``async_scoped_session``; see :mod:`session_ext.flask.asyncio`)."""
+        from .asyncio import scoped_for
+
+        return scoped_for(self)
 
     def _shell_context(self) -> dict[str, Any]:
         context: dict[str, Any] = {"db": self}
