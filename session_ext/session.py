@@ -774,9 +774,7 @@ class Session:
                 "(an event handler or a default function running SQL through this session?)"
             )
         if not self._flushable():
-            if self._transaction is not None:
-                self._transaction.check_active("flush")
-            return
+            return  # nothing to write: no check of the transaction, as SQLAlchemy
         from .unitofwork import flush_session
 
         if self._trans_ctx is not None:

@@ -581,3 +581,24 @@ def test_only_the_attributes_expired_before_the_rollback_stay_expired(engine):
     assert se[:5] == ["transient", ("ok", None), ("raised", "DetachedInstanceError"),
                       ("raised", "DetachedInstanceError"), ("ok", None)]
     assert [tuple(r) for r in se[5]] == [("ann", None, None)]
+
+
+def program_flush_of_nothing_after_failed_flush(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    session = api["Session"](engine)
+    session.add(m.User(name=None))  # NOT NULL violation
+    seen = [outcome(session.flush), outcome(lambda: session.execute(select(m.User)).all())]
+    seen.append(outcome(session.flush))  # nothing left to write
+    session.add(m.User(name="ann"))
+    seen.append(outcome(session.flush))
+    session.rollback()
+    session.close()
+    return seen
+
+
+def test_flush_with_nothing_to_write_after_a_failed_flush_does_nothing(engine):
+    """Before: PendingRollbackError although there was nothing to flush."""
+    sa, se = on_both(engine, program_flush_of_nothing_after_failed_flush)
+    assert se == sa
+    assert se == [("raised", "IntegrityError"), ("raised", "PendingRollbackError"),
+                  ("ok", None), ("raised", "PendingRollbackError")]

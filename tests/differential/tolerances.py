@@ -20,6 +20,7 @@ fix is merged: the test then fails if the difference is still there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,10 @@ TOLERANCES: dict[str, str] = {
         '`synchronize_session="fetch"` with an UPDATE that changes primary keys',
     "rolled-back-new-object-with-changed-key":
         "A new object whose primary key changed before `rollback()` is transient",
+    "backref-append-to-unloaded-collection":
+        "A backref append to a collection that is not loaded is not kept for the flush",
+    "compare-to-expired-object":
+        "Comparing a relationship to an expired object uses its identity key",
 }
 
 
@@ -145,6 +150,29 @@ def _rolled_back_key_change(diff: Difference) -> bool:
                for key in diff.diffs for what in [key.split(" of ")[0]])
 
 
+def _unloaded_collection_append(diff: Difference) -> bool:
+    # the foreign key SQLAlchemy's flush copied into a child outside the session
+    # that a many-to-one set (a0.user = u1) appended to an unloaded collection
+    set_on = {step.handles[0] for step in diff.steps
+              if step.kind == "scalar_set" and not step.info.get("to_none")}
+    for key, (sa, se) in diff.diffs.items():
+        name, _, attr = key.partition(".")
+        if (attr != "user_id" or name not in set_on or se not in (UNLOADED, None)
+                or sa is None or diff.observed.get(f"session of {name}") is not None):
+            return False
+    return bool(diff.diffs)
+
+
+def _compare_to_expired(diff: Difference) -> bool:
+    # SQLAlchemy loads the expired object the criterion names (its row gone:
+    # ObjectDeletedError; detached: InvalidRequestError), session_ext uses its key
+    if set(diff.diffs) != {OUTCOME}:
+        return False
+    sa, se = diff.diffs[OUTCOME]
+    return (_raised(sa, "ObjectDeletedError") or _raised(sa, "InvalidRequestError")) and not (
+        _raised(se)) and re.search(r"\.(author|user) [!=]= [a-z]+\d", diff.step.code) is not None
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
 KEPT: list[Pending] = [
@@ -171,6 +199,18 @@ KEPT: list[Pending] = [
         "docs/differences.md: rollback() of an object INSERTed in the transaction whose "
         "primary key then changed: transient (SQLAlchemy: detached, with its first key)",
         explains=_rolled_back_key_change,
+    ),
+    Pending(
+        "backref-append-to-unloaded-collection",
+        "docs/differences.md: a many-to-one set on an object outside the session whose "
+        "target's collection is not loaded: the flush does not give it the target's key",
+        explains=_unloaded_collection_append,
+    ),
+    Pending(
+        "compare-to-expired-object",
+        "docs/differences.md: Model.rel == obj with obj expired uses obj's identity key "
+        "(SQLAlchemy loads obj, and raises when its row is gone or it is detached)",
+        explains=_compare_to_expired,
     ),
 ]
 
