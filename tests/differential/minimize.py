@@ -60,6 +60,8 @@ def split_report(text: str) -> tuple[list[str], list[Block], list[Block]]:
 
 def normalized(output: str) -> str:
     output = re.sub(r"0x[0-9a-f]+", "0x", output)
+    output = re.sub(r"<sqlalchemy\.orm\.session\.Session [^>]*>|<session_ext\.Session [^>]*>",
+                    "<Session>", output)
     return re.sub(r"(\w+(Error|Warning))\(.*", r"\1", output)
 
 
