@@ -28,11 +28,12 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
 from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, InstrumentedList, Relationship
+from .protocols import loaders
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 #: IN lists longer than this are split (SQLite allows 32,766 parameters)
 IN_CHUNK = 30_000
@@ -204,10 +205,10 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if values is None:
         return rel.empty_value(state)
     if rel.direction == MANYTOONE and rel.uses_target_pk and rel._primaryjoin is None:
-        target_state = session.identity_map._dict.get((rel.mapper.class_, values, None))
+        target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
         if target_state is not None:
             target = target_state.obj()
-            if target is not None and target_state not in session._deleted:
+            if target is not None and target_state not in session.objects.deleted:
                 return target
         from .loading import get_by_identity
 
@@ -452,7 +453,7 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
     children: list[Any] = []
     target = rel.mapper
     if rel.direction == MANYTOONE:
-        imap = session.identity_map._dict
+        imap = session.identity_map.by_key
         wanted: dict[tuple[Any, ...], Any] = {}
         missing: list[tuple[Any, ...]] = []
         for _st, _obj, vals in pending:
@@ -531,3 +532,6 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
                 seen.add(id(item))
                 children.append(item)
     return children
+
+
+loaders.load_relationship = load_relationship

@@ -43,7 +43,7 @@ from .state import (
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
     from .transaction import SessionTransaction
 
 
@@ -167,7 +167,7 @@ def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None)
     inserts = plan.inserts
     last_mapper = None
     bucket: list[tuple[InstanceState, object]] = []
-    for item in session._new.items():
+    for item in session.objects.new.items():
         state = item[0]
         if only is not None and state not in only:
             continue
@@ -176,12 +176,12 @@ def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None)
             last_mapper = mapper
             bucket = inserts.setdefault(mapper, [])
         bucket.append(item)
-    for state, obj in list(session._deleted.items()):
+    for state, obj in list(session.objects.deleted.items()):
         if only is not None and state not in only:
             continue
         plan.deletes.setdefault(state.mapper, []).append((state, obj))
-    deleting = session._deleted
-    for state in list(session.identity_map._modified):
+    deleting = session.objects.deleted
+    for state in list(session.identity_map.modified):
         if state in deleting or (only is not None and state not in only):
             continue
         obj = state.obj()
@@ -199,7 +199,7 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
     the duplicate key as the ``IntegrityError`` applications catch.
     """
     imap = session.identity_map
-    if not imap._dict:
+    if not imap.by_key:
         return
     for mapper, items in plan.inserts.items():
         pk_keys = mapper.pk_keys
@@ -214,7 +214,7 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
             holder = existing.obj()
             if holder is None:
                 continue
-            if existing in session._deleted:
+            if existing in session.objects.deleted:
                 continue  # replacing a deleted row: DELETE runs first for this key
             if existing.expired and row_is_gone(session, existing, holder):
                 continue
@@ -237,7 +237,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx, whole_session=only is None)
     debug = log.isEnabledFor(logging.DEBUG)
-    size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
+    objects = session.objects
+    size = len(objects.new) + len(objects.deleted) + len(session.identity_map.modified)
     with _gc.paused(size):
         try:
             if expired_new:
@@ -252,7 +253,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
-        _settle(session, tx, plan)
+        session.objects.settle_flush(tx, plan)
     if debug:
         log.debug(
             "flush: %d inserted, %d updated, %d deleted (%s)",
@@ -265,7 +266,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 def _check_expired_new(session: Session) -> None:
     """New objects whose INSERT was rolled back while attributes were expired:
     SQLAlchemy cannot flush them until those attributes are set again."""
-    for state in list(session._new):
+    for state in list(session.objects.new):
         if state in expired_new and state.expired:
             d = state.obj().__dict__  # type: ignore[union-attr]
             if all(k in d for k in state.mapper.column_attr_keys):
@@ -388,70 +389,3 @@ def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
     if items:
         dependency.apply_syncs(plan, items)
         persistence.update_rows(plan, mapper, items)
-
-
-def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
-    """Every statement succeeded: move objects to their new states."""
-    imap = session.identity_map
-    new = session._new
-    deleting = session._deleted
-    for state, obj in plan.deleted:
-        deleting.pop(state, None)
-        imap.remove_state(state)
-        state.was_deleted = True
-        tx._deleted[state] = obj
-    replaced = [(s, s.obj()) for s in plan.replacing]
-    imap_dict = imap._dict
-    tx_new = tx._new
-    last_mapper = None
-    cls: Any = None
-    pk_keys: tuple[str, ...] = ()
-    pk0 = ""
-    settled = plan.inserted + replaced
-    # a whole-session flush settles every pending object: clear ``new`` at once
-    whole = plan.whole_session and len(settled) == len(new)
-    for state, obj in settled:
-        d = obj.__dict__  # type: ignore[union-attr]
-        mapper = state.mapper
-        if mapper is not last_mapper:
-            last_mapper = mapper
-            cls = mapper.class_
-            pk_keys = mapper.pk_keys
-            pk0 = pk_keys[0] if len(pk_keys) == 1 else ""
-        if pk0:
-            key = (cls, (d.get(pk0),), None)
-        else:
-            key = (cls, tuple([d.get(k) for k in pk_keys]), None)
-        state.key = key
-        if not whole:
-            del new[state]
-        if state.modified or state.committed:
-            state.reset_changes()
-        imap_dict[key] = state
-    if whole:
-        new.clear()
-    for state in plan.conflicts:
-        # the INSERT succeeded after all (the row was gone): the new object owns the key
-        if imap_dict.get(state.key) is not state:  # type: ignore[arg-type]
-            imap.remove_state(state)
-            state.session_id = None
-    tx_new.update(dict.fromkeys([state for state, _obj in settled]))
-    for state, old_key in plan.key_switches:
-        # the identity key follows a flushed primary key change
-        imap.remove_state(state)
-        state.key = state.mapper.identity_key_from_values(
-            state.mapper.primary_key_from_dict(state.obj().__dict__)  # type: ignore[union-attr]
-        )
-        imap.add_state(state)
-        tx._key_switches.setdefault(state, old_key)
-    for state in plan.unchanged:
-        # no column changed, but relationships may have: a SAVEPOINT rolled back
-        # later must expire this object too, so its collections reload
-        tx._dirty.add(state)
-        state.reset_changes()
-        imap.release(state)
-    for state, _obj in plan.updated:
-        if state not in plan.replacing:
-            tx._dirty.add(state)
-        state.reset_changes()
-        imap.release(state)

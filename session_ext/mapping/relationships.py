@@ -34,11 +34,12 @@ from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .. import exc
+from ..protocols import loaders
 from ..state import NO_VALUE, STATE_ATTR, History, InstanceState, instance_state
 from .collections import InstrumentedList, members, not_in
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..protocols import SessionLike as Session
     from .mapper import Mapper
 
 
@@ -942,9 +943,7 @@ class Relationship:
                     value = d[self.key] = InstrumentedList((), state, self)
                     return value
                 return None
-            from ..strategies import load_relationship
-
-            return load_relationship(self, obj)
+            return loaders.load_relationship(self, obj)
 
     def _deleted(self, state: InstanceState | None, d: dict[str, Any]) -> bool:
         """Deleted with ``del obj.rel``: the original is recorded but there is no value."""
@@ -1087,7 +1086,7 @@ class Relationship:
             return NO_VALUE
         if None in values:
             return None
-        found = session.identity_map._dict.get((self.mapper.class_, values, None))
+        found = session.identity_map.by_key.get((self.mapper.class_, values, None))
         obj = found.obj() if found is not None else None
         return obj if obj is not None else NO_VALUE
 
@@ -1230,18 +1229,17 @@ class Relationship:
         return [value]
 
     # -- cascades (called by the session) -----------------------------------------------------
-    def cascade_add(self, session: Session, state: InstanceState, obj: Any,
-                    visited: set[int]) -> None:
+    def cascade_add(self, state: InstanceState, obj: Any) -> list[Any]:
+        """The objects ``add(obj)`` takes along through this relationship."""
         if "save-update" not in self.cascade or self.viewonly:
-            return
+            return []
         d = obj.__dict__
-        for item in self.related_objects(d):
-            session._add_with_cascade(item, visited)
+        items = self.related_objects(d)
         if self.key in state.committed:
             # removed while outside this session: the flush must still clear (or, with
             # delete-orphan, delete) them, so they come along too
-            for item in self._removed_items(state, d):
-                session._add_with_cascade(item, visited)
+            items = [*items, *self._removed_items(state, d)]
+        return items
 
     def _removed_items(self, state: InstanceState, d: dict[str, Any]) -> list[Any]:
         """Objects this relationship referred to at the last flush/load and no longer does."""
@@ -1257,8 +1255,8 @@ class Relationship:
             istate = instance_state(item)
             if istate.key is None:
                 if istate.session_id == session.hash_key:
-                    session._expunge_state(istate)
-            elif istate not in session._deleted and not istate.deleted:
+                    session.objects.expunge_state(istate)
+            elif istate not in session.objects.deleted and not istate.deleted:
                 session.delete(item)
 
     def cascade_expunge(self, session: Session, state: InstanceState, obj: Any) -> None:
