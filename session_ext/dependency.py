@@ -29,9 +29,9 @@ from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationshi
 from .state import NO_VALUE, InstanceState, instance_state
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
     from .protocols import SessionLike as Session
-    from .unitofwork import FlushPlan
 
 
 def _rels(mapper: Mapper) -> list[Relationship]:

@@ -23,6 +23,8 @@ bookkeeping by hand.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import exc
@@ -64,6 +66,15 @@ class ObjectBookkeeping:
         self.autoflush_blocks = 0
         #: row loaders for get() by (mapper, populate_existing); they hold no objects
         self.loader_cache: dict[Any, Any] = {}
+
+    @contextlib.contextmanager
+    def no_autoflush(self, session: Any) -> Iterator[Any]:
+        """``with session.no_autoflush:`` - suspend autoflush inside the block."""
+        self.autoflush_blocks += 1
+        try:
+            yield session
+        finally:
+            self.autoflush_blocks -= 1
 
     # -- questions ----------------------------------------------------------------------
     def flushable(self) -> bool:
@@ -173,6 +184,38 @@ class ObjectBookkeeping:
             self.attach_persistent(state, obj)
 
     # -- persistent -> deleted -> detached ----------------------------------------------
+    def mark_deleted(self, session: SessionLike, state: InstanceState, instance: object) -> None:
+        """``delete()``: mark a persistent object, and what its relationships'
+        ``delete`` cascades reach, for deletion at the next flush."""
+        self.attach_for_delete(state, instance)
+        cascading = self.cascading_delete
+        if state in self.deleted or state in cascading:
+            return
+        rels = state.mapper.relationships
+        if not rels:
+            if cascading:  # reached by the cascade of an object being deleted
+                cascading[state] = instance
+            else:
+                self.deleted[state] = instance
+            return
+        state.mapper.registry.configure()
+        head = not cascading
+        cascading[state] = instance
+        # load what the cascade needs (autoflushing, as any load does) before
+        # the object or anything it cascades to counts as deleted: the whole
+        # deletion is marked at once at the end, so no autoflush flushes half
+        # of it, and a failed load marks nothing
+        try:
+            for rel in rels.values():
+                rel.cascade_delete(session, state, instance)
+        except BaseException:
+            if head:
+                cascading.clear()
+            raise
+        if head:
+            self.deleted.update(cascading)
+            cascading.clear()
+
     def row_deleted(self, state: InstanceState, obj: object,
                     tx: TransactionLike | None) -> None:
         """The object's row was deleted in transaction ``tx`` (by a flush, a bulk

@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
-    from .query import Query
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 class Pagination:
@@ -181,7 +180,7 @@ def paginate(
 
 
 def paginate_query(
-    query: Query[Any],
+    query: Any,  # a session_ext.query.Query (which imports this module)
     *,
     page: int = 1,
     per_page: int = 20,

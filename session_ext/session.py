@@ -20,12 +20,12 @@ from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-from . import _gc, exc, lifecycle
+from . import _gc, exc, lifecycle, refreshing
 from .binds import BindRouter, unbound_error
 from .lifecycle import ObjectBookkeeping, autoflush
-from .loading import expire_all_states, expire_state, get_by_identity, lock_arguments, refresh_state
+from .loading import expire_all_states, get_by_identity, lock_arguments
 from .mapping.mapper import class_mapper
-from .state import InstanceState, _sessions, instance_state, new_state
+from .state import _sessions, instance_state, new_state
 from .transaction import JOIN_MODES, SessionTransaction, TransactionHooks, TransactionStack
 
 _T = TypeVar("_T")
@@ -33,119 +33,21 @@ _O = TypeVar("_O", bound=object)
 _next_hash_key = itertools.count(1)
 
 
-class Session:
-    """Manages persistence operations for mapped objects.
+class _TransactionControl:
+    """The transaction and connection half of the ``Session`` façade: begin,
+    commit, roll back, close, what is begun, and which bind a statement uses.
+    The methods delegate to the session's
+    :class:`~session_ext.transaction.TransactionStack` (``self.transactions``)
+    and :class:`~session_ext.binds.BindRouter`."""
 
-    Mirrors SQLAlchemy 2.x's ``Session``: objects are added, changed and
-    deleted in Python and written in dependency order by :meth:`flush`, which
-    runs automatically before queries (``autoflush``) and on :meth:`commit`.
-    ``with Session(engine) as session:`` closes the session at the end of the
-    block; it never commits by itself.
-    """
+    transactions: TransactionStack
+    objects: ObjectBookkeeping
+    autobegin: bool
+    close_resets_only: bool
 
-    _is_session_ext = True
+    bind: Engine | Connection | None
+    _router: BindRouter
 
-    def __init__(
-        self,
-        bind: Engine | Connection | None = None,
-        *,
-        binds: dict[Any, Engine | Connection] | None = None,
-        autoflush: bool = True,
-        expire_on_commit: bool = True,
-        autobegin: bool = True,
-        twophase: bool = False,
-        info: dict[Any, Any] | None = None,
-        query_cls: type | None = None,
-        join_transaction_mode: str = "conditional_savepoint",
-        execution_options: dict[str, Any] | None = None,
-        close_resets_only: bool = True,
-        future: bool = True,
-        n_plus_one: str | None = None,
-        n_plus_one_threshold: int = 3,
-    ) -> None:
-        if future is not True:
-            raise exc.ArgumentError(
-                "Session(future=...) may only be True (the 2.x behaviour, which is the only "
-                "one session_ext has); leave the argument out"
-            )
-        if n_plus_one not in (None, "warn", "raise"):
-            raise exc.ArgumentError(
-                f"n_plus_one={n_plus_one!r}: use None (off), 'warn' or 'raise'"
-            )
-        #: N+1 detection: warn or raise when one relationship lazy-loads for
-        #: ``n_plus_one_threshold`` objects loaded by the same statement
-        self.n_plus_one = n_plus_one
-        self.n_plus_one_threshold = n_plus_one_threshold
-        if join_transaction_mode not in JOIN_MODES:
-            raise exc.ArgumentError(
-                f"join_transaction_mode={join_transaction_mode!r} is not one of {JOIN_MODES}"
-            )
-        self.bind = bind
-        self.autoflush = autoflush
-        self.expire_on_commit = expire_on_commit
-        self.autobegin = autobegin
-        self.twophase = twophase
-        self.join_transaction_mode = join_transaction_mode
-        #: options applied to the connection when the session acquires it, and to
-        #: every statement the session executes (statement and call options win)
-        self.execution_options: dict[str, Any] = dict(execution_options or {})
-        #: False: close() is final and the session refuses new transactions afterwards
-        self.close_resets_only = close_resets_only
-        self.info: dict[Any, Any] = dict(info) if info else {}
-        self._query_cls = query_cls
-        self._router = BindRouter()
-        if binds:
-            for key, value in binds.items():
-                self._router.add(key, value)
-        self.hash_key = next(_next_hash_key)
-        # the package-internal session core, which the layers below use
-        # (session_ext.protocols.SessionLike): the objects and their lifecycle,
-        # and the transaction stack
-        #: the object bookkeeping (pending, deleted, identity map; lifecycle transitions)
-        self.objects = ObjectBookkeeping(self.hash_key)
-        #: the transaction stack (the current transaction, ``with begin():`` blocks)
-        self.transactions = TransactionStack(self, _HOOKS)
-        self.identity_map = self.objects.identity_map
-        self._identity_dict = self.identity_map.by_key  # get()'s fast path
-        _sessions[self.hash_key] = self
-
-    # ------------------------------------------------------------------ context
-    def __enter__(self: _T) -> _T:
-        return self
-
-    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<session_ext.Session {self.hash_key} bind={self.bind!r}>"
-
-    # ------------------------------------------------------------------ binds
-    def bind_mapper(self, mapper: Any, bind: Engine | Connection) -> None:
-        """Route a mapped class (or every class of a base) to ``bind``."""
-        self._router.add(mapper, bind)
-
-    def bind_table(self, table: Table, bind: Engine | Connection) -> None:
-        """Route statements on ``table`` to ``bind``."""
-        self._router.add(table, bind)
-
-    def get_bind(
-        self,
-        mapper: Any = None,
-        clause: ClauseElement | None = None,
-        **kw: Any,
-    ) -> Engine | Connection:
-        """The engine or connection to use, looked up in this order: the mapped
-        class and its bases, the mapper's table, the tables in ``clause``,
-        then the session's own ``bind``."""
-        if self._router:
-            bind = self._router.route(mapper, clause)
-            if bind is not None:
-                return bind
-        if self.bind is not None:
-            return self.bind
-        raise unbound_error(mapper, clause)
-
-    # ------------------------------------------------------------------ transactions
     def begin(self) -> SessionTransaction:
         """Begin the root transaction explicitly; use as ``with session.begin():``."""
         return self.transactions.begin()
@@ -251,6 +153,105 @@ class Session:
         )
         return self.transactions.connection_for_bind(bind, execution_options)
 
+    # ------------------------------------------------------------------ binds
+    def bind_mapper(self, mapper: Any, bind: Engine | Connection) -> None:
+        """Route a mapped class (or every class of a base) to ``bind``."""
+        self._router.add(mapper, bind)
+
+    def bind_table(self, table: Table, bind: Engine | Connection) -> None:
+        """Route statements on ``table`` to ``bind``."""
+        self._router.add(table, bind)
+
+    def get_bind(
+        self,
+        mapper: Any = None,
+        clause: ClauseElement | None = None,
+        **kw: Any,
+    ) -> Engine | Connection:
+        """The engine or connection to use, looked up in this order: the mapped
+        class and its bases, the mapper's table, the tables in ``clause``,
+        then the session's own ``bind``."""
+        if self._router:
+            bind = self._router.route(mapper, clause)
+            if bind is not None:
+                return bind
+        if self.bind is not None:
+            return self.bind
+        raise unbound_error(mapper, clause)
+
+
+class Session(_TransactionControl):
+    """Manages persistence operations for mapped objects.
+
+    Mirrors SQLAlchemy 2.x's ``Session``: objects are added, changed and
+    deleted in Python and written in dependency order by :meth:`flush`, which
+    runs automatically before queries (``autoflush``) and on :meth:`commit`.
+    ``with Session(engine) as session:`` closes the session at the end of the
+    block; it never commits by itself.
+    """
+
+    _is_session_ext = True
+
+    def __init__(
+        self,
+        bind: Engine | Connection | None = None,
+        *,
+        binds: dict[Any, Engine | Connection] | None = None,
+        autoflush: bool = True,
+        expire_on_commit: bool = True,
+        autobegin: bool = True,
+        twophase: bool = False,
+        info: dict[Any, Any] | None = None,
+        query_cls: type | None = None,
+        join_transaction_mode: str = "conditional_savepoint",
+        execution_options: dict[str, Any] | None = None,
+        close_resets_only: bool = True,
+        future: bool = True,
+        n_plus_one: str | None = None,
+        n_plus_one_threshold: int = 3,
+    ) -> None:
+        _check_arguments(future, n_plus_one, join_transaction_mode)
+        #: N+1 detection: warn or raise when one relationship lazy-loads for
+        #: ``n_plus_one_threshold`` objects loaded by the same statement
+        self.n_plus_one = n_plus_one
+        self.n_plus_one_threshold = n_plus_one_threshold
+        self.bind = bind
+        self.autoflush = autoflush
+        self.expire_on_commit = expire_on_commit
+        self.autobegin = autobegin
+        self.twophase = twophase
+        self.join_transaction_mode = join_transaction_mode
+        #: options applied to the connection when the session acquires it, and to
+        #: every statement the session executes (statement and call options win)
+        self.execution_options: dict[str, Any] = dict(execution_options or {})
+        #: False: close() is final and the session refuses new transactions afterwards
+        self.close_resets_only = close_resets_only
+        self.info: dict[Any, Any] = dict(info) if info else {}
+        self._query_cls = query_cls
+        self._router = BindRouter()
+        if binds:
+            for key, value in binds.items():
+                self._router.add(key, value)
+        self.hash_key = next(_next_hash_key)
+        # the session core the layers below use (see session_ext.protocols.SessionLike)
+        #: the object bookkeeping (pending, deleted, identity map; lifecycle transitions)
+        self.objects = ObjectBookkeeping(self.hash_key)
+        #: the transaction stack (the current transaction, ``with begin():`` blocks)
+        self.transactions = TransactionStack(self, _HOOKS)
+        self.identity_map = self.objects.identity_map
+        self._identity_dict = self.identity_map.by_key  # get()'s fast path
+        _sessions[self.hash_key] = self
+
+    # ------------------------------------------------------------------ context
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<session_ext.Session {self.hash_key} bind={self.bind!r}>"
+
     # ------------------------------------------------------------------ object collections
     @property
     def new(self) -> list[object]:
@@ -266,15 +267,9 @@ class Session:
     def dirty(self) -> list[object]:
         """Persistent objects with changed attributes (use :meth:`is_modified`
         for whether the change is a net one)."""
-        out = []
         deleted = self.objects.deleted
-        for state in list(self.identity_map.modified):
-            if state in deleted:
-                continue
-            obj = state.obj()
-            if obj is not None:
-                out.append(obj)
-        return out
+        return [obj for obj in (s.obj() for s in list(self.identity_map.modified)
+                                if s not in deleted) if obj is not None]
 
     def __contains__(self, obj: object) -> bool:
         return self.objects.holds(instance_state(obj))
@@ -327,35 +322,7 @@ class Session:
             )
         if self.transactions.current is None:
             self.transactions.autobegin("delete()")
-        objects = self.objects
-        objects.attach_for_delete(state, instance)
-        cascading = objects.cascading_delete
-        if state in objects.deleted or state in cascading:
-            return
-        rels = state.mapper.relationships
-        if not rels:
-            if cascading:  # reached by the cascade of an object being deleted
-                cascading[state] = instance
-            else:
-                objects.deleted[state] = instance
-            return
-        state.mapper.registry.configure()
-        head = not cascading
-        cascading[state] = instance
-        # load what the cascade needs (autoflushing, as any load does) before
-        # the object or anything it cascades to counts as deleted: the whole
-        # deletion is marked at once at the end, so no autoflush flushes half
-        # of it, and a failed load marks nothing
-        try:
-            for rel in rels.values():
-                rel.cascade_delete(self, state, instance)
-        except BaseException:
-            if head:
-                cascading.clear()
-            raise
-        if head:
-            objects.deleted.update(cascading)
-            cascading.clear()
+        self.objects.mark_deleted(self, state, instance)
 
     def expunge(self, instance: object) -> None:
         """Remove one object from the session (pending -> transient, persistent -> detached)."""
@@ -377,26 +344,7 @@ class Session:
     def expire(self, instance: object, attribute_names: Iterable[str] | None = None) -> None:
         """Mark attributes (all by default) to be reloaded on next access;
         unflushed changes to them are discarded."""
-        state = self._state_in_session(instance, "expire")
-        related = self._refresh_expire_cascade(instance) if attribute_names is None else []
-        expire_state(self, state, None if attribute_names is None else list(attribute_names))
-        for obj in related:
-            expire_state(self, instance_state(obj), None)
-
-    def _refresh_expire_cascade(self, instance: object) -> list[object]:
-        """Related objects reached through ``refresh-expire`` cascades (loaded ones)."""
-        out: list[object] = []
-        seen = {id(instance)}
-        todo = [instance]
-        while todo:
-            obj = todo.pop()
-            for rel in instance_state(obj).mapper.relationships.values():
-                for item in rel.cascade_expire(self, obj, False):
-                    if id(item) not in seen:
-                        seen.add(id(item))
-                        out.append(item)
-                        todo.append(item)
-        return out
+        refreshing.expire(self, instance, attribute_names)
 
     def expire_all(self) -> None:
         """Expire every persistent object in the session."""
@@ -409,78 +357,18 @@ class Session:
         with_for_update: Any = None,
     ) -> None:
         """Reload attributes (all by default) from the database now."""
-        state = self._state_in_session(instance, "refresh")
-        names = None if attribute_names is None else list(attribute_names)
-        related = self._refresh_expire_cascade(instance) if names is None else []
-        # unflushed changes to what is refreshed are discarded, not flushed
-        expire_state(self, state, names)
-        for obj in related:
-            expire_state(self, instance_state(obj), None)
-        autoflush(self)
-        if not refresh_state(self, state, names, with_for_update=lock_arguments(with_for_update)):
-            raise exc.InvalidRequestError(
-                f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
-                f"{state.key[1]!r} no longer exists"
-            )
-        for obj in related:
-            rstate = instance_state(obj)
-            if rstate.key is not None:
-                refresh_state(self, rstate, None)
-
-    def _state_in_session(self, instance: object, operation: str) -> InstanceState:
-        """The state of a persistent object of this session (in its identity map),
-        else InvalidRequestError as SQLAlchemy raises it."""
-        state = instance_state(instance)
-        key = state.key
-        if (
-            state.session_id == self.hash_key
-            and key is not None
-            and self._identity_dict.get(key) is state
-        ):
-            return state
-        if state.session_id != self.hash_key:
-            why = "it is not in this Session; add() or merge() it first"
-        elif key is None:
-            why = "it is pending; flush the session first"
-        else:
-            why = "its DELETE was flushed"
-        raise exc.InvalidRequestError(
-            f"Instance {exc.state_str(state)} is not persistent within this Session, so "
-            f"{operation}() cannot proceed: {why}"
-        )
+        refreshing.refresh(self, instance, attribute_names, with_for_update)
 
     def is_modified(self, instance: object, include_collections: bool = True) -> bool:
         """True if the object has a net change to flush (a pending object: any
         attribute set)."""
-        state = instance_state(instance)
-        if state.key is None:
-            d = instance.__dict__
-            committed = state.committed
-            if not committed or state.mapper.pk_keys[0] not in committed:
-                return any(k in d for k in state.mapper.attrs)
-            # transient again after its INSERT was rolled back (_mark_flushed):
-            # what changed since that flush
-            return state.has_net_changes() or any(
-                k in d and k not in committed for k in state.mapper.attrs
-            )
-        if not state.committed:
-            return False
-        return state.has_net_changes()
+        return refreshing.is_modified(instance_state(instance))
 
     # ------------------------------------------------------------------ flush
     @property
     def no_autoflush(self) -> contextlib.AbstractContextManager[Session]:
         """``with session.no_autoflush:`` - suspend autoflush inside the block."""
-        return self._no_autoflush()
-
-    @contextlib.contextmanager
-    def _no_autoflush(self) -> Iterator[Session]:
-        objects = self.objects
-        objects.autoflush_blocks += 1
-        try:
-            yield self
-        finally:
-            objects.autoflush_blocks -= 1
+        return self.objects.no_autoflush(self)
 
     def flush(self, objects: Iterable[object] | None = None) -> None:
         """Write every pending change to the database in the current transaction.
@@ -683,6 +571,22 @@ class Session:
 
         cls = self._query_cls or Query
         return cls(entities, self, **kw)
+
+
+def _check_arguments(future: bool, n_plus_one: str | None, join_transaction_mode: str) -> None:
+    if future is not True:
+        raise exc.ArgumentError(
+            "Session(future=...) may only be True (the 2.x behaviour, which is the only "
+            "one session_ext has); leave the argument out"
+        )
+    if n_plus_one not in (None, "warn", "raise"):
+        raise exc.ArgumentError(
+            f"n_plus_one={n_plus_one!r}: use None (off), 'warn' or 'raise'"
+        )
+    if join_transaction_mode not in JOIN_MODES:
+        raise exc.ArgumentError(
+            f"join_transaction_mode={join_transaction_mode!r} is not one of {JOIN_MODES}"
+        )
 
 
 def _check_all_mapped(instances: Any) -> None:
