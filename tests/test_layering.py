@@ -112,3 +112,25 @@ def test_no_long_classes_or_functions(module):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and lines > 80:
             too_long.append(f"def {node.name}: {lines} lines")
     assert too_long == []
+
+
+def test_lifecycle_fields_are_set_by_the_bookkeeping_only():
+    """``state.session_id`` / ``was_deleted`` / ``key`` of instance states are
+    assigned in lifecycle.py (and InstanceState's own constructor) only; the
+    row loaders' inlined constructor lives in generated source, not here."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel in ("lifecycle.py", "state.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            for t in targets:
+                if not isinstance(t, ast.Attribute) or not isinstance(t.value, ast.Name):
+                    continue
+                owner = t.value.id
+                if t.attr in ("session_id", "was_deleted") or (
+                        t.attr == "key" and owner.endswith("state")):
+                    found.append(f"{rel}:{node.lineno}: {ast.unparse(t)}")
+    assert found == []
