@@ -47,8 +47,9 @@ def _foreign_private_uses(owner_module: str, names: set[str]) -> list[str]:
         if rel == owner_module:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Attribute) and node.attr in names
-                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+            own = isinstance(getattr(node, "value", None), ast.Name) and node.value.id in (
+                "self", "cls")
+            if isinstance(node, ast.Attribute) and node.attr in names and not own:
                 found.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
     return found
 
