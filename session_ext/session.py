@@ -308,8 +308,7 @@ class Session(_TransactionControl):
             instances = list(instances)
         _check_all_mapped(instances)  # all or nothing: refuse before adding any
         with _gc.paused(len(instances)):
-            self.objects.add_new(instances, new_state,
-                                 lambda obj: self._add_with_cascade(obj, set()))
+            self.objects.add_new(instances, new_state, self._add_with_cascade)
 
     def delete(self, instance: object) -> None:
         """Mark a persistent object for deletion at the next flush."""
