@@ -116,7 +116,7 @@ class ObjectBookkeeping:
 
     def add_new(self, instances: Any, new_state: Any, cascade: Any) -> None:
         """``add_all()``'s loop: new objects without relationships become pending
-        right here; any other object goes through ``cascade(obj)``."""
+        right here; any other object goes through ``cascade(obj, set())``."""
         hash_key = self.hash_key
         new = self.new
         last_cls: Any = None
@@ -144,7 +144,7 @@ class ObjectBookkeeping:
                 state.session_id = hash_key  # the common case: a new object, no cascades
                 new[state] = obj
             else:
-                cascade(obj)
+                cascade(obj, set())
 
     def attached_elsewhere(self, state: InstanceState, sid: int) -> exc.InvalidRequestError:
         return exc.InvalidRequestError(
