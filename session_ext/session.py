@@ -1,10 +1,14 @@
 """``Session``: the unit of work and identity map, on SQLAlchemy Core.
 
-The public face of the package.  It keeps the object collections (new,
-deleted, identity map), owns the transaction stack and delegates the real
-work: flushing to :mod:`session_ext.unitofwork` / :mod:`session_ext.persistence`,
-loading rows to :mod:`session_ext.loading`, statement execution to
-:mod:`session_ext.execution`.
+The public face of the package: configuration, the context manager, and
+public methods that delegate.  A session's state lives in its session core,
+which the layers below use instead of this class: ``session.objects``
+(:class:`~session_ext.lifecycle.ObjectBookkeeping`: the objects and every
+lifecycle transition) and ``session.transactions``
+(:class:`~session_ext.transaction.TransactionStack`: the current transaction).
+The work is done below: flushing in :mod:`session_ext.unitofwork` /
+:mod:`session_ext.persistence`, loading rows in :mod:`session_ext.loading`,
+statement execution in :mod:`session_ext.execution`.
 """
 
 from __future__ import annotations
