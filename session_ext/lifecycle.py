@@ -207,7 +207,8 @@ class ObjectBookkeeping:
         # of it, and a failed load marks nothing
         try:
             for rel in rels.values():
-                rel.cascade_delete(session, state, instance)
+                for item in rel.delete_targets(instance):
+                    self._delete_cascaded(session, item)
         except BaseException:
             if head:
                 cascading.clear()
@@ -215,6 +216,15 @@ class ObjectBookkeeping:
         if head:
             self.deleted.update(cascading)
             cascading.clear()
+
+    def _delete_cascaded(self, session: SessionLike, item: object) -> None:
+        """An object the delete cascade reaches: deleted too (a pending one is expunged)."""
+        istate = instance_state(item)
+        if istate.key is None:
+            if istate.session_id == self.hash_key:
+                self.expunge_state(istate)
+        elif istate not in self.deleted and not istate.deleted:
+            session.delete(item)
 
     def row_deleted(self, state: InstanceState, obj: object,
                     tx: TransactionLike | None) -> None:

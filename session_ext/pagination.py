@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
 from .strategies import UNIQUE_OK
 
-if TYPE_CHECKING:
-    from .protocols import SessionLike as Session
+
+class _Executes(Protocol):
+    """What :func:`paginate` needs of a session (so this module, which sits
+    above the Session and Query, imports neither)."""
+
+    def execute(self, statement: Any, params: Any = None, *,
+                execution_options: Any = None) -> Any: ...
+
+
+class _PagedQuery(Protocol):
+    """What :func:`paginate_query` needs of a legacy ``Query``."""
+
+    def limit(self, limit: Any) -> Any: ...
+
+    def order_by(self, *clauses: Any) -> Any: ...
 
 
 class Pagination:
@@ -146,7 +159,7 @@ def _check(page: int, per_page: int, max_per_page: int | None) -> tuple[int, int
 
 
 def paginate(
-    session: Session,
+    session: _Executes,
     statement: Any,
     *,
     page: int = 1,
@@ -180,7 +193,7 @@ def paginate(
 
 
 def paginate_query(
-    query: Any,  # a session_ext.query.Query (which imports this module)
+    query: _PagedQuery,
     *,
     page: int = 1,
     per_page: int = 20,

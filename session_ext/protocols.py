@@ -15,10 +15,12 @@ Protocols instead of importing its class:
 * :class:`FlushResult` -- what a flush did, as the bookkeeping settles it.
 * :class:`MapperLike` -- a mapper as the instance state sees it.
 
-:data:`loaders` is the other direction's answer: the mapping layer's attribute
-descriptors must load unloaded attributes, which is the loading layer's job.
-The loading modules register their functions here when imported (importing
-``session_ext`` imports them all), and the descriptors call them through it.
+:data:`loaders` is the other direction's answer: the mapping layer's column
+descriptors must load unloaded columns, which is the loading layer's job.
+:mod:`session_ext.loading` registers its function here when imported
+(importing ``session_ext`` imports it), and the descriptors call it through it.
+(Relationship descriptors do the same through the loader strategy registry of
+:mod:`session_ext.mapping.relationships.loaders`.)
 """
 
 from __future__ import annotations
@@ -99,8 +101,6 @@ class _Loaders:
 
     #: ``(state, key)``: reload the unloaded columns of a persistent object
     load_expired_attributes: Callable[[Any, str | None], None]
-    #: ``(relationship, obj)``: load a relationship attribute that is not loaded
-    load_relationship: Callable[[Any, object], Any]
 
 
 loaders = _Loaders()

@@ -34,8 +34,8 @@ def refresh_expire_cascade(session: Session, instance: object) -> list[object]:
     while todo:
         obj = todo.pop()
         for rel in instance_state(obj).mapper.relationships.values():
-            for item in rel.cascade_expire(session, obj, False):
-                if id(item) not in seen:
+            for item in rel.expire_targets(obj):
+                if id(item) not in seen and instance_state(item).session_id == session.hash_key:
                     seen.add(id(item))
                     out.append(item)
                     todo.append(item)

@@ -337,7 +337,9 @@ class Session(_TransactionControl):
             )
         self.objects.expunge_state(state)
         for rel in state.mapper.relationships.values():
-            rel.cascade_expunge(self, state, instance)
+            for item in rel.expunge_targets(instance):
+                if instance_state(item).session_id == self.hash_key:
+                    self.expunge(item)
 
     def expunge_all(self) -> None:
         """Remove every object from the session."""

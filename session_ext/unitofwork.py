@@ -248,7 +248,7 @@ def _emit(plan: FlushPlan) -> None:
         fk.constraint
         for m in mappers
         for rel in m.relationships.values()
-        if rel.post_update and rel._configured and rel.direction != "many-to-many"
+        if rel.post_update and rel._configured and rel.kind.copies_keys
         for _ref, col in rel.sync_pairs
         for fk in col.foreign_keys
     )

@@ -23,7 +23,7 @@ from ..state import (
 if TYPE_CHECKING:
     from sqlalchemy.schema import Column
 
-    from .mapper import Mapper
+    from ..protocols import MapperLike as Mapper  # mapper.py imports this module
 
 
 class ColumnAttribute:
