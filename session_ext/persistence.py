@@ -29,9 +29,9 @@ from .loading import load_before_write
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
     from .state import InstanceState
-    from .unitofwork import FlushPlan
 
 Item = tuple["InstanceState", object]
 _MISSING = object()
