@@ -407,7 +407,10 @@ def apply_joined(
             rel = mapper.relationships[key]
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
             joins = LOADER_STRATEGIES[strategy].joins
-            if not joins or rel._primaryjoin is not None or unsafe:
+            # a single-table subclass target: its discriminator criterion is
+            # added by the SELECT of selectin loading
+            single = rel.mapper.single_criteria is not None
+            if not joins or rel._primaryjoin is not None or unsafe or single:
                 strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)

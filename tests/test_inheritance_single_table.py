@@ -289,3 +289,16 @@ def test_backrefs_reach_subclasses_and_relationships_of_a_subclass(engine: Any) 
 
     result = same_on_both(backref_models, engine, program)
     assert result == (True, "Lead", 2, ["Person", "Lead"], "Lead")
+
+
+@pytest.mark.parametrize("loader", ["joinedload", "selectinload"])
+def test_eager_loading_a_relationship_to_a_subclass(engine: Any, loader: str) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        with m.orm.Session(engine) as s:
+            option = getattr(m.orm, loader)
+            c = s.scalars(select(m.Company).options(option(m.Company.managers))).unique().one()
+            return [_describe(e) for e in c.managers]
+
+    managers = same_on_both(models, engine, program)
+    assert [e[0] for e in managers] == ["Manager"]
