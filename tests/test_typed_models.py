@@ -409,3 +409,57 @@ def test_mapped_as_dataclass() -> None:
         assert [b.title for b in loaded.books] == ["One"]
     with pytest.raises(TypeError):
         Author()  # name is required
+
+
+INHERITANCE_PROGRAM = '''
+from typing import Optional
+
+from sqlalchemy import String, select
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Employee(Base):
+    __tablename__ = "typed_employee"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(20))
+    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "employee"}
+
+
+class Manager(Employee):
+    manager_data: Mapped[Optional[str]]
+    __mapper_args__ = {"polymorphic_identity": "manager"}
+
+
+class Engineer(Employee):
+    engineer_info: Mapped[Optional[str]] = mapped_column(String(20))
+    __mapper_args__ = {"polymorphic_identity": "engineer"}
+
+
+def run(session_cls, engine):
+    with session_cls(engine) as session:
+        session.add_all([Manager(name="m", manager_data="x"),
+                         Engineer(name="e", engineer_info="y"), Employee(name="p")])
+        session.commit()
+        everyone = session.scalars(select(Employee).order_by(Employee.id)).all()
+        return ([(type(o).__name__, o.name) for o in everyone],
+                [o.manager_data for o in session.scalars(select(Manager))])
+'''
+
+
+def test_single_table_inheritance_with_typed_models(engine: Any) -> None:
+    from sqlalchemy.orm import Session as OrmSession
+
+    seen = {}
+    for kind, session_cls in (("sa", OrmSession), ("se", Session)):
+        module = load(kind, INHERITANCE_PROGRAM)
+        module.Base.metadata.create_all(engine)
+        try:
+            seen[kind] = module.run(session_cls, engine)
+        finally:
+            module.Base.metadata.drop_all(engine)
+    assert seen["se"] == seen["sa"]
+    assert seen["se"] == ([("Manager", "m"), ("Engineer", "e"), ("Employee", "p")], ["x"])
