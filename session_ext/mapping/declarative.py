@@ -222,12 +222,6 @@ def _map_class(cls: type) -> None:
     if parent is not None and table is None and tablename is None:
         table = _single_table(cls, parent, columns)
         col_for_key = {key: table.c[key] for key in columns}
-    elif parent is not None:
-        raise exc.ArgumentError(
-            f"Class {cls.__name__} inherits from mapped class {parent.class_.__name__} and "
-            "names its own table: joined-table inheritance is not supported yet; leave out "
-            "__tablename__/__table__ for single-table inheritance"
-        )
     elif table is None:
         if tablename is None:
             raise exc.ArgumentError(
@@ -255,6 +249,8 @@ def _map_class(cls: type) -> None:
     if parent is not None:
         for key, attr in parent.column_attrs.items():
             mapper.add_column_attribute(key, attr.column)
+        for col, key in parent.col_to_key.items():  # joined: every table's column
+            mapper.col_to_key.setdefault(col, key)
         mapper.relationships.update(parent.relationships)
         mapper.attrs.update(parent.relationships)
     for key, col in col_for_key.items():
