@@ -276,3 +276,10 @@ def test_plain_mapper_has_no_table_parts(kind: str) -> None:
     assert se.inspect(m.Company).table_parts == ()
     assert [p.local_table.name for p in se.inspect(m.Principal).table_parts] == [
         "employee", "engineer", "principal"]
+
+
+def test_single_table_subclass_of_joined_subclass_is_refused() -> None:
+    m = models("se")
+    with pytest.raises(se.exc.ArgumentError, match="joined-table subclass are not supported"):
+        class Intern(m.Engineer):
+            __mapper_args__ = {"polymorphic_identity": "intern"}

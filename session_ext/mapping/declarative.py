@@ -220,6 +220,13 @@ def _map_class(cls: type) -> None:
     else:
         tablename = _subclass_tablename(cls)
     if parent is not None and table is None and tablename is None:
+        if parent.table_parts:
+            raise exc.ArgumentError(
+                f"Class {cls.__name__} names no table of its own, and its parent "
+                f"{parent.class_.__name__} uses joined-table inheritance: single-table "
+                "subclasses of a joined-table subclass are not supported; give "
+                f"{cls.__name__} a __tablename__"
+            )
         table = _single_table(cls, parent, columns)
         col_for_key = {key: table.c[key] for key in columns}
     elif table is None:
