@@ -232,10 +232,11 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
         # columns with no value and no default of any kind: NULL in the row,
         # and known to be so without being loaded (see InstanceState.known_none)
         omitted = frozenset(keys).difference(present, fetch)
+        # joined-table inheritance: the INSERT of each table after the first adds its columns
+        later = mapper.part_of is not None and mapper is not mapper.part_of.table_parts[0]
         for (state, _obj), _params in rows:
-            # (joined-table inheritance: one INSERT per table adds its columns)
-            state.known_none = omitted if mapper.part_of is None or not state.known_none \
-                or mapper is mapper.part_of.table_parts[0] else state.known_none | omitted
+            state.known_none = state.known_none | omitted if later and state.known_none \
+                else omitted
     columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch

@@ -283,3 +283,21 @@ def test_single_table_subclass_of_joined_subclass_is_refused() -> None:
     with pytest.raises(se.exc.ArgumentError, match="joined-table subclass are not supported"):
         class Intern(m.Engineer):
             __mapper_args__ = {"polymorphic_identity": "intern"}
+
+
+def test_eager_loading_of_relationships_to_joined_subclass(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        with m.orm.Session(engine) as s:
+            mgr = s.scalars(select(m.Manager)).one()
+            mgr.reports.append(m.Report(title="q1"))
+            s.commit()
+        with m.orm.Session(engine) as s:
+            r = s.scalars(select(m.Report).options(m.orm.joinedload(m.Report.manager))).one()
+            c = s.scalars(
+                select(m.Company).options(m.orm.selectinload(m.Company.employees))).one()
+            return (type(r.manager).__name__, r.manager.manager_name,
+                    [type(x).__name__ for x in c.employees])
+
+    result = same_on_both(models, engine, program)
+    assert result == ("Manager", "boss", ["Employee", "Manager", "Engineer", "Principal"])

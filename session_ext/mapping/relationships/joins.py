@@ -64,8 +64,6 @@ class JoinAnalysis:
                     self.eager_unsupported = True
         if self.mapper.table is self.parent.table and self.extra_criteria:  # type: ignore[union-attr]
             self.eager_unsupported = True  # self-referential: the criteria are ambiguous
-        if self.mapper.table_parts:
-            self.eager_unsupported = True  # joined-table target: no joined eager loading
 
     def _fk_pairs(self, from_table: Any, to_table: Any) -> Pairs:
         """(referenced column in to_table, foreign key column in from_table) pairs."""
