@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql.selectable import ForUpdateArg
 
-from . import direct, exc
+from . import direct, exc, listening
 from .lifecycle import autoflush
 from .protocols import loaders
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
@@ -60,10 +60,38 @@ def entity_loader(
         return obj
 
     factory = _loader_factory(mapper, offset)
+    if listening.session and session.dispatch.loaded_as_persistent:  # type: ignore[attr-defined]
+        return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing,
+                              populate_existing, len(pk_idx))
     return factory(  # type: ignore[no-any-return]
         cls, new, imap, sid, mapper, State, existing, populate_existing,
         STATE_ATTR, (None,) * len(pk_idx),
     )
+
+
+def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: Any, sid: int,
+                   mapper: Mapper, existing: Any, populate: bool, n_pk: int) -> Any:
+    """The row loader, firing ``loaded_as_persistent`` for each object it
+    creates (used only while such a listener exists)."""
+    created: list[Any] = []
+
+    def recording_new(c: type) -> Any:
+        obj = new(c)
+        created.append(obj)
+        return obj
+
+    load = factory(cls, recording_new, imap, sid, mapper, InstanceState, existing, populate,
+                   STATE_ATTR, (None,) * n_pk)
+    fire = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
+
+    def load_firing(row: Any) -> Any:
+        obj = load(row)
+        if created:
+            created.clear()
+            fire(session, obj)
+        return obj
+
+    return load_firing
 
 
 def _loader_factory(mapper: Mapper, offset: int) -> Any:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
-from . import _gc, dependency, exc, persistence
+from . import _gc, dependency, exc, listening, persistence
 from .flushplan import FlushPlan, UndoLog  # noqa: F401  (UndoLog: the older import path)
 from .loading import row_is_gone
 from .state import (
@@ -139,6 +139,9 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
         sweep_dead()
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx, whole_session=only is None)
+    dispatch = session.dispatch if listening.session else None  # type: ignore[attr-defined]
+    if dispatch is not None and dispatch.before_flush:
+        dispatch.before_flush(session, plan, objects)
     debug = log.isEnabledFor(logging.DEBUG)
     objects = session.objects
     size = len(objects.new) + len(objects.deleted) + len(session.identity_map.modified)
@@ -151,12 +154,16 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             _convert_replacements(session, plan)
             _check_identity_conflicts(session, plan)
             _emit(plan)
+            if dispatch is not None:
+                dispatch.after_flush(session, plan)
         except BaseException as error:
             plan.undo.undo(_kept_on_failure(plan))
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
         session.objects.settle_flush(tx, plan)
+    if dispatch is not None:
+        dispatch.after_flush_postexec(session, plan)
     if debug:
         log.debug(
             "flush: %d inserted, %d updated, %d deleted (%s)",
@@ -268,7 +275,11 @@ def _emit(plan: FlushPlan) -> None:
             if items:
                 for level in dependency.insert_levels(plan, mapper, items):
                     dependency.apply_syncs(plan, level)
+                    if listening.mapper:
+                        _fire(plan, mapper, "before_insert", level)
                     persistence.insert_rows(plan, mapper, level)
+                    if listening.mapper:
+                        _fire(plan, mapper, "after_insert", level)
                 plan.inserted.extend(items)
             if not updates_first:
                 _emit_updates(plan, mapper)
@@ -283,7 +294,11 @@ def _emit(plan: FlushPlan) -> None:
         for mapper in by_table.get(table, ()):
             items = plan.deletes.get(mapper)
             if items:
+                if listening.mapper:
+                    _fire(plan, mapper, "before_delete", items)
                 persistence.delete_rows(plan, mapper, items)
+                if listening.mapper:
+                    _fire(plan, mapper, "after_delete", items)
                 plan.deleted.extend(items)
 
 
@@ -291,4 +306,31 @@ def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
     items = plan.updates.get(mapper)
     if items:
         dependency.apply_syncs(plan, items)
+        if listening.mapper:
+            _fire(plan, mapper, "before_update", items)
         persistence.update_rows(plan, mapper, items)
+        if listening.mapper:
+            _fire(plan, mapper, "after_update", items)
+
+
+def _fire(plan: FlushPlan, mapper: Mapper, name: str, items: list[Any]) -> None:
+    """Fire the mapper event ``name`` for each object: the mapper's own
+    listeners, then those of its mapped base classes registered with
+    ``propagate=True`` (only called when mapper listeners exist)."""
+    calls = []
+    own = getattr(mapper.dispatch, name)  # type: ignore[attr-defined]
+    if own:
+        calls.append(list(own))
+    for base in mapper.class_.__mro__[1:]:
+        base_mapper = base.__dict__.get("__mapper__")
+        if base_mapper is not None and base_mapper is not mapper:
+            coll = getattr(base_mapper.dispatch, name)
+            if coll:
+                calls.append([fn for fn in coll if fn in getattr(coll, "propagate", ())])
+    fns = [fn for group in calls for fn in group]
+    if not fns:
+        return
+    conn = plan.connection(mapper)
+    for _state, obj in items:
+        for fn in fns:
+            fn(mapper, conn, obj)
