@@ -271,12 +271,13 @@ class ObjectBookkeeping:
     def expunge_state(self, state: InstanceState) -> None:
         event = (_leaving_event(state) if listening.session and state.session_id == self.hash_key
                  else None)
+        obj = state.obj() if event is not None else None  # held while it is fired
         self.new.pop(state, None)
         self.deleted.pop(state, None)
         self.identity_map.remove_state(state)
         state.session_id = None
         if event is not None:
-            self.fire(event, state.obj())
+            self.fire(event, obj)
 
     def expunge_all(self) -> None:
         leaving = None
@@ -411,10 +412,11 @@ class ObjectBookkeeping:
         # again, and what they hold counts as unchanged, as right after the flush
         for state in inserted:
             if state.session_id == hash_key:
+                obj = state.obj()
                 imap.remove_state(state)
                 state.session_id = None
                 if listening.session:
-                    self.fire("persistent_to_transient", state.obj())
+                    self.fire("persistent_to_transient", obj)
             state.key = None
             state.was_deleted = False
             _mark_flushed(state)
