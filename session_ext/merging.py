@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import exc
 from .mapping.collections import InstrumentedList
-from .state import instance_state
+from .state import expired_new, instance_state, refuse_expired_new
 
 if TYPE_CHECKING:
     from .mapping.relationships import Relationship
@@ -62,6 +62,12 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
                 "detached). Flush it first, or use load=True"
             )
         pk = mapper.primary_key_from_dict(d)
+        if state.expired and None in pk and state in expired_new:
+            # its key expired before its INSERT was rolled back: SQLAlchemy's
+            # merge() reads it and cannot load it
+            for k in mapper.pk_keys:
+                if k not in d:
+                    refuse_expired_new(state, k)
         if None not in pk:
             key = mapper.identity_key_from_values(pk)
     merged = None
@@ -90,6 +96,14 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
     if key is not None:
         memo[("key", key)] = merged
     if merged is not instance:
+        mstate = instance_state(merged)
+        if mstate.known_none:
+            # what the given object does not have is expired on the session's
+            # object rather than still known to be NULL
+            unknown = [k for k in mstate.known_none if k not in d]
+            if unknown:
+                mstate.forget_known_none(unknown)
+                mstate.expired = True
         if load:
             for k in mapper.column_attr_keys:
                 if k in d:
