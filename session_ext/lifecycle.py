@@ -121,6 +121,14 @@ class ObjectBookkeeping:
         else:
             self.attach_persistent(state, obj)
 
+    def listens(self, *names: str) -> bool:
+        """The session has a listener for one of the events ``names``."""
+        session = listening.session_for(self.hash_key)
+        if session is None:
+            return False
+        dispatch = session.dispatch  # type: ignore[attr-defined]
+        return any(getattr(dispatch, name) for name in names)
+
     def fire(self, name: str, obj: object) -> None:
         """Fire the Session event ``name`` for ``obj`` (callers test
         ``listening.session`` first: no cost without listeners)."""
@@ -131,7 +139,8 @@ class ObjectBookkeeping:
     def add_new(self, instances: Any, new_state: Any, cascade: Any) -> None:
         """``add_all()``'s loop: new objects without relationships become pending
         right here; any other object goes through ``cascade(obj, set())``."""
-        if listening.session:  # each object through add(), firing its events
+        if listening.session and self.listens("after_attach", "transient_to_pending"):
+            # each object through add(), firing its events
             for obj in instances:
                 cascade(obj, set())
             return
@@ -335,7 +344,7 @@ class ObjectBookkeeping:
                 imap.remove_state(state)
                 state.session_id = None
         tx.flushed_new.update(dict.fromkeys([state for state, _obj in settled]))
-        if listening.session:
+        if listening.session and self.listens("persistent_to_deleted", "pending_to_persistent"):
             for _state, obj in plan.deleted:
                 self.fire("persistent_to_deleted", obj)
             for _state, obj in settled:
