@@ -116,30 +116,15 @@ class ObjectBookkeeping:
             state.session_id = self.hash_key
             self.new[state] = obj
             if listening.session:
-                self.fire("after_attach", obj)
-                self.fire("transient_to_pending", obj)
+                _fire(self, "after_attach", obj)
+                _fire(self, "transient_to_pending", obj)
         else:
             self.attach_persistent(state, obj)
-
-    def listens(self, *names: str) -> bool:
-        """The session has a listener for one of the events ``names``."""
-        session = listening.session_for(self.hash_key)
-        if session is None:
-            return False
-        dispatch = session.dispatch  # type: ignore[attr-defined]
-        return any(getattr(dispatch, name) for name in names)
-
-    def fire(self, name: str, obj: object) -> None:
-        """Fire the Session event ``name`` for ``obj`` (callers test
-        ``listening.session`` first: no cost without listeners)."""
-        session = listening.session_for(self.hash_key)
-        if session is not None and obj is not None:
-            getattr(session.dispatch, name)(session, obj)  # type: ignore[attr-defined]
 
     def add_new(self, instances: Any, new_state: Any, cascade: Any) -> None:
         """``add_all()``'s loop: new objects without relationships become pending
         right here; any other object goes through ``cascade(obj, set())``."""
-        if listening.session and self.listens("after_attach", "transient_to_pending"):
+        if listening.session and _listens(self, "after_attach", "transient_to_pending"):
             # each object through add(), firing its events
             for obj in instances:
                 cascade(obj, set())
@@ -198,8 +183,8 @@ class ObjectBookkeeping:
         state.session_id = self.hash_key
         self.identity_map.add_state(state)  # holds it strongly if it has changes
         if attaching:
-            self.fire("after_attach", obj)
-            self.fire("detached_to_persistent", obj)
+            _fire(self, "after_attach", obj)
+            _fire(self, "detached_to_persistent", obj)
 
     def attach_for_delete(self, state: InstanceState, obj: object) -> None:
         """``delete()`` of an object not (or no longer) in the identity map:
@@ -274,7 +259,7 @@ class ObjectBookkeeping:
             state.session_id = None
         if listening.session:
             for obj in list(tx.flushed_deleted.values()):
-                self.fire("deleted_to_detached", obj)
+                _fire(self, "deleted_to_detached", obj)
 
     # -- pending / persistent -> transient / detached -------------------------------------
     def expunge_state(self, state: InstanceState) -> None:
@@ -286,7 +271,7 @@ class ObjectBookkeeping:
         self.identity_map.remove_state(state)
         state.session_id = None
         if event is not None:
-            self.fire(event, obj)
+            _fire(self, event, obj)
 
     def expunge_all(self) -> None:
         leaving = None
@@ -295,7 +280,7 @@ class ObjectBookkeeping:
                        [*self.identity_map.all_states(), *self.new, *self.deleted]]
         self._expunge_all()
         for event, obj in leaving or ():
-            self.fire(event, obj)
+            _fire(self, event, obj)
 
     def _expunge_all(self) -> None:
         # every entry goes: no need to sweep out those of collected objects first
@@ -344,11 +329,11 @@ class ObjectBookkeeping:
                 imap.remove_state(state)
                 state.session_id = None
         tx.flushed_new.update(dict.fromkeys([state for state, _obj in settled]))
-        if listening.session and self.listens("persistent_to_deleted", "pending_to_persistent"):
+        if listening.session and _listens(self, "persistent_to_deleted", "pending_to_persistent"):
             for _state, obj in plan.deleted:
-                self.fire("persistent_to_deleted", obj)
+                _fire(self, "persistent_to_deleted", obj)
             for _state, obj in settled:
-                self.fire("pending_to_persistent", obj)
+                _fire(self, "pending_to_persistent", obj)
         for state, old_key in plan.key_switches:
             # the identity key follows a flushed primary key change
             imap.remove_state(state)
@@ -425,7 +410,7 @@ class ObjectBookkeeping:
                 imap.remove_state(state)
                 state.session_id = None
                 if listening.session:
-                    self.fire("persistent_to_transient", obj)
+                    _fire(self, "persistent_to_transient", obj)
             state.key = None
             state.was_deleted = False
             _mark_flushed(state)
@@ -444,7 +429,7 @@ class ObjectBookkeeping:
             if existing is None or existing.obj() is None:
                 imap.add_state(state)
             if listening.session:
-                self.fire("deleted_to_persistent", state.obj())
+                _fire(self, "deleted_to_persistent", state.obj())
         if dirty_only:
             return [s for s in set(tx.flushed_dirty) | set(imap.modified)
                     if s.session_id == hash_key and s.key is not None]
@@ -525,3 +510,20 @@ def _leaving_event(state: InstanceState) -> str:
     if state.key is None:
         return "pending_to_transient"
     return "deleted_to_detached" if state.was_deleted else "persistent_to_detached"
+
+
+def _listens(book: ObjectBookkeeping, *names: str) -> bool:
+    """The session of ``book`` has a listener for one of the events ``names``."""
+    session = listening.session_for(book.hash_key)
+    if session is None:
+        return False
+    dispatch = session.dispatch  # type: ignore[attr-defined]
+    return any(getattr(dispatch, name) for name in names)
+
+
+def _fire(book: ObjectBookkeeping, name: str, obj: object) -> None:
+    """Fire the Session event ``name`` for ``obj`` (callers test
+    ``listening.session`` first: no cost without listeners)."""
+    session = listening.session_for(book.hash_key)
+    if session is not None and obj is not None:
+        getattr(session.dispatch, name)(session, obj)  # type: ignore[attr-defined]

@@ -559,11 +559,20 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             group = groups[tuple(changes)] = []
         group.append((item, params))
         updated.append(item)
-    if not groups:
-        return
-    assert conn is not None
+    if groups:
+        assert conn is not None
+        _run_update_groups(plan, mapper, conn, groups)
+
+
+def _run_update_groups(plan: FlushPlan, mapper: Mapper, conn: Any,
+                       groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]]) -> None:
+    """One executemany UPDATE per set of changed columns."""
+    col_key = mapper.attr_to_column_key
+    pk_params = mapper.pk_param_names
+    undo = plan.undo
     dialect = conn.dialect
     table = mapper.table
+
     def build() -> Any:
         return table.update().where(_pk_where(mapper))
 

@@ -58,9 +58,7 @@ class ColumnAttribute:
         if self._is_pk and self.key not in d and self.key not in state.committed:
             # an expired primary key is loaded before it changes, as SQLAlchemy
             # does (it keeps the old key's history); raises if the row is gone
-            from ..loading import load_expired_attributes
-
-            load_expired_attributes(state, self.key)
+            loaders.load_expired_attributes(state, self.key)
         if not state.modified:
             # the first change: the session holds the object strongly and begins
             # its transaction if needed (which may raise: nothing is changed then)
