@@ -282,14 +282,7 @@ def _emit(plan: FlushPlan) -> None:
                 _emit_updates(plan, mapper)
             items = plan.inserts.get(mapper)
             if items:
-                for level in dependency.insert_levels(plan, mapper, items):
-                    dependency.apply_syncs(plan, level)
-                    if listening.mapper:
-                        _fire(plan, mapper, "before_insert", level)
-                    persistence.insert_rows(plan, mapper, level)
-                    if listening.mapper:
-                        _fire(plan, mapper, "after_insert", level)
-                plan.inserted.extend(items)
+                _insert(plan, mapper, items)
             if not updates_first:
                 _emit_updates(plan, mapper)
             if plan.outside_syncs:
@@ -338,10 +331,19 @@ def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper]) -> None:
         run.append((state, obj))
     for mapper, items in runs:
         plan.emitting = mapper
-        for level in dependency.insert_levels(plan, mapper, items):
-            dependency.apply_syncs(plan, level)
-            persistence.insert_rows(plan, mapper, level)
-        plan.inserted.extend(items)
+        _insert(plan, mapper, items)
+
+
+def _insert(plan: FlushPlan, mapper: Mapper, items: list[Any]) -> None:
+    """The INSERTs of ``mapper``'s new objects, level by level (self-references)."""
+    for level in dependency.insert_levels(plan, mapper, items):
+        dependency.apply_syncs(plan, level)
+        if listening.mapper:
+            _fire(plan, mapper, "before_insert", level)
+        persistence.insert_rows(plan, mapper, level)
+        if listening.mapper:
+            _fire(plan, mapper, "after_insert", level)
+    plan.inserted.extend(items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:

@@ -275,3 +275,34 @@ def test_map_imperatively(engine: Engine) -> None:
             assert conn.execute(select(users.c.user_name)).scalar() == "ann"
     finally:
         registry.metadata.drop_all(engine)
+
+
+@pytest.mark.parametrize("library", ["sqlalchemy", "session_ext"])
+def test_mapper_event_propagate_reaches_subclasses(sqlite_engine: Engine, library: str) -> None:
+    import sqlalchemy.orm as sa_orm
+
+    orm: Any = sa_orm if library == "sqlalchemy" else session_ext
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Employee(Base):
+        __tablename__ = "prop_employees"
+        id = Column(Integer, primary_key=True)
+        kind = Column(String(10))
+        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "employee"}
+
+    class Manager(Employee):
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+
+    log: list[Any] = []
+    event.listen(Employee, "before_insert",
+                 lambda m, c, t: log.append(("propagated", type(t).__name__)), propagate=True)
+    event.listen(Employee, "before_insert", lambda m, c, t: log.append(("own", type(t).__name__)))
+    Base.metadata.create_all(sqlite_engine)
+    with orm.Session(sqlite_engine) as s:
+        s.add(Employee())
+        s.commit()
+        s.add(Manager())
+        s.commit()
+    assert log == [("propagated", "Employee"), ("own", "Employee"), ("propagated", "Manager")]
