@@ -52,8 +52,8 @@ class declared_attr:
 class Registry:
     """The classes of one declarative base, by name (for string lookups)."""
 
-    def __init__(self, metadata: MetaData) -> None:
-        self.metadata = metadata
+    def __init__(self, metadata: MetaData | None = None) -> None:
+        self.metadata = metadata if metadata is not None else MetaData()
         self._by_name: dict[str, list[type]] = {}
         self.mappers: list[Mapper] = []
         #: True while some relationship() has not been resolved yet
@@ -75,6 +75,13 @@ class Registry:
         self._by_name.setdefault(cls.__name__, []).append(cls)
         self._by_name.setdefault(f"{cls.__module__}.{cls.__qualname__}", []).append(cls)
         self.mappers.append(cls.__mapper__)  # type: ignore[attr-defined]
+
+    def map_imperatively(self, cls: type, table: Any, properties: dict[str, Any] | None = None
+                         ) -> Mapper:
+        """Map a plain class to a Core Table (see :mod:`session_ext.mapping.imperative`)."""
+        from .imperative import map_imperatively
+
+        return map_imperatively(self, cls, table, properties)
 
     def resolve(self, name: str) -> type:
         found = self._by_name.get(name)

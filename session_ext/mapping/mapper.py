@@ -70,9 +70,11 @@ class Mapper:
         self.single_criteria: Any = None
         if inherits is not None:
             inherits.subclass_mappers.append(self)
-        self.attrs: dict[str, Any] = {}
-        self.column_attrs: dict[str, ColumnAttribute] = {}
-        self.relationships: dict[str, Any] = {}
+        # dicts by key that also answer attribute access (``mapper.attrs.name``), as
+        # SQLAlchemy's do; iterating them gives keys (SQLAlchemy's: the properties)
+        self.attrs: dict[str, Any] = Properties()
+        self.column_attrs: dict[str, ColumnAttribute] = Properties()
+        self.relationships: dict[str, Any] = Properties()
         self.col_to_key: dict[Column[Any], str] = {}
         if not table.primary_key.columns:
             raise exc.ArgumentError(
@@ -114,7 +116,8 @@ class Mapper:
             cols = list(firsts.values())
         #: column attribute keys in the table's column order (the SELECT order)
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
-        self.columns: tuple[Column[Any], ...] = tuple(cols)
+        self.columns: tuple[Column[Any], ...] = Columns(cols)
+        self.columns._by_key = {self.col_to_key[c]: c for c in cols}  # type: ignore[attr-defined]
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
         #: the types of ``select_columns``
         self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
@@ -301,8 +304,62 @@ class Mapper:
     def __clause_element__(self) -> Any:
         return self._selectable
 
+    # -- SQLAlchemy's inspection names ------------------------------------------------
+    @property
+    def c(self) -> tuple[Column[Any], ...]:
+        return self.columns
+
+    @property
+    def entity(self) -> type:
+        return self.class_
+
+    @property
+    def persist_selectable(self) -> Table:
+        return self.table
+
+    @property
+    def selectable(self) -> Any:
+        return self._selectable
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.table]
+
     def __repr__(self) -> str:
         return f"<Mapper {self.class_.__name__} -> {self.table.name}>"
+
+
+class Properties(dict):  # type: ignore[type-arg]
+    """A dict of mapped properties by key that also answers ``props.key``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class Columns(tuple):  # type: ignore[type-arg]
+    """The mapped columns in table order; ``columns.name`` / ``columns["name"]``
+    give the column of an attribute."""
+
+    _by_key: dict[str, Column[Any]]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["_by_key"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, str):
+            return self._by_key[index]
+        return tuple.__getitem__(self, index)
+
+    def keys(self) -> list[str]:
+        return list(self._by_key)
 
 
 def class_mapper(cls: type) -> Mapper:
