@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exc
+from .aliasing import AliasedClass, aliased
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
@@ -25,6 +26,7 @@ from .mapping.relationships import (
     backref,
     relationship,
 )
+from .mapping.relationships.sqljoin import with_parent
 from .pagination import Pagination, paginate
 from .query import Query
 from .retry import run_in_transaction
@@ -61,6 +63,9 @@ def inspect(subject: Any) -> Any:
 
 
 __all__ = [
+    "AliasedClass",
+    "aliased",
+    "with_parent",
     "MANYTOMANY",
     "MANYTOONE",
     "ONETOMANY",

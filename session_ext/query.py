@@ -16,6 +16,8 @@ from sqlalchemy.sql import Select
 
 from . import exc
 from .mapping.mapper import class_mapper
+from .mapping.relationships import Relationship
+from .mapping.relationships.sqljoin import RelationshipJoin
 from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
@@ -112,11 +114,6 @@ class Query(Generic[_T]):
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False) -> Query[_T]:
         """JOIN ``target`` (a mapped class, table or relationship attribute)."""
-        rel_join = getattr(target, "_se_join_target", None)
-        if rel_join is not None and onclause is None:
-            target, onclause = rel_join()
-        elif onclause is not None and hasattr(onclause, "_se_join_target"):
-            onclause = onclause._se_join_target()[1]
         if onclause is None:
             stmt = self._select.join(target, isouter=isouter, full=full)
         else:
@@ -124,6 +121,9 @@ class Query(Generic[_T]):
         q = self._clone(stmt)
         if _is_entity(target):
             q._filter_by_entity = target
+        elif isinstance(target, (Relationship, RelationshipJoin)):  # filter_by() on its target
+            q._filter_by_entity = target.mapper.class_ if isinstance(target, Relationship) \
+                else target.rel.mapper.class_
         return q
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> Query[_T]:

@@ -16,6 +16,7 @@ from sqlalchemy.schema import Column, Table
 
 from .. import exc
 from .attributes import ColumnAttribute
+from .sqlplugin import with_plugin
 
 ENTITY_ANNOTATION = "session_ext_mapper"
 
@@ -51,7 +52,7 @@ class Mapper:
             )
         self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = table._annotate({ENTITY_ANNOTATION: self})
+        self._selectable = with_plugin(table._annotate({ENTITY_ANNOTATION: self}))
         _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:

@@ -235,9 +235,3 @@ class RelationshipConfig:
         self._setup_backref()
         self._build_lazy_clause()
 
-    # -- class-level helpers --------------------------------------------------------------
-    def _se_join_target(self) -> tuple[Any, Any]:
-        """(target, onclause) for ``select(A).join(A.rel)`` in Query.join."""
-        self.parent.registry.configure()  # type: ignore[union-attr]
-        return self.kind.join_target(self)
-

@@ -19,8 +19,6 @@ from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
-from ... import exc
-
 #: a Relationship (not imported: the relationship is built on this module)
 Rel = Any
 Pairs = list[tuple[Column[Any], Column[Any]]]
@@ -111,10 +109,6 @@ class Direction:
         """``stmt`` LEFT OUTER JOINed to ``talias`` (an alias of the target's table)
         along the relationship; ``local(col)`` is this side's column in ``stmt``."""
         raise NotImplementedError
-
-    def join_target(self, rel: Rel) -> tuple[Any, Any]:
-        """(target, onclause) for ``select(A).join(A.rel)``."""
-        return rel.mapper.class_, rel.primaryjoin
 
     def is_none(self, rel: Rel) -> Any:
         """``rel == None``: no related row."""
@@ -246,12 +240,6 @@ class ManyToMany(Direction):
         on1 = and_(*(local(pc) == salias.c[sc.key] for pc, sc in rel.secondary_parent_pairs))
         on2 = and_(*(talias.c[tc.key] == salias.c[sc.key] for tc, sc in rel.secondary_target_pairs))
         return stmt.outerjoin(salias, on1).outerjoin(talias, on2)
-
-    def join_target(self, rel: Rel) -> tuple[Any, Any]:
-        raise exc.InvalidRequestError(
-            f"Join along many-to-many {rel.class_attribute} with two explicit joins: "
-            ".join(secondary, ...).join(Target, ...)"
-        )
 
     def compare_to_object(self, rel: Rel, other: Any) -> Any:
         sec = rel.secondary
