@@ -42,6 +42,7 @@ from .state import History, InstanceState, instance_state
 from .strategies import (
     NPlusOneError,
     NPlusOneWarning,
+    contains_eager,
     joinedload,
     lazyload,
     noload,
@@ -93,6 +94,7 @@ __all__ = [
     "eager_statement",
     "exc",
     "inspect",
+    "contains_eager",
     "joinedload",
     "lazyload",
     "noload",

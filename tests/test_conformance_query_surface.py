@@ -20,9 +20,25 @@ FLAVORS = ("sa", "se")
 
 def _build(flavor: str) -> SimpleNamespace:
     if flavor == "sa":
-        from sqlalchemy.orm import Session, aliased, declarative_base, relationship, with_parent
+        from sqlalchemy.orm import (
+            Session,
+            aliased,
+            contains_eager,
+            declarative_base,
+            joinedload,
+            relationship,
+            with_parent,
+        )
     else:
-        from session_ext import Session, aliased, declarative_base, relationship, with_parent
+        from session_ext import (
+            Session,
+            aliased,
+            contains_eager,
+            declarative_base,
+            joinedload,
+            relationship,
+            with_parent,
+        )
     Base = declarative_base()
     p = f"qs{flavor}_"
 
@@ -62,7 +78,8 @@ def _build(flavor: str) -> SimpleNamespace:
 
     return SimpleNamespace(
         flavor=flavor, Base=Base, Session=Session, User=User, Address=Address, Tag=Tag,
-        Node=Node, aliased=aliased, with_parent=with_parent,
+        Node=Node, aliased=aliased, with_parent=with_parent, contains_eager=contains_eager,
+        joinedload=joinedload,
     )
 
 
@@ -271,3 +288,64 @@ def test_with_parent(engine: Any) -> None:
         return names(addrs), names(tags), names(owner), aliased_rows
 
     assert run(engine, program) == (["a@x", "b@y"], ["red", "blue"], ["bob"], ["a@x", "b@y"])
+
+
+# -- contains_eager(), joinedload(innerjoin=True) ----------------------------------------
+def _loaded(m: SimpleNamespace, users: list[Any], key: str) -> list[Any]:
+    """(name, names of the loaded collection or None when not loaded) per user."""
+    return [(u.name, names(u.__dict__[key]) if key in u.__dict__ else None) for u in users]
+
+
+def test_contains_eager(engine: Any) -> None:
+    def program(m: SimpleNamespace, s: Any) -> Any:
+        stmt = (
+            select(m.User).join(m.User.addresses).where(m.Address.email.like("%@x"))
+            .options(m.contains_eager(m.User.addresses)).order_by(m.User.id, m.Address.id)
+        )
+        users = s.scalars(stmt).unique().all()
+        filtered = _loaded(m, users, "addresses")  # only the joined rows: a@x for ann
+        s.expunge_all()
+        aa = m.aliased(m.Address)
+        stmt = (
+            select(m.User).outerjoin(aa, m.User.addresses.of_type(aa))
+            .options(m.contains_eager(m.User.addresses.of_type(aa))).order_by(m.User.id, aa.id)
+        )
+        aliased_users = _loaded(m, s.scalars(stmt).unique().all(), "addresses")
+        s.expunge_all()
+        addrs = s.scalars(
+            select(m.Address).join(m.Address.user).options(m.contains_eager(m.Address.user))
+            .order_by(m.Address.id)
+        ).all()
+        owners = [(a.email, a.__dict__["user"].name) for a in addrs]
+        return filtered, aliased_users, owners
+
+    filtered, aliased_users, owners = run(engine, program)
+    assert filtered == [("ann", ["a@x"]), ("bob", ["c@x"])]
+    assert aliased_users == [("ann", ["a@x", "b@y"]), ("bob", ["c@x"]), ("cy", [])]
+    assert owners == [("a@x", "ann"), ("b@y", "ann"), ("c@x", "bob")]
+
+
+def test_joinedload_innerjoin(engine: Any) -> None:
+    def program(m: SimpleNamespace, s: Any) -> Any:
+        addrs = s.scalars(
+            select(m.Address).options(m.joinedload(m.Address.user, innerjoin=True))
+            .order_by(m.Address.id)
+        ).all()  # the address of nobody is not returned: an inner join
+        inner = [(a.email, a.__dict__["user"].name) for a in addrs]
+        s.expunge_all()
+        users = s.scalars(
+            select(m.User).options(m.joinedload(m.User.tags, innerjoin=True)).order_by(m.User.id)
+        ).unique().all()
+        tagged = _loaded(m, users, "tags")
+        s.expunge_all()
+        chained = s.scalars(
+            select(m.Address)
+            .options(m.joinedload(m.Address.user).joinedload(m.User.tags, innerjoin=True))
+            .order_by(m.Address.id)
+        ).unique().all()  # inner below an outer join: parents without tags stay
+        return inner, tagged, [a.email for a in chained]
+
+    inner, tagged, chained = run(engine, program)
+    assert inner == [("a@x", "ann"), ("b@y", "ann"), ("c@x", "bob")]
+    assert tagged == [("ann", ["red", "blue"]), ("bob", ["blue"])]
+    assert chained == ["a@x", "b@y", "c@x", "d@x"]
