@@ -226,10 +226,11 @@ def _evaluate_matches(
         d = obj.__dict__
         if not any(k in d for k in pk_keys):
             continue  # expired as a whole: reloaded on access anyway
-        if not state.expired:
+        known_none = state.known_none
+        if known_none or not state.expired:
             # a column never loaded but not expired (left out of its INSERT) is
             # NULL, as SQLAlchemy reads it; only expired ones are unknown
-            missing = [k for k in keys if k not in d]
+            missing = [k for k in keys if k not in d and (not state.expired or k in known_none)]
             if missing:
                 d = {**d, **dict.fromkeys(missing)}
         found = condition(d)

@@ -51,12 +51,12 @@ def entity_loader(
             d.update(zip(keys, values))
             state.reset_changes()
             session.identity_map.release(state)
-            state.expired = False
-        elif state.expired:
+        else:  # expired, or with columns known to be NULL: the row fills them in
             for k, v in zip(keys, values):
                 if k not in d:
                     d[k] = v
-            state.expired = False
+        state.expired = False
+        state.known_none = None
         return obj
 
     factory = _loader_factory(mapper, offset)
@@ -107,7 +107,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         if state is not None:
             obj = state()  # state.obj(), without the method lookup
             if obj is not None:
-                if populate or state.expired:
+                if populate or state.expired or state.known_none:
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
@@ -118,6 +118,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         st.committed = {{}}
         st.modified = st.expired = st.was_deleted = False
         st._strong = st.load_options = st.load_context = st.empty_collections = None
+        st.known_none = None
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj
@@ -264,7 +265,8 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         )
     mapper = state.mapper
     d = obj.__dict__
-    missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+    known_none = state.known_none or ()
+    missing = tuple(k for k in mapper.column_attr_keys if k not in d and k not in known_none)
     if not missing:
         state.expired = False
         return
@@ -274,7 +276,9 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if session.objects.flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
         autoflush(session)
-        missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+        known_none = state.known_none or ()
+        missing = tuple(k for k in mapper.column_attr_keys
+                        if k not in d and k not in known_none)
         if not missing:
             state.expired = False
             return
@@ -288,6 +292,32 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+
+
+def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
+    """Before the flush UPDATEs or DELETEs an object whose primary key is
+    expired: load its expired, unchanged attributes (one SELECT), as
+    SQLAlchemy's ORM reads the key from the object; raises
+    ``ObjectDeletedError`` when the row is gone."""
+    mapper = state.mapper
+    d = obj.__dict__
+    known_none = state.known_none or ()
+    committed = state.committed
+    missing = tuple(k for k in mapper.column_attr_keys
+                    if k not in d and k not in known_none and k not in committed)
+    if not missing:
+        return
+    row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
+    if row is None:
+        raise exc.ObjectDeletedError(
+            f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
+            f"present (primary key {state.key[1]!r}); the flush cannot write it. Expunge "  # type: ignore[index]
+            "it from the session or roll back"
+        )
+    for k, v in zip(missing, row):
+        d[k] = v
+    if all(k in d or k in known_none for k in mapper.column_attr_keys):
+        state.expired = False
 
 
 def refresh_state(
@@ -317,6 +347,7 @@ def refresh_state(
             d[k] = v
             state.committed.pop(k, None)
     if attribute_names is None:
+        state.known_none = None  # every column was just loaded
         for n in mapper.relationships:
             if n not in state.committed:
                 d.pop(n, None)
@@ -344,6 +375,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
         for k in mapper.relationships:
             d.pop(k, None)
         state.committed = {}
+        state.known_none = None
     else:
         for k in attribute_names:
             if k not in mapper.attrs:
@@ -352,6 +384,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
                 )
             d.pop(k, None)
             state.committed.pop(k, None)
+        state.forget_known_none(attribute_names)
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
@@ -381,6 +414,7 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
             state._strong = None
             modified.discard(state)
         state.expired = True
+        state.known_none = None
 
 
 loaders.load_expired_attributes = load_expired_attributes
