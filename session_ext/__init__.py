@@ -11,6 +11,7 @@ from typing import Any
 
 from . import exc
 from .aliasing import AliasedClass, aliased
+from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
@@ -66,6 +67,8 @@ def inspect(subject: Any) -> Any:
 __all__ = [
     "AliasedClass",
     "aliased",
+    "AppenderQuery",
+    "WriteOnlyCollection",
     "with_parent",
     "MANYTOMANY",
     "MANYTOONE",

@@ -125,8 +125,8 @@ class _DirectionFlush:
         if rel.passive_deletes and rel.key not in d:
             return
         original = state.committed.get(rel.key, NO_VALUE)
-        if original is NO_VALUE:
-            original = getattr(obj, rel.key)
+        if original is NO_VALUE or rel.is_view:
+            original = rel.value_for_flush(obj)
         for child in rel._objects_in(original):
             self.child_of_deleted(session, plan, rel, obj, child)
 

@@ -114,8 +114,8 @@ class LoaderOption(ExecutableOption):
     def lazyload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "select")
 
-    def raiseload(self, attr: Any) -> LoaderOption:
-        return self._chain(attr, "raise")
+    def raiseload(self, attr: Any, sql_only: bool = False) -> LoaderOption:
+        return self._chain(attr, "raise_on_sql" if sql_only else "raise")
 
     def noload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "noload")
@@ -166,9 +166,10 @@ def lazyload(attr: Any) -> LoaderOption:
     return LoaderOption(((_as_relationship(attr), "select"),))
 
 
-def raiseload(attr: Any) -> LoaderOption:
-    """Make access to the unloaded relationship raise instead of emitting SQL."""
-    return LoaderOption(((_as_relationship(attr), "raise"),))
+def raiseload(attr: Any, sql_only: bool = False) -> LoaderOption:
+    """Make access to the unloaded relationship raise instead of emitting SQL
+    (``sql_only=True``: only when answering needs SQL)."""
+    return LoaderOption(((_as_relationship(attr), "raise_on_sql" if sql_only else "raise"),))
 
 
 def noload(attr: Any) -> LoaderOption:
@@ -268,6 +269,37 @@ class RaiseLoader(_Loader):
         raise exc.InvalidRequestError(
             f"'{rel.class_attribute}' is not available due to lazy='raise': load it with the "
             f"query (.options(selectinload({rel.class_attribute}))) before using it"
+        )
+
+
+@register_loader
+class RaiseOnSqlLoader(_Loader):
+    """lazy="raise_on_sql": access raises only when it would need SQL (a
+    many-to-one whose object is in the identity map, or a NULL foreign key, is
+    answered without)."""
+
+    name = "raise_on_sql"
+
+    def on_access(self, rel: Relationship, state: InstanceState, obj: Any) -> Any:
+        values = _values(obj, rel.parent_keys)
+        session = state.session
+        if values is None:
+            value = rel.empty_value(state)
+        elif rel.identity_lookup and session is not None:
+            target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
+            value = target_state.obj() if target_state is not None else None
+            if value is None or target_state in session.objects.deleted:
+                self._refuse(rel)
+        else:
+            self._refuse(rel)
+        obj.__dict__[rel.key] = value
+        return value
+
+    def _refuse(self, rel: Relationship) -> None:
+        raise exc.InvalidRequestError(
+            f"'{rel.class_attribute}' is not available due to lazy='raise_on_sql': loading "
+            f"it needs SQL; load it with the query (.options(selectinload("
+            f"{rel.class_attribute}))) before using it"
         )
 
 

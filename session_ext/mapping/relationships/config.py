@@ -228,9 +228,8 @@ class RelationshipConfig:
         else:
             self.uselist = bool(self._uselist)
         self._configured = True
-        configured_class = type(self)._configured_class
-        if configured_class is not None:
-            self.__class__ = configured_class
+        if type(self)._configured_class is not None:
+            self.__class__ = self._configured_as()
         self._split_criteria()
         self._setup_backref()
         self._build_lazy_clause()
