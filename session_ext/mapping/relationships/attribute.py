@@ -127,10 +127,14 @@ class RelationshipAttribute:
                     value: Any) -> None:
         key = self.key
         self._check_type(value)
+        if self.single_parent and value is not None:
+            self.claim_single_parent(obj, value)
         old = self._known_value(obj)
-        if old is NO_VALUE and self.kind.set_loads_old and state.key is not None \
-                and state.session is not None:
-            old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
+        if old is NO_VALUE and (self.kind.set_loads_old or self.cascade.delete_orphan) \
+                and state.key is not None and state.session is not None:
+            # one-to-one: the replaced child's key must be cleared; delete-orphan: the
+            # replaced object may be an orphan
+            old = getattr(obj, key)
         if not state.modified:
             state.mark_modified()
         if old is value:

@@ -45,6 +45,8 @@ class RelationshipConfig:
         self.passive_deletes = kw["passive_deletes"]
         self.post_update = kw["post_update"]
         self.viewonly = kw["viewonly"]
+        #: a target object may be referred to by one parent object at a time
+        self.single_parent = bool(kw.get("single_parent", False))
         if self.backref and self.back_populates:
             raise exc.ArgumentError("Use either backref or back_populates, not both")
         self.info: dict[str, Any] = dict(kw.get("info") or {})
@@ -227,6 +229,7 @@ class RelationshipConfig:
             self.uselist = self.kind.default_uselist
         else:
             self.uselist = bool(self._uselist)
+        self._check_single_parent()
         self._configured = True
         if type(self)._configured_class is not None:
             self.__class__ = self._configured_as()

@@ -134,6 +134,7 @@ def relationship(
     passive_deletes: bool = False,
     post_update: bool = False,
     viewonly: bool = False,
+    single_parent: bool = False,
     info: dict[str, Any] | None = None,
 ) -> Any:
     """Declare a relationship to another mapped class (see the module docs)."""
@@ -153,6 +154,7 @@ def relationship(
         passive_deletes=passive_deletes,
         post_update=post_update,
         viewonly=viewonly,
+        single_parent=single_parent,
         info=info,
     )
 
