@@ -13,45 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from . import exc
-from .mapping.mapper import ENTITY_ANNOTATION, Mapper, class_mapper
+from .mapping.mapper import Mapper, class_mapper
 from .mapping.relationships.sqljoin import RelationshipJoin
-from .mapping.sqlplugin import with_plugin
-
-
-def _column_in(selectable: Any, column: Any) -> Any:
-    col = selectable.corresponding_column(column)
-    if col is None:
-        col = selectable.c.get(column.key)
-    if col is None:
-        col = selectable.c.get(column.name)
-    return col
+from .mapping.sqlplugin import entity_over
 
 
 class AliasedClass:
     """A mapped class read through ``selectable`` (see the module docs)."""
 
     def __init__(self, mapper: Mapper, selectable: Any, name: str | None) -> None:
-        cols = []
-        for column in mapper.columns:
-            col = _column_in(selectable, column)
-            if col is None:
-                raise exc.ArgumentError(
-                    f"aliased({mapper.class_.__name__}, ...): the selectable has no column "
-                    f"{column.name!r}; it needs every column of the table "
-                    f"{mapper.table.name!r}, named as there"
-                )
-            cols.append(col)
-        if cols != list(selectable.c):
-            # rows load by position: read exactly the class's columns, in table order
-            selectable = select(*cols).subquery(name)
-            cols = list(selectable.c)
+        selectable, cols = entity_over(mapper, selectable, name, "aliased")
         d = self.__dict__
         d["_se_mapper"] = mapper
         d["_se_name"] = name or mapper.class_.__name__
-        d["_se_selectable"] = with_plugin(selectable._annotate({ENTITY_ANNOTATION: mapper}))
+        d["_se_selectable"] = selectable
         d["_se_columns"] = dict(zip(mapper.column_attr_keys, cols))
 
     def __clause_element__(self) -> Any:

@@ -129,6 +129,11 @@ class Query(Generic[_T]):
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> Query[_T]:
         return self.join(target, onclause, isouter=True, full=full)
 
+    def from_statement(self, statement: Any) -> Query[_T]:
+        """The query's entities loaded from the rows of ``statement`` (a ``text()``
+        or ``select()``), matched by column name."""
+        return self._clone(self._select.from_statement(statement))
+
     def limit(self, limit: int | None) -> Query[_T]:
         return self._clone(self._select.limit(limit))
 

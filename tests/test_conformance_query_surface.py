@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conformance import same_on_both
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, select
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, select, text
 
 FLAVORS = ("sa", "se")
 
@@ -27,6 +27,7 @@ def _build(flavor: str) -> SimpleNamespace:
             declarative_base,
             joinedload,
             relationship,
+            selectinload,
             with_parent,
         )
     else:
@@ -37,6 +38,7 @@ def _build(flavor: str) -> SimpleNamespace:
             declarative_base,
             joinedload,
             relationship,
+            selectinload,
             with_parent,
         )
     Base = declarative_base()
@@ -79,7 +81,7 @@ def _build(flavor: str) -> SimpleNamespace:
     return SimpleNamespace(
         flavor=flavor, Base=Base, Session=Session, User=User, Address=Address, Tag=Tag,
         Node=Node, aliased=aliased, with_parent=with_parent, contains_eager=contains_eager,
-        joinedload=joinedload,
+        joinedload=joinedload, selectinload=selectinload,
     )
 
 
@@ -349,3 +351,31 @@ def test_joinedload_innerjoin(engine: Any) -> None:
     assert inner == [("a@x", "ann"), ("b@y", "ann"), ("c@x", "bob")]
     assert tagged == [("ann", ["red", "blue"]), ("bob", ["blue"])]
     assert chained == ["a@x", "b@y", "c@x", "d@x"]
+
+
+# -- from_statement() -------------------------------------------------------------------
+def test_from_statement(engine: Any) -> None:
+    def program(m: SimpleNamespace, s: Any) -> Any:
+        users = m.User.__table__.name
+        ann = s.get(m.User, 1)
+        by_text = s.scalars(
+            select(m.User).from_statement(
+                text(f"SELECT name, id FROM {users} WHERE name != :n ORDER BY id")
+            ),
+            {"n": "bob"},
+        ).all()  # columns matched by name, in any order
+        by_select = s.scalars(
+            select(m.User).from_statement(select(m.User).where(m.User.name == "bob"))
+        ).all()
+        s.expunge_all()
+        eager = s.scalars(
+            select(m.User).options(m.selectinload(m.User.addresses))
+            .from_statement(text(f"SELECT * FROM {users} WHERE id = 1"))
+        ).all()
+        loaded = "addresses" in eager[0].__dict__
+        legacy = s.query(m.User).from_statement(
+            text(f"SELECT * FROM {users} WHERE id = 3")).all()
+        return (names(by_text), by_text[0] is ann, names(by_select), names(eager), loaded,
+                names(legacy))
+
+    assert run(engine, program) == (["ann", "cy"], True, ["bob"], ["ann"], True, ["cy"])

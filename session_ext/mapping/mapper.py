@@ -16,9 +16,7 @@ from sqlalchemy.schema import Column, Table
 
 from .. import exc
 from .attributes import ColumnAttribute
-from .sqlplugin import with_plugin
-
-ENTITY_ANNOTATION = "session_ext_mapper"
+from .sqlplugin import ENTITY_ANNOTATION, with_plugin
 
 #: Table -> Mapper of every mapped table (for binds given per class)
 _mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()
