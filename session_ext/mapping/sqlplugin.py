@@ -57,12 +57,12 @@ def entity_over(mapper: Any, selectable: Any, name: str | None,
     ``selectable`` (an alias, subquery or CTE naming the table's columns), and
     its columns in the table's order."""
     cols = []
-    for column in mapper.columns:
-        col = _column_in(selectable, column)
+    for table_col in mapper.columns:
+        col = _column_in(selectable, table_col)
         if col is None:
             raise exc.ArgumentError(
                 f"{what}({mapper.class_.__name__}, ...): the statement has no column "
-                f"{column.name!r}; it needs every column of the table "
+                f"{table_col.name!r}; it needs every column of the table "
                 f"{mapper.table.name!r}, named as there"
             )
         cols.append(col)
@@ -122,5 +122,7 @@ class JoinAwareSelectState(SelectState):
         return stmt.execution_options(**statement._execution_options)
 
 
-__all__ = ["ENTITY_ANNOTATION", "PLUGIN_NAME", "entity_over", "PROPAGATE", "REL_JOIN", "JoinAwareSelectState", "rel_join_of",
-           "with_plugin"]
+__all__ = [
+    "ENTITY_ANNOTATION", "PLUGIN_NAME", "PROPAGATE", "REL_JOIN", "JoinAwareSelectState",
+    "entity_over", "rel_join_of", "with_plugin",
+]
