@@ -15,6 +15,7 @@ from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
+from .mapping.bundle import Bundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
     MANYTOMANY,
@@ -68,6 +69,7 @@ __all__ = [
     "AliasedClass",
     "aliased",
     "AppenderQuery",
+    "Bundle",
     "WriteOnlyCollection",
     "with_parent",
     "MANYTOMANY",

@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.engine.result import ChunkedIteratorResult, IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Delete, Update
+from sqlalchemy.sql.elements import ClauseList
 
 from . import _gc, exc
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
 from .lifecycle import autoflush
 from .loading import entity_loader
+from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
@@ -45,6 +47,8 @@ def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
         mapper = entity_of(element)
         if mapper is not None:
             out.append((mapper, len(mapper.columns)))
+        elif isinstance(element, ClauseList):  # a Bundle's columns
+            out.append((None, len(element.clauses)))
         elif hasattr(element, "_select_iterable") and element.is_selectable:
             out.append((None, len(list(element._select_iterable))))
         else:
@@ -63,9 +67,9 @@ def execute(
     first_mapper = None
     if isinstance(statement, Select):
         layout = statement_entities(statement)
-        if any(m is not None for m, _ in layout):
+        if any(m is not None for m, _ in layout) or bundles_of(statement):
             entities = layout
-            first_mapper = next(m for m, _ in layout if m is not None)
+            first_mapper = next((m for m, _ in layout if m is not None), None)
     opts = dict(statement._execution_options) if hasattr(statement, "_execution_options") else {}
     opts.update(execution_options)
     if opts.get("autoflush", True):
@@ -342,6 +346,7 @@ class _EagerLoading:
         self, statement: Any, layout: list[tuple[Mapper | None, int]], defaults: bool = True
     ) -> None:
         self.statement = statement
+        self.bundles = bundles_of(statement)
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         mappers = [m for m, _ in layout if m is not None]
@@ -371,13 +376,13 @@ def _entity_result(
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
     width = len(keys)
-    out_keys, getters, slots = _row_getters(session, layout, keys, populate)
+    out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles)
     steps = eager.steps
     for step in steps:
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
-    scalars_only = len(getters) == 1 and not isinstance(getters[0], int)
+    scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))
     if scalars_only and not steps:
         convert_rows = _entity_converter(getters[0], track)
     elif scalars_only and all(step.parent_slot == 0 for step in steps):
@@ -387,6 +392,8 @@ def _entity_result(
     else:
         convert_rows = _rows_converter(getters, slots, steps, n_slots, track, populate,
                                        scalars_only)
+    if eager.bundles:
+        convert_rows = _bundled(convert_rows, getters, eager)
 
     def convert(rows: Any) -> list[Any]:
         if _dead:
@@ -421,7 +428,8 @@ def _entity_result(
 
 
 def _row_getters(
-    session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool
+    session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
+    bundles: dict[int, Any],
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -436,6 +444,10 @@ def _row_getters(
             out_keys.append(mapper.class_.__name__)
             getters.append(entity_loader(session, mapper, offset, width, populate))
             slots.append(slot)
+        elif slot in bundles:  # its values as a tuple, made the bundle's value by _bundled
+            out_keys.append(bundles[slot].name)
+            getters.append(slice(offset, offset + n))
+            slots.append(None)
         else:
             for i in range(offset, offset + n):
                 out_keys.append(keys[i] if i < len(keys) else f"col_{i}")
@@ -443,6 +455,27 @@ def _row_getters(
                 slots.append(None)
         offset += n
     return out_keys, getters, slots
+
+
+def _bundled(convert_rows: Converter, getters: list[Any], eager: _EagerLoading) -> Converter:
+    """``convert_rows`` with each Bundle's tuple of values made its value."""
+    procs = {}
+    bundles = iter(eager.bundles.values())
+    for i, g in enumerate(getters):
+        if isinstance(g, slice):
+            procs[i] = next(bundles)._processor(eager.statement)
+
+    def convert(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+        data, per_slot = convert_rows(rows)
+        out = []
+        for row in data:
+            values = list(row)
+            for i, proc in procs.items():
+                values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out, per_slot
+
+    return convert
 
 
 def _streamed_result(result: Any, metadata: Any, convert: Any, steps: list[JoinedStep],

@@ -21,6 +21,7 @@ FLAVORS = ("sa", "se")
 def _build(flavor: str) -> SimpleNamespace:
     if flavor == "sa":
         from sqlalchemy.orm import (
+            Bundle,
             Session,
             aliased,
             contains_eager,
@@ -32,6 +33,7 @@ def _build(flavor: str) -> SimpleNamespace:
         )
     else:
         from session_ext import (
+            Bundle,
             Session,
             aliased,
             contains_eager,
@@ -81,7 +83,7 @@ def _build(flavor: str) -> SimpleNamespace:
     return SimpleNamespace(
         flavor=flavor, Base=Base, Session=Session, User=User, Address=Address, Tag=Tag,
         Node=Node, aliased=aliased, with_parent=with_parent, contains_eager=contains_eager,
-        joinedload=joinedload, selectinload=selectinload,
+        joinedload=joinedload, selectinload=selectinload, Bundle=Bundle,
     )
 
 
@@ -379,3 +381,33 @@ def test_from_statement(engine: Any) -> None:
                 names(legacy))
 
     assert run(engine, program) == (["ann", "cy"], True, ["bob"], ["ann"], True, ["cy"])
+
+
+# -- Bundle ----------------------------------------------------------------------------
+def test_bundle(engine: Any) -> None:
+    def program(m: SimpleNamespace, s: Any) -> Any:
+        user = m.Bundle("user", m.User.id, m.User.name)
+        rows = s.execute(
+            select(user, m.Address.email).join(m.User.addresses).where(user.c.name == "ann")
+            .order_by(m.Address.id)
+        ).all()
+        shaped = [(r.user.id, r.user.name, r[0][1], r.email, tuple(r.user)) for r in rows]
+        alone = [tuple(v) for v in s.scalars(select(user).order_by(m.User.id))]
+
+        class AsDict(m.Bundle):  # type: ignore[misc, name-defined]
+            def create_row_processor(self, query: Any, procs: Any, labels: Any) -> Any:
+                def proc(row: Any) -> Any:
+                    return dict(zip(labels, (p(row) for p in procs)))
+
+                return proc
+
+        with_entity = s.execute(
+            select(AsDict("d", m.User.id, m.User.name), m.User).where(m.User.id < 3)
+            .order_by(m.User.id)
+        ).all()
+        return shaped, alone, [(d, u.name) for d, u in with_entity]
+
+    shaped, alone, with_entity = run(engine, program)
+    assert shaped == [(1, "ann", "ann", "a@x", (1, "ann")), (1, "ann", "ann", "b@y", (1, "ann"))]
+    assert alone == [(1, "ann"), (2, "bob"), (3, "cy")]
+    assert with_entity == [({"id": 1, "name": "ann"}, "ann"), ({"id": 2, "name": "bob"}, "bob")]
