@@ -22,12 +22,13 @@ class AliasedClass:
     """A mapped class read through ``selectable`` (see the module docs)."""
 
     def __init__(self, mapper: Mapper, selectable: Any, name: str | None) -> None:
-        selectable, cols = entity_over(mapper, selectable, name, "aliased")
+        selectable, by_column = entity_over(mapper, selectable, name, "aliased")
         d = self.__dict__
         d["_se_mapper"] = mapper
         d["_se_name"] = name or mapper.class_.__name__
         d["_se_selectable"] = selectable
-        d["_se_columns"] = dict(zip(mapper.column_attr_keys, cols))
+        d["_se_columns"] = {key: by_column[attr.column]
+                            for key, attr in mapper.column_attrs.items()}
 
     def __clause_element__(self) -> Any:
         return self._se_selectable

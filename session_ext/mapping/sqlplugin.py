@@ -52,12 +52,12 @@ def _column_in(selectable: Any, column: Any) -> Any:
 
 
 def entity_over(mapper: Any, selectable: Any, name: str | None,
-                what: str) -> tuple[Any, list[Any]]:
+                what: str) -> tuple[Any, dict[Any, Any]]:
     """A FROM element whose rows load as ``mapper``'s objects, reading them from
     ``selectable`` (an alias, subquery or CTE naming the table's columns), and
-    its columns in the table's order."""
+    which of its columns stands for each table column."""
     cols = []
-    for table_col in mapper.columns:
+    for table_col in mapper.select_columns:
         col = _column_in(selectable, table_col)
         if col is None:
             raise exc.ArgumentError(
@@ -70,7 +70,8 @@ def entity_over(mapper: Any, selectable: Any, name: str | None,
         # rows load by position: read exactly the class's columns, in table order
         selectable = select(*cols).subquery(name)
         cols = list(selectable.c)
-    return with_plugin(selectable._annotate({ENTITY_ANNOTATION: mapper})), cols
+    entity = with_plugin(selectable._annotate({ENTITY_ANNOTATION: mapper}))
+    return entity, dict(zip(mapper.select_columns, cols))
 
 
 def rel_join_of(element: Any) -> Any:
@@ -102,7 +103,7 @@ class JoinAwareSelectState(SelectState):
         for element in statement._raw_columns:
             mapper = element._annotations.get(ENTITY_ANNOTATION)
             if mapper is not None:
-                needed.extend(column(c.name, c.type) for c in mapper.columns)
+                needed.extend(column(c.name, c.type) for c in mapper.select_columns)
             elif getattr(element, "name", None):
                 needed.append(column(element.name, element.type))
         inner = from_statement
