@@ -233,6 +233,21 @@ def test_aliased_joins_and_of_type(engine: Any) -> None:
     assert of_type_and == [("ann", "b@y"), ("bob", None), ("cy", None)]
 
 
+def test_relationship_criteria_of_an_aliased_class(engine: Any) -> None:
+    def program(m: SimpleNamespace, s: Any) -> Any:
+        ua, aa = m.aliased(m.User), m.aliased(m.Address)
+        any_ = s.scalars(select(ua).where(ua.addresses.any(m.Address.email == "c@x"))).all()
+        has = s.scalars(
+            select(aa).where(aa.user.has(m.User.name == "ann")).order_by(aa.id)).all()
+        tagged = s.scalars(
+            select(ua.name).where(ua.tags.any(m.Tag.name == "red"))).all()
+        contains = s.scalars(
+            select(ua.name).where(ua.addresses.contains(s.get(m.Address, 2)))).all()
+        return names(any_), names(has), tagged, contains
+
+    assert run(engine, program) == (["bob"], ["a@x", "b@y"], ["ann"], ["ann"])
+
+
 def test_self_referential_join_through_alias(engine: Any) -> None:
     def program(m: SimpleNamespace, s: Any) -> Any:
         child = m.aliased(m.Node)

@@ -97,6 +97,27 @@ class RelationshipJoin:
         return RelationshipJoin(self.rel, self.parent, entity.__clause_element__(),
                                 self.criteria)
 
+    # -- criteria from an aliased parent: ua.addresses.any(...) ---------------------------
+    def _from_parent(self, expr: Any) -> Any:
+        rel = self.rel
+        if self.parent is None:
+            return expr
+        if rel.parent.table is rel.mapper.table:
+            raise exc.InvalidRequestError(
+                f"{rel.class_attribute} of an aliased class is self-referential: compare "
+                "the alias's foreign key columns instead"
+            )
+        return _adapt(expr, [(rel.parent.table, self.parent)])
+
+    def any(self, *criterion: Any, **kwargs: Any) -> Any:
+        return self._from_parent(self.rel.any(*criterion, **kwargs))
+
+    def has(self, *criterion: Any, **kwargs: Any) -> Any:
+        return self._from_parent(self.rel.has(*criterion, **kwargs))
+
+    def contains(self, other: Any, **kwargs: Any) -> Any:
+        return self._from_parent(self.rel.contains(other, **kwargs))
+
     def join_steps(self, left: Any, right: Any, explicit_right: bool,
                    flags: Any) -> list[tuple[Any, Any, Any, Any]]:
         """Core's ``(right, onclause, left, flags)`` joins this join stands for;
