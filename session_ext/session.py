@@ -19,9 +19,9 @@ from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.util import find_tables
 
 from . import _gc, exc
+from .compat import EXECUTION_OPTIONS, find_tables, unannotated
 from .identity import IdentityMap
 from .loading import get_by_identity, lock_arguments
 from .mapping.mapper import Mapper, class_mapper, entity_of, mapper_for_table
@@ -186,8 +186,8 @@ class Session:
                         return bind
                     m = entity_of(table) or mapper_for_table(table)
                     if m is None:
-                        base = getattr(table, "_Annotated__element", None)
-                        bind = self._binds.get(base) if base is not None else None
+                        base = unannotated(table)
+                        bind = self._binds.get(base) if base is not table else None
                         if bind is not None:
                             return bind
                         continue
@@ -860,7 +860,7 @@ class Session:
             statement = text(statement)
         if self.execution_options:
             # the session's options, unless the statement or the call sets them
-            own = getattr(statement, "_execution_options", {})
+            own = getattr(statement, EXECUTION_OPTIONS, {})
             merged = {k: v for k, v in self.execution_options.items() if k not in own}
             if execution_options:
                 merged.update(execution_options)

@@ -21,9 +21,9 @@ from flask.ctx import AppContext
 from flask.globals import app_ctx
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.util import find_tables
 
 from .. import exc
+from ..compat import find_tables, unannotated
 from ..mapping.mapper import Mapper, entity_of, mapper_for_table
 from ..session import Session as _CoreSession
 
@@ -64,7 +64,7 @@ def app_context_scope() -> AppContext:
 def _base_table(table: Any) -> Any:
     # select(Model) carries an annotated copy of the table; its ``info`` may
     # be a separate dict, so always look at the real Table.
-    return getattr(table, "_Annotated__element", table)
+    return unannotated(table)
 
 
 def bind_key_of_class(cls: Any) -> str | None:

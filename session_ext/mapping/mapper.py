@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
+from ..compat import ANNOTATIONS, annotate, autoincrement_column
 from .attributes import ColumnAttribute
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class Mapper:
             )
         self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = table._annotate({ENTITY_ANNOTATION: self})
+        self._selectable = annotate(table, {ENTITY_ANNOTATION: self})
         _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
@@ -104,7 +105,7 @@ class Mapper:
                 self.python_defaults[key] = d
             elif d is not None or c.server_default is not None:
                 self.fetch_on_insert.add(key)
-            elif c.primary_key and c is self.table.autoincrement_column:
+            elif c.primary_key and c is autoincrement_column(self.table):
                 self.fetch_on_insert.add(key)
             u = c.onupdate
             if u is not None and (u.is_scalar or u.is_callable):
@@ -189,7 +190,7 @@ def class_mapper(cls: type) -> Mapper:
 
 def entity_of(element: Any) -> Mapper | None:
     """The mapper a Core element stands for, if it is a mapped entity."""
-    ann = getattr(element, "_annotations", None)
+    ann = getattr(element, ANNOTATIONS, None)
     if ann:
         return ann.get(ENTITY_ANNOTATION)
     return None

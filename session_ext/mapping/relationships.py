@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.schema import Column, Table
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression, ColumnElement
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.expression import BinaryExpression, ColumnElement
 
 from .. import exc
+from ..compat import ClauseAdapter
 from ..state import NO_VALUE, STATE_ATTR, History, InstanceState, instance_state
 from .collections import InstrumentedList, members, not_in
 
