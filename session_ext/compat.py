@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import ChunkedIteratorResult, IteratorResult
+from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.selectable import ForUpdateArg
@@ -248,6 +249,22 @@ def _watched(dispatch: Any) -> bool:
     )
 
 
+def plain_cursor_execution(dialect: Any) -> bool:
+    """Whether this dialect object (including anything set on the object
+    itself) runs a statement with Core's default ``cursor.execute``, making no
+    cursor of its own and doing nothing before or after it: a statement run on
+    the driver's cursor then does what Core would.  Compares with
+    ``DefaultDialect``/``DefaultExecutionContext`` (documented for dialect
+    authors).  2.0.0-2.1.x."""
+    ctx = dialect.execution_ctx_cls
+    return bool(
+        getattr(dialect.do_execute, "__func__", None) is DefaultDialect.do_execute
+        and ctx.create_cursor is DefaultExecutionContext.create_cursor
+        and ctx.pre_exec is DefaultExecutionContext.pre_exec
+        and ctx.post_exec is DefaultExecutionContext.post_exec
+    )
+
+
 class _ErrorContext:
     """What Core's error handler reads of an execution context, so that it
     treats an error of a statement session_ext ran on the driver as one of its
@@ -278,7 +295,7 @@ __all__ = [
     "WITH_OPTIONS", "annotate", "autoincrement_column", "bind_processor", "chunked_result",
     "connection_options", "copy_column", "dml_values", "find_tables", "handle_driver_error",
     "has_limit", "has_limit_or_offset", "has_multi_values", "limit_and_offset",
-    "option_engine_parent", "order_by_clauses", "pool_connection", "raw_columns", "require_unique",
-    "result_metadata", "rows_result", "selected_width", "type_affinity", "unannotated",
-    "unobserved_in_transaction", "where_criteria",
+    "option_engine_parent", "order_by_clauses", "plain_cursor_execution", "pool_connection",
+    "raw_columns", "require_unique", "result_metadata", "rows_result", "selected_width",
+    "type_affinity", "unannotated", "unobserved_in_transaction", "where_criteria",
 ]

@@ -35,11 +35,10 @@ from __future__ import annotations
 import os
 from typing import Any, NoReturn
 
-from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
-
 from .compat import (
     connection_options,
     handle_driver_error,
+    plain_cursor_execution,
     pool_connection,
     unobserved_in_transaction,
 )
@@ -77,21 +76,9 @@ def dialect_cache(dialect: Any) -> dict[Any, Any]:
     processors, and whether the direct lane may be used at all."""
     cache = dialect.__dict__.get(_CACHE_ATTR)
     if cache is None or len(cache) > _CACHE_BOUND:
-        cache = {_PLAIN: _plain_dialect(dialect)}
+        cache = {_PLAIN: plain_cursor_execution(dialect)}
         setattr(dialect, _CACHE_ATTR, cache)
     return cache  # type: ignore[no-any-return]
-
-
-def _plain_dialect(dialect: Any) -> bool:
-    """Whether this dialect object (including anything set on the object
-    itself) runs a statement with SQLAlchemy's default ``cursor.execute``."""
-    ctx = dialect.execution_ctx_cls
-    return bool(
-        getattr(dialect.do_execute, "__func__", None) is DefaultDialect.do_execute
-        and ctx.create_cursor is DefaultExecutionContext.create_cursor
-        and ctx.pre_exec is DefaultExecutionContext.pre_exec
-        and ctx.post_exec is DefaultExecutionContext.post_exec
-    )
 
 
 def row_processors(dialect: Any, codes: tuple[Any, ...], types: tuple[Any, ...]) -> Any:
