@@ -19,6 +19,12 @@ import sqlalchemy
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from .async_rows import (
+    AsyncBench,
+    async_get_workload,
+    async_insert_workload,
+    async_load_workload,
+)
 from .django_request import django_workload, format_django_workload
 from .eager import eager_workload
 from .flask_request import flask_workload
@@ -75,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parents", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument(
-        "--only", default="insert,load,get,update,eager,flask,django",
-        help="comma-separated workloads to run (insert, load, get, update, eager, flask, django)",
+        "--only", default="insert,load,get,update,eager,flask,django,async",
+        help="comma-separated workloads to run (insert, load, get, update, eager, flask, "
+        "django, async)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, 1 repeat")
     args = parser.parse_args(argv)
@@ -105,6 +112,18 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 workload = run_workload(build(engine), args.repeat)
                 print(format_workload(workload), flush=True)
+            if "async" in wanted:
+                bench = AsyncBench(engine)
+                try:
+                    for build_async, size in (
+                        (async_insert_workload, args.rows),
+                        (async_load_workload, args.rows),
+                        (async_get_workload, args.gets),
+                    ):
+                        workload = run_workload(build_async(engine, bench, size), args.repeat)
+                        print(format_workload(workload), flush=True)
+                finally:
+                    bench.close()
             if name == "sqlite" and "flask" in wanted:
                 db_path = str(engine.url.database) + ".flask"
                 workload = run_workload(flask_workload(db_path, args.requests), args.repeat)

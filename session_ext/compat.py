@@ -31,6 +31,24 @@ from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.selectable import ForUpdateArg
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.util import greenlet_spawn
+
+try:  # 2.1
+    from sqlalchemy.util.concurrency import in_greenlet
+except ImportError:  # pragma: no cover - 2.0.x
+    try:
+        from sqlalchemy.util._concurrency_py3k import in_greenlet
+    except ImportError:  # early 2.0.x: no in_greenlet() yet
+
+        def in_greenlet() -> bool:
+            """Whether this code runs inside ``greenlet_spawn()`` (2.0.x before
+            ``in_greenlet`` existed: the greenlet's class tells)."""
+            try:
+                from greenlet import getcurrent
+                from sqlalchemy.util._concurrency_py3k import _AsyncIoGreenlet
+            except ImportError:
+                return False
+            return isinstance(getcurrent(), _AsyncIoGreenlet)
 
 # ----------------------------------------------------------------------------- statements
 #: ``select(...)``'s elements as given (entities, tables, columns), before
@@ -196,6 +214,19 @@ def require_unique(result: Any, refuse: Any) -> None:
     result._unique_filter_state = (set(), refuse)
 
 
+# ----------------------------------------------------------------------------- asyncio
+# ``greenlet_spawn`` (run a sync function whose IO awaits the event loop) and
+# ``in_greenlet`` (whether code runs inside one) live in ``sqlalchemy.util``;
+# ``in_greenlet`` arrived during 2.0.x and moved in 2.1 (imported above with
+# a fallback for the releases before it).
+
+
+def async_proxy_for(proxy_class: Any, target: Any) -> Any:
+    """The asyncio proxy (``AsyncConnection``, ...) of a sync object, made once
+    per object and reused (``_retrieve_proxy_for_target``).  2.0.22-2.1.x."""
+    return proxy_class._retrieve_proxy_for_target(target)
+
+
 # ----------------------------------------------------------------------------- engines, connections
 def option_engine_parent(engine: Any) -> Any:
     """The engine an ``engine.execution_options()`` copy was made from (its
@@ -292,10 +323,11 @@ def handle_driver_error(conn: Any, error: BaseException, statement: str, params:
 
 __all__ = [
     "ANNOTATIONS", "ClauseAdapter", "EXECUTION_OPTIONS", "ForUpdateArg", "PathOption",
-    "WITH_OPTIONS", "annotate", "autoincrement_column", "bind_processor", "chunked_result",
-    "connection_options", "copy_column", "dml_values", "find_tables", "handle_driver_error",
-    "has_limit", "has_limit_or_offset", "has_multi_values", "limit_and_offset",
-    "option_engine_parent", "order_by_clauses", "plain_cursor_execution", "pool_connection",
-    "raw_columns", "require_unique", "result_metadata", "rows_result", "selected_width",
-    "type_affinity", "unannotated", "unobserved_in_transaction", "where_criteria",
+    "WITH_OPTIONS", "annotate", "async_proxy_for", "autoincrement_column", "bind_processor",
+    "chunked_result", "connection_options", "copy_column", "dml_values", "find_tables",
+    "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
+    "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
+    "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",
+    "require_unique", "result_metadata", "rows_result", "selected_width", "type_affinity",
+    "unannotated", "unobserved_in_transaction", "where_criteria",
 ]

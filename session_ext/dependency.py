@@ -29,9 +29,9 @@ from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationshi
 from .state import NO_VALUE, InstanceState, instance_state
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
-    from .session import Session
-    from .unitofwork import FlushPlan
+    from .protocols import SessionLike as Session
 
 
 def _rels(mapper: Mapper) -> list[Relationship]:
@@ -47,9 +47,9 @@ class _RelsOf(dict):  # type: ignore[type-arg]
 
 
 def presort(session: Session, plan: FlushPlan) -> None:
-    mappers = {s.mapper for s in session._new}
-    mappers |= {s.mapper for s in session._deleted}
-    mappers |= {s.mapper for s in session.identity_map._modified}
+    mappers = {s.mapper for s in session.objects.new}
+    mappers |= {s.mapper for s in session.objects.deleted}
+    mappers |= {s.mapper for s in session.identity_map.modified}
     for registry in {m.registry for m in mappers}:
         registry.configure()
     # only the relationships of the objects being flushed do flush-time work;
@@ -61,10 +61,10 @@ def presort(session: Session, plan: FlushPlan) -> None:
 
 
 def _live(session: Session) -> list[tuple[InstanceState, Any]]:
-    out = list(session._new.items())
-    for state in list(session.identity_map._modified):
+    out = list(session.objects.new.items())
+    for state in list(session.identity_map.modified):
         obj = state.obj()
-        if obj is not None and state not in session._deleted:
+        if obj is not None and state not in session.objects.deleted:
             out.append((state, obj))
     return out
 
@@ -94,42 +94,122 @@ def _changes(session: Session, plan: FlushPlan) -> None:
             continue
         d = obj.__dict__
         for rel in rels:
-            if rel.key not in state.committed:
-                continue
-            if rel.direction == MANYTOONE:
-                # an unknown old value (never loaded) set to None still clears the key
-                current = d.get(rel.key, NO_VALUE)
-                old = state.committed[rel.key]
-                if current is NO_VALUE:
-                    if old is NO_VALUE and state.key is None:
-                        continue  # set and deleted again before the INSERT: no change
-                    current = None
-                if old is not current:
-                    if current is not None and not _in_flush(session, rel, current, obj):
-                        continue
-                    plan.add_sync(state, obj, rel, current)
-                continue
-            hist = rel.history(state, d)
-            if not hist.has_changes():
-                continue
-            if rel.uselist and holds_none(d.get(rel.key, ())):
-                raise exc.FlushError(
-                    f"Can't flush None in the collection {rel.class_attribute} of "
-                    f"{exc.instance_str(obj)}: a collection holds "
-                    f"{rel.mapper.class_.__name__} objects only; remove the None"
-                )
-            if rel.direction == ONETOMANY:
-                for child in hist.added:
-                    _sync_child(session, plan, rel, child, obj)
-                for child in hist.deleted:
-                    _orphan(session, plan, rel, child, obj)
-            else:
-                for child in hist.added:
-                    if _in_flush(session, rel, child, obj):
-                        plan.m2m.append((rel, obj, child, True))
-                for child in hist.deleted:
-                    if instance_state(child).key is not None and state.key is not None:
-                        plan.m2m.append((rel, obj, child, False))
+            if rel.key in state.committed:
+                _FLUSH[rel.direction].changed(session, plan, rel, state, obj, d)
+
+
+class _DirectionFlush:
+    """The flush-time work of one relationship direction."""
+
+    def changed(self, session: Session, plan: FlushPlan, rel: Relationship,
+                state: InstanceState, obj: Any, d: dict[str, Any]) -> None:
+        """``obj.<rel>`` changed since the last flush: plan the key syncs / rows."""
+        hist = rel.history(state, d)
+        if not hist.has_changes():
+            return
+        if rel.uselist and holds_none(d.get(rel.key, ())):
+            raise exc.FlushError(
+                f"Can't flush None in the collection {rel.class_attribute} of "
+                f"{exc.instance_str(obj)}: a collection holds "
+                f"{rel.mapper.class_.__name__} objects only; remove the None"
+            )
+        self.collection_changed(session, plan, rel, state, obj, hist)
+
+    def collection_changed(self, session: Session, plan: FlushPlan, rel: Relationship,
+                           state: InstanceState, obj: Any, hist: Any) -> None:
+        raise NotImplementedError
+
+    def deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
+                state: InstanceState, obj: Any, d: dict[str, Any]) -> None:
+        """``obj`` is being deleted: what happens to the objects ``rel`` relates it to."""
+        if rel.passive_deletes and rel.key not in d:
+            return
+        original = state.committed.get(rel.key, NO_VALUE)
+        if original is NO_VALUE:
+            original = getattr(obj, rel.key)
+        for child in rel._objects_in(original):
+            self.child_of_deleted(session, plan, rel, obj, child)
+
+    def child_of_deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
+                         obj: Any, child: Any) -> None:
+        raise NotImplementedError
+
+
+class _ManyToOneFlush(_DirectionFlush):
+    """This object holds the foreign key: a change syncs the new target's key into it."""
+
+    def changed(self, session: Session, plan: FlushPlan, rel: Relationship,
+                state: InstanceState, obj: Any, d: dict[str, Any]) -> None:
+        # an unknown old value (never loaded) set to None still clears the key
+        current = d.get(rel.key, NO_VALUE)
+        old = state.committed[rel.key]
+        if current is NO_VALUE:
+            if old is NO_VALUE and state.key is None:
+                return  # set and deleted again before the INSERT: no change
+            current = None
+        if old is not current:
+            if current is not None and not _in_flush(session, rel, current, obj):
+                return
+            plan.add_sync(state, obj, rel, current)
+
+    def deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
+                state: InstanceState, obj: Any, d: dict[str, Any]) -> None:
+        # getattr: the keys of an expired object are loaded, not taken as NULL
+        if rel.post_update and any(getattr(obj, k) is not None for k in rel.parent_keys):
+            plan.post_updates.append(
+                (state, obj, {rel.parent.column_attrs[k].column.key: None  # type: ignore[union-attr]
+                              for k in rel.parent_keys})
+            )
+
+
+class _OneToManyFlush(_DirectionFlush):
+    """The children hold the foreign key: added ones get the parent's key, removed
+    ones are orphans; a deleted parent's children have their key cleared."""
+
+    def collection_changed(self, session: Session, plan: FlushPlan, rel: Relationship,
+                           state: InstanceState, obj: Any, hist: Any) -> None:
+        for child in hist.added:
+            _sync_child(session, plan, rel, child, obj)
+        for child in hist.deleted:
+            _orphan(session, plan, rel, child, obj)
+
+    def child_of_deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
+                         obj: Any, child: Any) -> None:
+        if "delete" in rel.cascade or rel.passive_deletes:
+            return
+        cstate = instance_state(child)
+        if cstate in session.objects.deleted or cstate.key is None:
+            return
+        if cstate.session_id == session.hash_key:
+            plan.add_sync(cstate, child, rel, None)
+            if not cstate.modified:
+                cstate.mark_modified()
+
+
+class _ManyToManyFlush(_DirectionFlush):
+    """Changes are association rows to insert or delete."""
+
+    def collection_changed(self, session: Session, plan: FlushPlan, rel: Relationship,
+                           state: InstanceState, obj: Any, hist: Any) -> None:
+        for child in hist.added:
+            if _in_flush(session, rel, child, obj):
+                plan.m2m.append((rel, obj, child, True))
+        for child in hist.deleted:
+            if instance_state(child).key is not None and state.key is not None:
+                plan.m2m.append((rel, obj, child, False))
+
+    def child_of_deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
+                         obj: Any, child: Any) -> None:
+        if instance_state(child).key is not None:
+            plan.m2m.append((rel, obj, child, False))
+
+
+#: the flush-time work of each relationship direction
+_FLUSH: dict[str, _DirectionFlush] = {
+    MANYTOONE: _ManyToOneFlush(),
+    ONETOMANY: _OneToManyFlush(),
+    MANYTOMANY: _ManyToManyFlush(),
+}
 
 
 def _in_flush(session: Session, rel: Relationship, item: Any, owner: Any) -> bool:
@@ -170,8 +250,8 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
             return  # moved to another parent, which syncs its key: not an orphan
     if "delete-orphan" in rel.cascade:
         if cstate.key is None:
-            session._expunge_state(cstate)
-        elif cstate not in session._deleted:
+            session.objects.expunge_state(cstate)
+        elif cstate not in session.objects.deleted:
             session.delete(child)
         return
     if cstate.key is not None:
@@ -181,43 +261,15 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
 
 
 def _deletions(session: Session, plan: FlushPlan) -> None:
-    for state, obj in list(session._deleted.items()):
+    for state, obj in list(session.objects.deleted.items()):
         d = obj.__dict__
         for rel in _rels(state.mapper):
-            if rel.direction == MANYTOONE:
-                # getattr: the keys of an expired object are loaded, not taken as NULL
-                if rel.post_update and any(getattr(obj, k) is not None for k in rel.parent_keys):
-                    plan.post_updates.append(
-                        (state, obj, {rel.parent.column_attrs[k].column.key: None  # type: ignore[union-attr]
-                                      for k in rel.parent_keys})
-                    )
-                continue
-            if rel.passive_deletes and rel.key not in d:
-                continue
-            original = state.committed.get(rel.key, NO_VALUE)
-            if original is NO_VALUE:
-                original = getattr(obj, rel.key)
-            for child in rel._objects_in(original):
-                cstate = instance_state(child)
-                if rel.direction == ONETOMANY:
-                    if "delete" in rel.cascade or rel.passive_deletes:
-                        continue
-                    if cstate in session._deleted or cstate.key is None:
-                        continue
-                    if cstate.session_id == session.hash_key:
-                        plan.add_sync(cstate, child, rel, None)
-                        if not cstate.modified:
-                            cstate.mark_modified()
-                elif cstate.key is not None:
-                    plan.m2m.append((rel, obj, child, False))
+            _FLUSH[rel.direction].deleted(session, plan, rel, state, obj, d)
 
 
 # --------------------------------------------------------------------------- during the flush
 def _source_values(rel: Relationship, source: Any) -> list[Any]:
-    if rel.direction == ONETOMANY:
-        keys = rel.parent_keys
-    else:
-        keys = rel.target_ref_keys
+    keys = rel.sync_source_keys
     sd = source.__dict__
     values = []
     for k in keys:
@@ -228,19 +280,16 @@ def _source_values(rel: Relationship, source: Any) -> list[Any]:
     return values
 
 
-def _dest_keys(rel: Relationship) -> list[str]:
-    return rel.child_fk_keys if rel.direction == ONETOMANY else rel.parent_keys
-
-
-dest_keys = _dest_keys
+def dest_keys(rel: Relationship) -> list[str]:
+    """The foreign key attributes a sync along ``rel`` writes."""
+    return rel.sync_dest_keys
 
 
 def known_source_values(rel: Relationship, source: Any) -> list[Any]:
     """The key values a sync from ``source`` will copy, as far as ``source``
     holds them now (None where not: not loaded, or not generated yet); no SQL."""
-    keys = rel.parent_keys if rel.direction == ONETOMANY else rel.target_ref_keys
     sd = source.__dict__
-    return [sd.get(k) for k in keys]
+    return [sd.get(k) for k in rel.sync_source_keys]
 
 
 def _set_tracked(plan: FlushPlan, state: InstanceState, d: dict[str, Any], key: str,
@@ -266,7 +315,7 @@ def apply_syncs(plan: FlushPlan, items: list[tuple[InstanceState, Any]]) -> None
             continue
         d = obj.__dict__
         for rel, source in sorted(entries, key=lambda e: e[1] is not None):
-            dest = _dest_keys(rel)
+            dest = rel.sync_dest_keys
             if source is None:
                 values = [None] * len(dest)
             else:
@@ -325,7 +374,7 @@ def insert_levels(plan: FlushPlan, mapper: Mapper,
 def post_update_values(plan: FlushPlan) -> None:
     """Turn post_update syncs into UPDATEs now that every row has its key."""
     for state, obj, rel, source in plan.post_syncs:
-        dest = _dest_keys(rel)
+        dest = rel.sync_dest_keys
         values = [None] * len(dest) if source is None else _source_values(rel, source)
         d = obj.__dict__
         for k, v in zip(dest, values):
@@ -356,4 +405,4 @@ def secondary_rows(plan: FlushPlan) -> None:
 
 
 def has_self_dependencies(mapper: Mapper) -> bool:
-    return any(r.mapper is mapper and r.direction != MANYTOMANY for r in _rels(mapper))
+    return any(r.mapper is mapper and r.kind.copies_keys for r in _rels(mapper))

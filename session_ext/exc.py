@@ -126,6 +126,13 @@ class UnmappedClassError(InvalidRequestError):
     help_anchor = "unmappedclasserror"
 
 
+class MissingGreenlet(InvalidRequestError, sa_exc.MissingGreenlet):
+    """An ``AsyncSession``'s object needed database I/O (a lazy load, an expired
+    attribute) outside an awaited call, where asyncio cannot run it."""
+
+    help_anchor = "missinggreenlet"
+
+
 SAWarning = sa_exc.SAWarning
 
 
@@ -146,6 +153,7 @@ __all__ = [
     "DetachedInstanceError",
     "FlushError",
     "InvalidRequestError",
+    "MissingGreenlet",
     "MultipleResultsFound",
     "NoResultFound",
     "ObjectDeletedError",

@@ -7,6 +7,7 @@ classes, turn each row's entity columns into the session's objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from .compat import (
 )
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
+from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
@@ -43,7 +45,7 @@ from .strategies import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result
 
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
@@ -75,7 +77,7 @@ def execute(
     opts = dict(getattr(statement, EXECUTION_OPTIONS, ()))
     opts.update(execution_options)
     if opts.get("autoflush", True):
-        session._autoflush()
+        autoflush(session)
     dml = None
     if isinstance(statement, (Update, Delete)):
         # before a connection is taken: criteria Python cannot evaluate raise here
@@ -85,7 +87,7 @@ def execute(
     else:
         mapper = (bind_arguments or {}).get("mapper", first_mapper)
         bind = session.get_bind(mapper, clause=statement)
-    conn = session._connection_for_bind(bind)
+    conn = session.transactions.connection_for_bind(bind)
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
     if opts.get("yield_per") and "stream_results" not in opts:
         core_opts["stream_results"] = True
@@ -182,7 +184,7 @@ def _execute_dml(
         pk_select = select(*mapper.primary_key)
         if statement.whereclause is not None:
             pk_select = pk_select.where(statement.whereclause)
-        imap = session.identity_map._dict
+        imap = session.identity_map.by_key
         for row in conn.execute(pk_select, params):
             state = imap.get((mapper.class_, tuple(row), None))
             if state is not None:
@@ -197,16 +199,13 @@ def _execute_dml(
     from .loading import expire_state
 
     if isinstance(statement, Delete):
-        tx = session._transaction
+        tx = session.transactions.current
+        row_deleted = session.objects.row_deleted
         for state, obj, partial in matched:
             if partial:  # unknown whether it matched: reload it on next access
                 expire_state(session, state, None)
                 continue
-            session._deleted.pop(state, None)
-            session.identity_map.remove_state(state)
-            state.was_deleted = True
-            if tx is not None:
-                tx._deleted[state] = obj
+            row_deleted(state, obj, tx)
     elif one_set and not has_multi_values(statement):
         _set_updated_values(session, mapper, statement, params, result, matched)
     else:
@@ -226,7 +225,7 @@ def _evaluate_matches(
     pk_keys = mapper.pk_keys
     keys = mapper.column_attr_keys
     out = []
-    for key, state in list(session.identity_map._dict.items()):
+    for key, state in list(session.identity_map.by_key.items()):
         if key[0] is not cls and not issubclass(key[0], cls):
             continue
         obj = state()  # state.obj()
@@ -338,7 +337,7 @@ def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
 
 def _has_objects_of(session: Session, mapper: Mapper) -> bool:
     cls = mapper.class_
-    return any(key[0] is cls for key in session.identity_map._dict)
+    return any(key[0] is cls for key in session.identity_map.by_key)
 
 
 class _EagerLoading:
@@ -372,170 +371,27 @@ def _entity_result(
     opts: dict[str, Any],
     eager: _EagerLoading,
 ) -> Result[Any]:
+    """The Result of a statement that selects entities: rows become objects (and
+    the objects of joined eager loads), built by converters made once here."""
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
     width = len(keys)
-    out_keys: list[str] = []
-    getters: list[Any] = []
-    slots: list[int | None] = []  # for each getter: the eager slot it fills (entities)
-    offset = 0
-    for slot, (mapper, n) in enumerate(layout):
-        if mapper is not None:
-            out_keys.append(mapper.class_.__name__)
-            getters.append(entity_loader(session, mapper, offset, width, populate))
-            slots.append(slot)
-        else:
-            for i in range(offset, offset + n):
-                out_keys.append(keys[i] if i < len(keys) else f"col_{i}")
-                getters.append(i)
-                slots.append(None)
-        offset += n
+    out_keys, getters, slots = _row_getters(session, layout, keys, populate)
     steps = eager.steps
     for step in steps:
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
-
     scalars_only = len(getters) == 1 and not isinstance(getters[0], int)
     if scalars_only and not steps:
-        load = getters[0]
-
-        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
-            data = [load(r) for r in rows]
-            return data, [data] if track else []
+        convert_rows = _entity_converter(getters[0], track)
     elif scalars_only and all(step.parent_slot == 0 for step in steps):
         # the common joined-eager shape: one entity, relationships of it joined in
-        load = getters[0]
-        step_loaders = [step.loader for step in steps]
-        n_steps = len(steps)
-        dedupe = any(step.rel.uselist for step in steps)
-
-        def gather_one(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
-            """One joined relationship (the usual case): the loop of
-            :func:`gather_many` without its inner loop."""
-            child_load = step_loaders[0]
-            children_of: dict[int, list[Any]] = {}
-            # a parent's rows usually come one after another: reuse the parent
-            # while its key repeats instead of looking it up again
-            pk_i = layout[0][0].pk_indexes[0] if len(layout[0][0].pk_indexes) == 1 else None
-            last_pk: Any = None
-            parent: Any = None
-            found: list[Any] = []
-            for r in rows:
-                if pk_i is None or parent is None or r[pk_i] != last_pk:
-                    parent = load(r)
-                    if parent is None:
-                        data.append(None)
-                        continue
-                    if pk_i is not None:
-                        last_pk = r[pk_i]
-                    found = children_of.get(id(parent))  # type: ignore[assignment]
-                    if found is None:
-                        found = children_of[id(parent)] = []
-                        data.append(parent)
-                    elif not dedupe:
-                        data.append(parent)
-                elif not dedupe:
-                    data.append(parent)
-                child = child_load(r)
-                if child is not None:
-                    found.append(child)
-            # a child repeats only when the query's other joins repeat rows:
-            # check each list once instead of every row
-            for pid, found in children_of.items():
-                if len(found) > 1 and len(set(map(id, found))) != len(found):
-                    children_of[pid] = list({id(c): c for c in found}.values())
-            return {pid: [found] for pid, found in children_of.items()}
-
-        def gather_many(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
-            """Fill ``data`` with the parents in row order (once each for
-            collections); return, per parent id, each step's distinct children
-            in row order."""
-            children_of: dict[int, list[Any]] = {}
-            for r in rows:
-                parent = load(r)
-                if parent is None:
-                    data.append(None)
-                    continue
-                entry = children_of.get(id(parent))
-                if entry is None:
-                    entry = children_of[id(parent)] = [([], set()) for _ in range(n_steps)]
-                    data.append(parent)
-                elif not dedupe:
-                    data.append(parent)
-                for k in range(n_steps):
-                    child = step_loaders[k](r)
-                    if child is not None:
-                        found, ids = entry[k]
-                        if id(child) not in ids:
-                            ids.add(id(child))
-                            found.append(child)
-            return {pid: [found for found, _ids in entry] for pid, entry in children_of.items()}
-
-        gather = gather_one if n_steps == 1 else gather_many
-
-        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
-            data: list[Any] = []
-            children_of = gather(rows, data)
-            per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
-            by_id = {id(o): o for o in data if o is not None}
-            for pid, entry in children_of.items():
-                parent = by_id[pid]
-                pstate = instance_state(parent)
-                for k, step in enumerate(steps):
-                    found = entry[k]
-                    rel = step.rel
-                    value = found if rel.uselist else (found[0] if found else None)
-                    set_loaded(rel, pstate, parent, value, populate)
-                    if track:
-                        per_slot[step.slot].extend(found)
-            if track:
-                per_slot[0] = list(by_id.values())
-            return data, per_slot
+        convert_rows = _joined_converter(layout[0][0], getters[0], steps, n_slots, track,
+                                         populate)
     else:
-
-        def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
-            data = []
-            per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
-            collected: list[dict[int, tuple[Any, list[Any], set[int]]]] = [{} for _ in steps]
-            for r in rows:
-                filled: list[Any] = [None] * n_slots
-                out = []
-                for g, slot in zip(getters, slots):
-                    if slot is None:
-                        out.append(r[g])
-                    else:
-                        obj = g(r)
-                        filled[slot] = obj
-                        out.append(obj)
-                for k, step in enumerate(steps):
-                    parent = filled[step.parent_slot]
-                    if parent is None:
-                        continue
-                    child = step.loader(r)
-                    filled[step.slot] = child
-                    entry = collected[k].get(id(parent))
-                    if entry is None:
-                        entry = collected[k][id(parent)] = (parent, [], set())
-                    if child is not None and id(child) not in entry[2]:
-                        entry[2].add(id(child))
-                        entry[1].append(child)
-                if track:
-                    for slot_i, obj in enumerate(filled):
-                        if obj is not None:
-                            per_slot[slot_i].append(obj)
-                data.append(tuple(out))
-            for k, step in enumerate(steps):
-                rel = step.rel
-                for parent, children, _ids in collected[k].values():
-                    pstate = instance_state(parent)
-                    value = children if rel.uselist else (children[0] if children else None)
-                    set_loaded(rel, pstate, parent, value, populate)
-            if any(step.rel.uselist for step in steps):
-                data = _unique_rows(data)
-            if scalars_only:
-                data = [row[0] for row in data]
-            return data, per_slot
+        convert_rows = _rows_converter(getters, slots, steps, n_slots, track, populate,
+                                       scalars_only)
 
     def convert(rows: Any) -> list[Any]:
         if _dead:
@@ -549,18 +405,7 @@ def _entity_result(
     metadata = result_metadata(out_keys)
     yield_per = opts.get("yield_per")
     if yield_per:
-        if any(step.rel.uselist for step in steps):
-            raise exc.InvalidRequestError(
-                "yield_per cannot be combined with joined eager loading of a collection "
-                "(a parent's children could be split across batches); use selectinload"
-            )
-
-        def chunks(size: int | None) -> Any:
-            for partition in result.partitions(size or yield_per):
-                yield convert(partition)
-
-        streamed = chunked_result(metadata, chunks, scalars_only, result)
-        return streamed.yield_per(yield_per)
+        return _streamed_result(result, metadata, convert, steps, scalars_only, yield_per)
     rows = None
     if scalars_only:
         mapper = layout[0][0]
@@ -578,6 +423,220 @@ def _entity_result(
         # handed out through .unique() (unique() replaces this filter)
         require_unique(out, _require_unique)
     return out
+
+
+def _row_getters(
+    session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool
+) -> tuple[list[str], list[Any], list[int | None]]:
+    """The result's keys, and per result element its getter: an entity loader (a
+    function of the row) or a column index; with, per getter, the eager slot it
+    fills (entities) or None."""
+    width = len(keys)
+    out_keys: list[str] = []
+    getters: list[Any] = []
+    slots: list[int | None] = []
+    offset = 0
+    for slot, (mapper, n) in enumerate(layout):
+        if mapper is not None:
+            out_keys.append(mapper.class_.__name__)
+            getters.append(entity_loader(session, mapper, offset, width, populate))
+            slots.append(slot)
+        else:
+            for i in range(offset, offset + n):
+                out_keys.append(keys[i] if i < len(keys) else f"col_{i}")
+                getters.append(i)
+                slots.append(None)
+        offset += n
+    return out_keys, getters, slots
+
+
+def _streamed_result(result: Any, metadata: Any, convert: Any, steps: list[JoinedStep],
+                     scalars_only: bool, yield_per: int) -> Result[Any]:
+    """``yield_per``: rows converted batch by batch as they are fetched."""
+    if any(step.rel.uselist for step in steps):
+        raise exc.InvalidRequestError(
+            "yield_per cannot be combined with joined eager loading of a collection "
+            "(a parent's children could be split across batches); use selectinload"
+        )
+
+    def chunks(size: int | None) -> Any:
+        for partition in result.partitions(size or yield_per):
+            yield convert(partition)
+
+    streamed = chunked_result(metadata, chunks, scalars_only, result)
+    return streamed.yield_per(yield_per)
+
+
+Converter = Callable[[Any], tuple[list[Any], list[list[Any]]]]
+
+
+def _entity_converter(load: Any, track: bool) -> Converter:
+    """One entity, nothing joined: a list of objects."""
+
+    def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+        data = [load(r) for r in rows]
+        return data, [data] if track else []
+
+    return convert_rows
+
+
+def _joined_converter(mapper: Any, load: Any, steps: list[JoinedStep], n_slots: int,
+                      track: bool, populate: bool) -> Converter:
+    """One entity with relationships of it joined in: the parents (once each for
+    collections), and each parent's related objects set on it."""
+    dedupe = any(step.rel.uselist for step in steps)
+    if len(steps) == 1:
+        pk_i = mapper.pk_indexes[0] if len(mapper.pk_indexes) == 1 else None
+        gather = _gather_one(load, steps[0].loader, pk_i, dedupe)
+    else:
+        gather = _gather_many(load, [step.loader for step in steps], dedupe)
+
+    def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+        data: list[Any] = []
+        children_of = gather(rows, data)
+        per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
+        by_id = {id(o): o for o in data if o is not None}
+        for pid, entry in children_of.items():
+            parent = by_id[pid]
+            pstate = instance_state(parent)
+            for k, step in enumerate(steps):
+                found = entry[k]
+                rel = step.rel
+                value = found if rel.uselist else (found[0] if found else None)
+                set_loaded(rel, pstate, parent, value, populate)
+                if track:
+                    per_slot[step.slot].extend(found)
+        if track:
+            per_slot[0] = list(by_id.values())
+        return data, per_slot
+
+    return convert_rows
+
+
+def _gather_one(load: Any, child_load: Any, pk_i: int | None, dedupe: bool) -> Any:
+    """One joined relationship (the usual case): the loop of :func:`_gather_many`
+    without its inner loop."""
+
+    def gather_one(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
+        children_of: dict[int, list[Any]] = {}
+        # a parent's rows usually come one after another: reuse the parent
+        # while its key repeats instead of looking it up again
+        last_pk: Any = None
+        parent: Any = None
+        found: list[Any] = []
+        for r in rows:
+            if pk_i is None or parent is None or r[pk_i] != last_pk:
+                parent = load(r)
+                if parent is None:
+                    data.append(None)
+                    continue
+                if pk_i is not None:
+                    last_pk = r[pk_i]
+                found = children_of.get(id(parent))  # type: ignore[assignment]
+                if found is None:
+                    found = children_of[id(parent)] = []
+                    data.append(parent)
+                elif not dedupe:
+                    data.append(parent)
+            elif not dedupe:
+                data.append(parent)
+            child = child_load(r)
+            if child is not None:
+                found.append(child)
+        # a child repeats only when the query's other joins repeat rows:
+        # check each list once instead of every row
+        for pid, found in children_of.items():
+            if len(found) > 1 and len(set(map(id, found))) != len(found):
+                children_of[pid] = list({id(c): c for c in found}.values())
+        return {pid: [found] for pid, found in children_of.items()}
+
+    return gather_one
+
+
+def _gather_many(load: Any, step_loaders: list[Any], dedupe: bool) -> Any:
+    n_steps = len(step_loaders)
+
+    def gather_many(rows: Any, data: list[Any]) -> dict[int, list[Any]]:
+        """Fill ``data`` with the parents in row order (once each for
+        collections); return, per parent id, each step's distinct children
+        in row order."""
+        children_of: dict[int, list[Any]] = {}
+        for r in rows:
+            parent = load(r)
+            if parent is None:
+                data.append(None)
+                continue
+            entry = children_of.get(id(parent))
+            if entry is None:
+                entry = children_of[id(parent)] = [([], set()) for _ in range(n_steps)]
+                data.append(parent)
+            elif not dedupe:
+                data.append(parent)
+            for k in range(n_steps):
+                child = step_loaders[k](r)
+                if child is not None:
+                    found, ids = entry[k]
+                    if id(child) not in ids:
+                        ids.add(id(child))
+                        found.append(child)
+        return {pid: [found for found, _ids in entry] for pid, entry in children_of.items()}
+
+    return gather_many
+
+
+def _rows_converter(getters: list[Any], slots: list[int | None], steps: list[JoinedStep],
+                    n_slots: int, track: bool, populate: bool, scalars_only: bool) -> Converter:
+    """Any shape (several entities, columns, nested joined loads): tuples."""
+
+    def convert_rows(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+        data = []
+        per_slot: list[list[Any]] = [[] for _ in range(n_slots)]
+        collected: list[dict[int, tuple[Any, list[Any], set[int]]]] = [{} for _ in steps]
+        for r in rows:
+            filled: list[Any] = [None] * n_slots
+            out = []
+            for g, slot in zip(getters, slots):
+                if slot is None:
+                    out.append(r[g])
+                else:
+                    obj = g(r)
+                    filled[slot] = obj
+                    out.append(obj)
+            for k, step in enumerate(steps):
+                parent = filled[step.parent_slot]
+                if parent is None:
+                    continue
+                child = step.loader(r)
+                filled[step.slot] = child
+                entry = collected[k].get(id(parent))
+                if entry is None:
+                    entry = collected[k][id(parent)] = (parent, [], set())
+                if child is not None and id(child) not in entry[2]:
+                    entry[2].add(id(child))
+                    entry[1].append(child)
+            if track:
+                for slot_i, obj in enumerate(filled):
+                    if obj is not None:
+                        per_slot[slot_i].append(obj)
+            data.append(tuple(out))
+        _set_collected(steps, collected, populate)
+        if any(step.rel.uselist for step in steps):
+            data = _unique_rows(data)
+        if scalars_only:
+            data = [row[0] for row in data]
+        return data, per_slot
+
+    return convert_rows
+
+
+def _set_collected(steps: list[JoinedStep], collected: list[dict[int, Any]],
+                   populate: bool) -> None:
+    for k, step in enumerate(steps):
+        rel = step.rel
+        for parent, children, _ids in collected[k].values():
+            pstate = instance_state(parent)
+            value = children if rel.uselist else (children[0] if children else None)
+            set_loaded(rel, pstate, parent, value, populate)
 
 
 def _require_unique(row: Any) -> Any:

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
 from .compat import ANNOTATIONS, raw_columns
 from .strategies import UNIQUE_OK
 
-if TYPE_CHECKING:
-    from .query import Query
-    from .session import Session
+
+class _Executes(Protocol):
+    """What :func:`paginate` needs of a session (so this module, which sits
+    above the Session and Query, imports neither)."""
+
+    def execute(self, statement: Any, params: Any = None, *,
+                execution_options: Any = None) -> Any: ...
+
+
+class _PagedQuery(Protocol):
+    """What :func:`paginate_query` needs of a legacy ``Query``."""
+
+    def limit(self, limit: Any) -> Any: ...
+
+    def order_by(self, *clauses: Any) -> Any: ...
 
 
 class Pagination:
@@ -148,7 +160,7 @@ def _check(page: int, per_page: int, max_per_page: int | None) -> tuple[int, int
 
 
 def paginate(
-    session: Session,
+    session: _Executes,
     statement: Any,
     *,
     page: int = 1,
@@ -182,7 +194,7 @@ def paginate(
 
 
 def paginate_query(
-    query: Query[Any],
+    query: _PagedQuery,
     *,
     page: int = 1,
     per_page: int = 20,

@@ -29,9 +29,9 @@ from .direct import dialect_cache, options_change_sql, raise_as_core
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
     from .state import InstanceState
-    from .unitofwork import FlushPlan
 
 Item = tuple["InstanceState", object]
 _MISSING = object()
@@ -141,7 +141,15 @@ def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     conn = plan.connection(mapper)
-    table = mapper.table
+    if mapper.has_self_reference and len(items) > 1:
+        items = _sort_self_referential(mapper, items)
+    for present, rows, raw in _insert_runs(conn, mapper, items, plan.undo):
+        _insert_run(conn, mapper, present, rows, raw, plan.undo)
+
+
+def _insert_runs(conn: Any, mapper: Mapper, items: list[Item], undo: Any) -> list[list[Any]]:
+    """The parameters of the INSERTs of ``items``, as runs of consecutive objects
+    that set the same columns: [columns, rows, raw] (see below)."""
     attrs = mapper.column_attrs
     keys = mapper.column_attr_keys
     col_key = {k: attrs[k].column.key for k in keys}
@@ -150,9 +158,6 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         k for k in keys if k in mapper.python_defaults or k in mapper.fetch_on_insert
     ]
     py_defaults = mapper.python_defaults
-    undo = plan.undo
-    if mapper.has_self_reference and len(items) > 1:
-        items = _sort_self_referential(mapper, items)
     #: runs of consecutive objects that set the same columns, in the order they
     #: were added (so database-generated keys follow that order, as in SQLAlchemy's
     #: ORM): [columns, rows, raw], raw when rows hold the objects' own ``__dict__``
@@ -205,87 +210,107 @@ def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         else:
             run = [given, [(item, params)], False]
             runs.append(run)
+    return runs
+
+
+def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[Any],
+                raw: bool, undo: Any) -> None:
+    """INSERT one run of rows setting the columns ``present``; generated values
+    the objects need back are stored on them (undoably)."""
     dialect = conn.dialect
-    for present, rows, raw in runs:
-        fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
-        columns = present if same_keys else tuple(col_key[k] for k in present)
-        keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
-            dialect, mapper, fetch
+    table = mapper.table
+    attrs = mapper.column_attrs
+    keys = mapper.column_attr_keys
+    col_key = {k: attrs[k].column.key for k in keys}
+    same_keys = all(k == c for k, c in col_key.items())
+    fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
+    columns = present if same_keys else tuple(col_key[k] for k in present)
+    keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
+        dialect, mapper, fetch
+    )
+    if raw and not (
+        (not fetch or keys_from_rowids)
+        and len(rows) > 1
+        and _driver_statement(conn, mapper, "insert", columns, table.insert) is not None
+    ):
+        # only the driver-tuple path reads just the columns it needs: Core gets copies
+        rows = [(item, {k: d[k] for k in present}) for item, d in rows]
+    if not fetch:
+        _executemany_insert(conn, mapper, columns, [p for _, p in rows])
+        return
+    if len(rows) >= COPY_THRESHOLD and _copy_capable(conn, mapper, present, fetch):
+        _copy_insert(conn, mapper, rows, present, fetch, undo)
+        return
+    if keys_from_rowids:
+        _sqlite_executemany_rowids(conn, mapper, columns, rows, undo)
+        return
+    _insert_returning(conn, mapper, rows, fetch, undo)
+
+
+def _insert_returning(conn: Any, mapper: Mapper, rows: list[Any], fetch: list[str],
+                      undo: Any) -> None:
+    """INSERT rows and store the values of ``fetch`` the database generated,
+    by the best means the dialect offers."""
+    dialect = conn.dialect
+    table = mapper.table
+    ret_cols = [mapper.column_attrs[k].column for k in fetch]
+    if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
+        # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
+        # order, so sorting the RETURNING rows by key pairs them with our rows.
+        stmt = _stmt(
+            mapper,
+            ("insert_returning", tuple(fetch)),
+            lambda cols=ret_cols: table.insert().returning(*cols),
         )
-        if raw and not (
-            (not fetch or keys_from_rowids)
-            and len(rows) > 1
-            and _driver_statement(conn, mapper, "insert", columns, table.insert) is not None
-        ):
-            # only the driver-tuple path reads just the columns it needs: Core gets copies
-            rows = [(item, {k: d[k] for k in present}) for item, d in rows]
-        if not fetch:
-            _executemany_insert(conn, mapper, columns, [p for _, p in rows])
-            continue
-        ret_cols = [attrs[k].column for k in fetch]
-        if len(rows) >= COPY_THRESHOLD and _copy_capable(conn, mapper, present, fetch):
-            _copy_insert(conn, mapper, rows, present, fetch, undo)
-            continue
-        if keys_from_rowids:
-            _sqlite_executemany_rowids(conn, mapper, columns, rows, undo)
-            continue
-        if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
-            # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
-            # order, so sorting the RETURNING rows by key pairs them with our rows.
-            stmt = _stmt(
-                mapper,
-                ("insert_returning", tuple(fetch)),
-                lambda cols=ret_cols: table.insert().returning(*cols),
+        result = conn.execute(stmt, [p for _, p in rows])
+        pk_pos = fetch.index(mapper.pk_keys[0])
+        returned = sorted(result.all(), key=lambda r: r[pk_pos])
+        if len(returned) != len(rows):
+            raise exc.FlushError(
+                f"INSERT into {table.name!r} returned {len(returned)} rows for "
+                f"{len(rows)} objects"
             )
-            result = conn.execute(stmt, [p for _, p in rows])
-            pk_pos = fetch.index(mapper.pk_keys[0])
-            returned = sorted(result.all(), key=lambda r: r[pk_pos])
-            if len(returned) != len(rows):
-                raise exc.FlushError(
-                    f"INSERT into {table.name!r} returned {len(returned)} rows for "
-                    f"{len(rows)} objects"
-                )
-            for ((_, obj), _p), row in zip(rows, returned):
-                d = obj.__dict__
-                for k, v in zip(fetch, row):
+        for ((_, obj), _p), row in zip(rows, returned):
+            d = obj.__dict__
+            for k, v in zip(fetch, row):
+                undo.set(d, k, v)
+    elif len(rows) > 1 and getattr(
+        dialect, "insert_executemany_returning_sort_by_parameter_order", False
+    ) and dialect.name != "sqlite":
+        stmt = _stmt(
+            mapper,
+            ("insert_returning_sorted", tuple(fetch)),
+            lambda cols=ret_cols: table.insert().returning(*cols, sort_by_parameter_order=True),
+        )
+        result = conn.execute(stmt, [p for _, p in rows])
+        for ((_, obj), _p), row in zip(rows, result.all()):
+            d = obj.__dict__
+            for k, v in zip(fetch, row):
+                undo.set(d, k, v)
+    elif dialect.insert_returning:
+        stmt = _stmt(
+            mapper,
+            ("insert_returning", tuple(fetch)),
+            lambda cols=ret_cols: table.insert().returning(*cols),
+        )
+        for (_, obj), params in rows:
+            row = conn.execute(stmt, params).one()
+            d = obj.__dict__
+            for k, v in zip(fetch, row):
+                undo.set(d, k, v)
+    else:
+        stmt = _stmt(mapper, ("insert",), table.insert)
+        pk_fetch = [k for k in fetch if k in mapper.pk_keys]
+        for (_, obj), params in rows:
+            result = conn.execute(stmt, params)
+            d = obj.__dict__
+            inserted = result.inserted_primary_key
+            for k, v in zip(mapper.pk_keys, inserted):
+                if k in pk_fetch:
                     undo.set(d, k, v)
-        elif len(rows) > 1 and getattr(
-            dialect, "insert_executemany_returning_sort_by_parameter_order", False
-        ) and dialect.name != "sqlite":
-            stmt = _stmt(
-                mapper,
-                ("insert_returning_sorted", tuple(fetch)),
-                lambda cols=ret_cols: table.insert().returning(*cols, sort_by_parameter_order=True),
-            )
-            result = conn.execute(stmt, [p for _, p in rows])
-            for ((_, obj), _p), row in zip(rows, result.all()):
-                d = obj.__dict__
-                for k, v in zip(fetch, row):
-                    undo.set(d, k, v)
-        elif dialect.insert_returning:
-            stmt = _stmt(
-                mapper,
-                ("insert_returning", tuple(fetch)),
-                lambda cols=ret_cols: table.insert().returning(*cols),
-            )
-            for (_, obj), params in rows:
-                row = conn.execute(stmt, params).one()
-                d = obj.__dict__
-                for k, v in zip(fetch, row):
-                    undo.set(d, k, v)
-        else:
-            stmt = _stmt(mapper, ("insert",), table.insert)
-            pk_fetch = [k for k in fetch if k in mapper.pk_keys]
-            for (_, obj), params in rows:
-                result = conn.execute(stmt, params)
-                d = obj.__dict__
-                inserted = result.inserted_primary_key
-                for k, v in zip(mapper.pk_keys, inserted):
-                    if k in pk_fetch:
-                        undo.set(d, k, v)
-                for k in fetch:
-                    if k not in pk_fetch:
-                        undo.unset(d, k)  # unknown server value: load on access
+            for k in fetch:
+                if k not in pk_fetch:
+                    undo.unset(d, k)  # unknown server value: load on access
 
 
 def _plain_present(sig: tuple[str, ...], keys: tuple[str, ...], column_set: frozenset[str],
@@ -344,8 +369,9 @@ def _copy_capable(conn: Any, mapper: Mapper, present: tuple[str, ...], fetch: li
     """PostgreSQL + psycopg 3, one integer key drawn from a sequence, and column
     types psycopg can adapt by itself (no SQLAlchemy bind processing)."""
     dialect = conn.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg" or direct.CORE_ONLY:
-        return False
+    if (dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async
+            or direct.CORE_ONLY):
+        return False  # psycopg's async connection (an AsyncSession) has no blocking COPY
     if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
         return False
     pk_col = mapper.primary_key[0]

@@ -31,12 +31,21 @@ from .compat import (
     has_limit_or_offset,
     order_by_clauses,
 )
-from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, InstrumentedList, Relationship
+from .mapping.relationships import (
+    LOADER_STRATEGIES,
+    MANYTOMANY,
+    MANYTOONE,
+    ONETOMANY,
+    InstrumentedList,
+    LoaderStrategy,
+    Relationship,
+    register_loader,
+)
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 #: IN lists longer than this are split (SQLite allows 32,766 parameters)
 IN_CHUNK = 30_000
@@ -162,37 +171,105 @@ def _note_lazy_load(session: Session, state: InstanceState, rel: Relationship) -
     warnings.warn(message, NPlusOneWarning, stacklevel=4)
 
 
-# --------------------------------------------------------------------------- lazy loading
-def load_relationship(rel: Relationship, obj: Any) -> Any:
-    """Attribute access on an unloaded relationship."""
-    rel.parent.registry.configure()  # type: ignore[union-attr]
-    state = instance_state(obj)
-    d = obj.__dict__
-    if state.key is None:
-        # never loaded: empty, but not a value to flush or merge until changed
-        return rel.unsaved_empty(state) if rel.uselist else None
-    strategy = rel.lazy
-    if state.load_options and rel.key in state.load_options:
-        strategy = state.load_options[rel.key]
-    if strategy == "raise":
+# --------------------------------------------------------------------------- strategies
+class _Loader(LoaderStrategy):
+    """A strategy that loads with its own SELECT when an unloaded attribute is
+    read; after a query's rows it only records that it overrides ``lazy=``."""
+
+    def on_access(self, rel: Relationship, state: InstanceState, obj: Any) -> Any:
+        session = state.session
+        if session is None:
+            raise exc.DetachedInstanceError(
+                f"Parent instance {exc.state_str(state)} is not bound to a Session; lazy load "
+                f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
+                "closes (e.g. with selectinload), or keep the session open"
+            )
+        value = lazy_load(session, rel, state, obj)
+        obj.__dict__[rel.key] = value
+        return value
+
+    def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
+                   child_paths: list[Path], visited: frozenset[Relationship],
+                   populate: bool) -> None:
+        """Apply the strategy to the ``objects`` a statement loaded."""
+        if self.name == rel.lazy:
+            return
+        key = rel.key
+        for obj in objects:
+            st = instance_state(obj)
+            if st.load_options is None:
+                st.load_options = {}
+            st.load_options[key] = self.name
+
+
+@register_loader
+class SelectLoader(_Loader):
+    """lazy="select": one SELECT on first access."""
+
+    name = "select"
+    after_load = False
+
+
+@register_loader
+class RaiseLoader(_Loader):
+    """lazy="raise": access to the unloaded relationship raises."""
+
+    name = "raise"
+
+    def on_access(self, rel: Relationship, state: InstanceState, obj: Any) -> Any:
         raise exc.InvalidRequestError(
             f"'{rel.class_attribute}' is not available due to lazy='raise': load it with the "
             f"query (.options(selectinload({rel.class_attribute}))) before using it"
         )
-    if strategy == "noload":
+
+
+@register_loader
+class NoLoader(_Loader):
+    """lazy="noload": the relationship reads as empty (None / [])."""
+
+    name = "noload"
+
+    def on_access(self, rel: Relationship, state: InstanceState, obj: Any) -> Any:
         value = rel.empty_value(state)
-        d[rel.key] = value
+        obj.__dict__[rel.key] = value
         return value
-    session = state.session
-    if session is None:
-        raise exc.DetachedInstanceError(
-            f"Parent instance {exc.state_str(state)} is not bound to a Session; lazy load "
-            f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
-            "closes (e.g. with selectinload), or keep the session open"
-        )
-    value = lazy_load(session, rel, state, obj)
-    d[rel.key] = value
-    return value
+
+
+@register_loader
+class SelectinLoader(_Loader):
+    """lazy="selectin": after the parent rows, one SELECT ... IN for all of them."""
+
+    name = "selectin"
+
+    def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
+                   child_paths: list[Path], visited: frozenset[Relationship],
+                   populate: bool) -> None:
+        key = rel.key
+        if rel.eager_unsupported:
+            for obj in objects:  # criteria eager loading can't express: load one by one
+                getattr(obj, key)
+            return
+        # joined steps right below a selectin step ride along in its SELECT
+        joined = [p for p in child_paths
+                  if LOADER_STRATEGIES[p[0][1]].joins and p[0][0]._primaryjoin is None]
+        rest = [p for p in child_paths if not any(p is j for j in joined)]
+        children = selectin_load(session, rel, objects, populate, joined)
+        if children or rest:
+            post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
+
+
+@register_loader
+class JoinedLoader(SelectinLoader):
+    """lazy="joined": a LEFT OUTER JOIN in the parent's SELECT (see
+    :func:`apply_joined`); where no join can be added, loaded as selectin."""
+
+    name = "joined"
+    joins = True
+
+
+def load_relationship(rel: Relationship, obj: Any) -> Any:
+    """Attribute access on an unloaded relationship."""
+    return rel.load(obj)
 
 
 def _values(obj: Any, keys: Sequence[str]) -> tuple[Any, ...] | None:
@@ -204,17 +281,23 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     values = _values(obj, rel.parent_keys)
     if values is None:
         return rel.empty_value(state)
-    if rel.direction == MANYTOONE and rel.uses_target_pk and rel._primaryjoin is None:
-        target_state = session.identity_map._dict.get((rel.mapper.class_, values, None))
+    if rel.identity_lookup:
+        target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
         if target_state is not None:
             target = target_state.obj()
-            if target is not None and target_state not in session._deleted:
+            if target is not None and target_state not in session.objects.deleted:
                 return target
         from .loading import get_by_identity
 
+        guard = session.objects.implicit_io_guard
+        if guard is not None:
+            guard(state, rel.key)
         if session.n_plus_one:
             _note_lazy_load(session, state, rel)
         return get_by_identity(session, rel.mapper, values)  # autoflushes on a miss
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, rel.key)
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
@@ -261,7 +344,7 @@ def plan_for(
             current[1].append(rest)
     if defaults:
         for key, rel in mapper.relationships.items():
-            if key not in steps and rel not in visited and rel.lazy != "select":
+            if key not in steps and rel not in visited and rel.loader.after_load:
                 steps[key] = (rel.lazy, [])
     return steps
 
@@ -302,7 +385,7 @@ def apply_joined(
     ]
     limited = has_limit_or_offset(statement)
     collection_joins = limited and any(
-        strategy == "joined" and mapper.relationships[key].uselist
+        LOADER_STRATEGIES[strategy].joins and mapper.relationships[key].uselist
         for _i, mapper, _f, paths, _v in queue
         for key, (strategy, _cp) in plan_for(mapper, paths, frozenset(), defaults).items()
     )
@@ -324,8 +407,9 @@ def apply_joined(
         for key, (strategy, child_paths) in plan_for(mapper, paths, visited, defaults).items():
             rel = mapper.relationships[key]
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
-            if strategy != "joined" or rel._primaryjoin is not None or unsafe:
-                strategy = "selectin" if strategy == "joined" else strategy
+            joins = LOADER_STRATEGIES[strategy].joins
+            if not joins or rel._primaryjoin is not None or unsafe:
+                strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
                 continue
@@ -346,19 +430,7 @@ def _add_join(stmt: Any, rel: Relationship, from_elem: Any) -> tuple[Any, Any]:
     def local(c: Any) -> Any:
         return c if from_elem is c.table else from_elem.c[c.key]
 
-    if rel.direction == MANYTOMANY:
-        salias = rel.secondary.alias()  # type: ignore[union-attr]
-        on1 = and_(*(local(pc) == salias.c[sc.key] for pc, sc in rel.secondary_parent_pairs))
-        on2 = and_(*(talias.c[tc.key] == salias.c[sc.key] for tc, sc in rel.secondary_target_pairs))
-        stmt = stmt.outerjoin(salias, on1).outerjoin(talias, on2)
-    elif rel.direction == ONETOMANY:
-        stmt = stmt.outerjoin(
-            talias, and_(*(local(ref) == talias.c[fk.key] for ref, fk in rel.sync_pairs))
-        )
-    else:
-        stmt = stmt.outerjoin(
-            talias, and_(*(talias.c[ref.key] == local(fk) for ref, fk in rel.sync_pairs))
-        )
+    stmt = rel.kind.outer_join(rel, stmt, local, talias)
     if rel.order_by:
         stmt = stmt.order_by(
             *(talias.c[c.key] if getattr(c, "table", None) is target.table else c
@@ -391,24 +463,9 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
     plan = plan_for(mapper, option_paths, visited, defaults)
     for key, (strategy, child_paths) in plan.items():
         rel = mapper.relationships[key]
-        if strategy in ("raise", "noload", "select"):
-            if strategy != rel.lazy:
-                for obj in objects:
-                    st = instance_state(obj)
-                    if st.load_options is None:
-                        st.load_options = {}
-                    st.load_options[key] = strategy
-            continue
-        if rel.eager_unsupported:
-            for obj in objects:  # criteria eager loading can't express: load one by one
-                getattr(obj, key)
-            continue
-        # joined steps right below a selectin step ride along in its SELECT
-        joined = [p for p in child_paths if p[0][1] == "joined" and p[0][0]._primaryjoin is None]
-        rest = [p for p in child_paths if not any(p is j for j in joined)]
-        children = selectin_load(session, rel, objects, populate, joined)
-        if children or rest:
-            post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
+        LOADER_STRATEGIES[strategy].after_rows(  # type: ignore[attr-defined]
+            session, rel, objects, child_paths, visited, populate
+        )
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:
@@ -435,11 +492,9 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
 
     ``joined``: option paths starting with a joined step on the children, which
     are loaded by the same SELECT."""
-    joined = joined or []
-    extra = rel.extra_criteria
-    pending: list[tuple[InstanceState, Any, tuple[Any, ...]]] = []
     key = rel.key
     parent_keys = rel.parent_keys
+    pending: list[Pending] = []
     for obj in objects:
         d = obj.__dict__
         if key in d and not populate:
@@ -450,70 +505,51 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         pending.append((d[STATE_ATTR], obj, vals))
     if not pending:
         return []
-    children: list[Any] = []
+    return _SELECTIN[rel.direction](session, rel, pending, populate, joined or [])
+
+
+#: (parent state, parent, the parent's key values) of each parent to load for
+Pending = tuple[InstanceState, Any, tuple[Any, ...]]
+
+
+def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pending],
+                          populate: bool, joined: list[Path]) -> list[Any]:
+    """Targets already in the identity map cost no SQL; the rest in one SELECT."""
     target = rel.mapper
-    if rel.direction == MANYTOONE:
-        imap = session.identity_map._dict
-        wanted: dict[tuple[Any, ...], Any] = {}
-        missing: list[tuple[Any, ...]] = []
-        for _st, _obj, vals in pending:
-            if None in vals or vals in wanted:
-                continue
-            hit = None
-            if rel.uses_target_pk:
-                tstate = imap.get((target.class_, vals, None))
-                hit = tstate.obj() if tstate is not None else None
-            wanted[vals] = hit
-            if hit is None:
-                missing.append(vals)
-        if missing:
-            ref_cols = [ref for ref, _ in rel.sync_pairs]
-            for chunk in _chunks(missing):
-                stmt = select(target.class_).where(_in(ref_cols, chunk), *extra)
-                for child in _run(session, stmt, joined).scalars():
-                    key = tuple(child.__dict__[k] for k in rel.target_ref_keys)
-                    wanted[key] = child
-        for st, obj, vals in pending:
-            child = None if None in vals else wanted.get(vals)
-            set_loaded(rel, st, obj, child, populate)
-            if child is not None:
-                children.append(child)
-        return children
-    grouped: dict[tuple[Any, ...], list[Any]] = {}
-    keys = list({vals for _, _, vals in pending if None not in vals})
-    if rel.direction == ONETOMANY:
-        fk_cols = [fk for _, fk in rel.sync_pairs]
-        for chunk in _chunks(keys):
-            if not chunk:
-                continue
-            stmt = select(target.class_).where(_in(fk_cols, chunk), *extra)
-            if rel.order_by:
-                stmt = stmt.order_by(*rel.order_by)
-            fk_keys = rel.child_fk_keys
-            fk0 = fk_keys[0] if len(fk_keys) == 1 else None
+    imap = session.identity_map.by_key
+    wanted: dict[tuple[Any, ...], Any] = {}
+    missing: list[tuple[Any, ...]] = []
+    for _st, _obj, vals in pending:
+        if None in vals or vals in wanted:
+            continue
+        hit = None
+        if rel.uses_target_pk:
+            tstate = imap.get((target.class_, vals, None))
+            hit = tstate.obj() if tstate is not None else None
+        wanted[vals] = hit
+        if hit is None:
+            missing.append(vals)
+    if missing:
+        ref_cols = [ref for ref, _ in rel.sync_pairs]
+        for chunk in _chunks(missing):
+            stmt = select(target.class_).where(_in(ref_cols, chunk), *rel.extra_criteria)
             for child in _run(session, stmt, joined).scalars():
-                cd = child.__dict__
-                group_key = (cd[fk0],) if fk0 is not None else tuple([cd[k] for k in fk_keys])
-                group = grouped.get(group_key)
-                if group is None:
-                    grouped[group_key] = [child]
-                else:
-                    group.append(child)
-    else:
-        sec = rel.secondary
-        sec_cols = [s for _, s in rel.secondary_parent_pairs]
-        join = and_(*(tc == sc for tc, sc in rel.secondary_target_pairs))
-        for chunk in _chunks(keys):
-            if not chunk:
-                continue
-            stmt = select(target.class_, *sec_cols).join(sec, join).where(
-                _in(sec_cols, chunk), *extra
-            )
-            if rel.order_by:
-                stmt = stmt.order_by(*rel.order_by)
-            n = len(sec_cols)
-            for row in _run(session, stmt, joined):
-                grouped.setdefault(tuple(row[1 : 1 + n]), []).append(row[0])
+                wanted[tuple(child.__dict__[k] for k in rel.target_ref_keys)] = child
+    children: list[Any] = []
+    for st, obj, vals in pending:
+        child = None if None in vals else wanted.get(vals)
+        set_loaded(rel, st, obj, child, populate)
+        if child is not None:
+            children.append(child)
+    return children
+
+
+def _keys_of(pending: list[Pending]) -> list[tuple[Any, ...]]:
+    return list({vals for _, _, vals in pending if None not in vals})
+
+
+def _set_grouped(rel: Relationship, pending: list[Pending], grouped: dict[Any, list[Any]],
+                 populate: bool) -> None:
     uselist = rel.uselist
     for st, obj, vals in pending:
         items = grouped.get(vals, ())
@@ -521,14 +557,67 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
             set_loaded(rel, st, obj, items, populate)
         else:
             set_loaded(rel, st, obj, items[0] if items else None, populate)
-    if rel.direction == ONETOMANY:  # each child has one parent: no duplicates
-        for items in grouped.values():
-            children.extend(items)
-        return children
+
+
+def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pending],
+                          populate: bool, joined: list[Path]) -> list[Any]:
+    """Children by their foreign key; each child has one parent (no duplicates)."""
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    fk_cols = [fk for _, fk in rel.sync_pairs]
+    fk_keys = rel.child_fk_keys
+    fk0 = fk_keys[0] if len(fk_keys) == 1 else None
+    for chunk in _chunks(_keys_of(pending)):
+        if not chunk:
+            continue
+        stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *rel.extra_criteria)
+        if rel.order_by:
+            stmt = stmt.order_by(*rel.order_by)
+        for child in _run(session, stmt, joined).scalars():
+            cd = child.__dict__
+            group_key = (cd[fk0],) if fk0 is not None else tuple([cd[k] for k in fk_keys])
+            group = grouped.get(group_key)
+            if group is None:
+                grouped[group_key] = [child]
+            else:
+                group.append(child)
+    _set_grouped(rel, pending, grouped, populate)
+    children: list[Any] = []
+    for items in grouped.values():
+        children.extend(items)
+    return children
+
+
+def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pending],
+                           populate: bool, joined: list[Path]) -> list[Any]:
+    """Targets joined to the association rows of the parents' keys."""
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    sec_cols = [s for _, s in rel.secondary_parent_pairs]
+    join = and_(*(tc == sc for tc, sc in rel.secondary_target_pairs))
+    n = len(sec_cols)
+    for chunk in _chunks(_keys_of(pending)):
+        if not chunk:
+            continue
+        stmt = select(rel.mapper.class_, *sec_cols).join(rel.secondary, join).where(
+            _in(sec_cols, chunk), *rel.extra_criteria
+        )
+        if rel.order_by:
+            stmt = stmt.order_by(*rel.order_by)
+        for row in _run(session, stmt, joined):
+            grouped.setdefault(tuple(row[1 : 1 + n]), []).append(row[0])
+    _set_grouped(rel, pending, grouped, populate)
     seen: set[int] = set()
+    children: list[Any] = []
     for items in grouped.values():
         for item in items:
             if id(item) not in seen:
                 seen.add(id(item))
                 children.append(item)
     return children
+
+
+#: selectin loading, per relationship direction
+_SELECTIN = {
+    MANYTOONE: _selectin_many_to_one,
+    ONETOMANY: _selectin_one_to_many,
+    MANYTOMANY: _selectin_many_to_many,
+}

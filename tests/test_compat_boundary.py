@@ -37,6 +37,7 @@ PUBLIC_MODULES = frozenset({
     "sqlalchemy.pool", "sqlalchemy.schema", "sqlalchemy.sql", "sqlalchemy.sql.expression",
     "sqlalchemy.sql.operators", "sqlalchemy.types", "sqlalchemy.ext.asyncio",
     "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.ext.asyncio.engine", "sqlalchemy.ext.asyncio.result",  # asyncio's engine layer
 })
 
 #: session_ext's (or Django's) own private names that SQLAlchemy also happens to use
@@ -45,6 +46,7 @@ OWN_NAMES = frozenset({
     "_check",  # session_ext_check management command (Django's BaseCommand)
     "_clone",  # Query
     "_close",  # Session
+    "_is_asyncio",  # AsyncSession's marker, as SQLAlchemy's AsyncSession has
     "_keys",  # flask SessionExt
     "_new",  # Session
     "_none",  # InstrumentedList

@@ -1,6 +1,9 @@
 """session_ext is built on SQLAlchemy Core only.
 
-* No module imports ``sqlalchemy.orm`` or ``sqlalchemy.ext`` (in any spelling).
+* No module imports ``sqlalchemy.orm`` or ``sqlalchemy.ext`` (in any spelling),
+  except the engine and result modules of Core's asyncio layer
+  (``sqlalchemy.ext.asyncio.engine`` / ``.result``), which ``session_ext.asyncio``
+  names for type checkers and re-exports lazily.
 * The core (everything but the ``flask`` and ``django`` adapters) never imports
   Flask or Django, directly or through the adapters.
 * Importing the package really leaves ``sqlalchemy.orm`` out of ``sys.modules``.
@@ -25,6 +28,9 @@ PACKAGE = "session_ext"
 PACKAGE_DIR = ROOT / PACKAGE
 ADAPTERS = ("flask", "django")
 FORBIDDEN_SQLALCHEMY = ("sqlalchemy.orm", "sqlalchemy.ext")
+#: Core's asyncio engine layer; not sqlalchemy.ext.asyncio itself, whose
+#: __init__ imports its session module and so sqlalchemy.orm
+ALLOWED_SQLALCHEMY_EXT = ("sqlalchemy.ext.asyncio.engine", "sqlalchemy.ext.asyncio.result")
 
 
 # -- the checker ---------------------------------------------------------------
@@ -81,6 +87,8 @@ def _within(name: str, prefix: str) -> bool:
 
 
 def is_forbidden_sqlalchemy(name: str) -> bool:
+    if any(_within(name, prefix) for prefix in ALLOWED_SQLALCHEMY_EXT):
+        return False
     return any(_within(name, prefix) for prefix in FORBIDDEN_SQLALCHEMY)
 
 
@@ -151,6 +159,9 @@ def test_core_does_not_import_flask_or_django():
         "def f():\n    import sqlalchemy.orm",
         "import importlib\nimportlib.import_module('sqlalchemy.orm')",
         "__import__('sqlalchemy.ext.declarative')",
+        "from sqlalchemy.ext.asyncio import create_async_engine",
+        "from sqlalchemy.ext.asyncio.session import AsyncSession",
+        "import sqlalchemy.ext.asyncio.scoping",
     ],
 )
 def test_checker_flags_sqlalchemy_orm_and_ext(source):
@@ -167,6 +178,8 @@ def test_checker_flags_sqlalchemy_orm_and_ext(source):
         "from sqlalchemy.sql import expression",
         "from . import orm",  # session_ext.orm, our own module
         "from .orm import Session",
+        "from sqlalchemy.ext.asyncio.engine import AsyncEngine",
+        "from sqlalchemy.ext.asyncio.result import AsyncResult",
     ],
 )
 def test_checker_allows_core(source):

@@ -74,3 +74,35 @@ def api_notes(request: HttpRequest) -> JsonResponse:
 
 def api_note(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(db.get_object_or_404(Note, pk).to_dict())
+
+
+# Async views (served under ASGI: `uvicorn example_apps.django_app.asgi:application`)
+# use db.async_session, which the middleware removes at the end of each request;
+# they never block the event loop. Sync views above keep db.session.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+async def api_notes_async(request: HttpRequest) -> JsonResponse:
+    if request.method == "POST":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"errors": {"body": "Send a JSON object."}}, status=400)
+        values, errors = check_note(data if isinstance(data, dict) else {})
+        if errors:
+            return JsonResponse({"errors": errors}, status=400)
+        note = Note(**values)
+        db.async_session.add(note)
+        await db.async_session.commit()  # expire_on_commit=False: to_dict() needs no SQL
+        return JsonResponse(note.to_dict(), status=201)
+    page = await db.apaginate(request, _newest_first())
+    return JsonResponse({"notes": [n.to_dict() for n in page.items], "page": page.page,
+                         "pages": page.pages, "total": page.total})
+
+
+async def api_note_async(request: HttpRequest, pk: int) -> JsonResponse:
+    return JsonResponse((await db.aget_object_or_404(Note, pk)).to_dict())
+
+
+async def ping(request: HttpRequest) -> JsonResponse:
+    """No database: how fast the server answers while other requests wait on theirs."""
+    return JsonResponse({"pong": True})

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from session_ext import selectinload
 
@@ -97,3 +97,20 @@ def create_user():
     db.session.add(user)
     db.session.commit()
     return user.to_dict(), 201
+
+
+@api.get("/async/posts/<int:post_id>")
+async def get_post_async(post_id: int):
+    """The same as ``get_post``, as an ``async def`` view on ``db.async_session``
+    (the app context's AsyncSession, removed at teardown). Everything
+    ``to_dict`` reads is loaded with the query: no lazy load happens outside
+    an await."""
+    post = await db.async_session.scalar(
+        select(Post)
+        .where(Post.id == post_id)
+        .options(selectinload(Post.author),
+                 selectinload(Post.comments).selectinload(Comment.author))
+    )
+    if post is None:
+        return json_error(NotFound(f"There is no post #{post_id}."))
+    return post.to_dict(with_comments=True)

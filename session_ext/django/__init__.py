@@ -37,9 +37,8 @@ if TYPE_CHECKING:
     from .model import Model
     from .pagination import paginate
     from .query import Query
-    from .session import Session
     from .shortcuts import first_or_404, get_object_or_404, one_or_404
-    from .state import Registry, registry
+    from .state import Registry, Session, registry
 
 _EXPORTS = {
     "ALL_BINDS": ".conf",
@@ -48,7 +47,7 @@ _EXPORTS = {
     "Pagination": "..pagination",
     "Query": ".query",
     "Registry": ".state",
-    "Session": ".session",
+    "Session": ".state",
     "SessionExtMiddleware": ".middleware",
     "db": ".facade",
     "first_or_404": ".shortcuts",

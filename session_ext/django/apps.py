@@ -19,8 +19,9 @@ class SessionExtConfig(AppConfig):
     def ready(self) -> None:
         from . import checks
         from .model import Model  # noqa: F401 - db.Model's registry joins the state
-        from .state import registry, settings_changed
+        from .state import registry
 
         registry.configure()
         checks.register()
-        setting_changed.connect(settings_changed, dispatch_uid="session_ext.settings_changed")
+        setting_changed.connect(registry.settings_changed,
+                                dispatch_uid="session_ext.settings_changed")

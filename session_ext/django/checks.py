@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from .conf import (
     DEFAULT_KEY,
@@ -21,6 +22,7 @@ from .conf import (
     Problem,
     bind_key,
 )
+from .middleware import SessionExtMiddleware
 from .state import registry
 
 MIDDLEWARE_PATH = "session_ext.django.middleware.SessionExtMiddleware"
@@ -89,10 +91,6 @@ def _is_ours(path: Any) -> bool:
         return False
     if path == MIDDLEWARE_PATH:
         return True
-    from django.utils.module_loading import import_string
-
-    from .middleware import SessionExtMiddleware
-
     try:
         cls = import_string(path)
     except Exception:  # a module that fails to import: Django reports it when it loads it

@@ -39,7 +39,6 @@ from sqlalchemy.pool import StaticPool
 
 from ..session import Session as CoreSession
 from .djangodb import url_from_django
-from .session import Session
 
 SETTING = "SESSION_EXT"
 DEFAULT_KEY = "default"
@@ -121,9 +120,12 @@ def bind_key(name: str) -> str | None:
 class _Reader:
     """Collects problems while reading; one method per part of the setting."""
 
-    def __init__(self, django_databases: Mapping[str, Any], base_dir: Any) -> None:
+    def __init__(
+        self, django_databases: Mapping[str, Any], base_dir: Any, session_class: type
+    ) -> None:
         self.django_databases = django_databases
         self.base_dir = base_dir
+        self.session_class = session_class
         self.problems: list[Problem] = []
 
     def problem(self, id_: str, where: str, message: str, hint: str) -> None:
@@ -330,7 +332,7 @@ class _Reader:
                              "give models a __bind_key__.")
             elif key == "class_":
                 cls = options[key]
-                if isinstance(cls, type) and issubclass(cls, Session):
+                if isinstance(cls, type) and issubclass(cls, self.session_class):
                     continue
                 self.problem(E_SESSION_OPTIONS, where, f"'class_' is {cls!r}, not a subclass "
                              "of session_ext.django.Session.", "Subclass "
@@ -353,16 +355,22 @@ def session_keywords() -> set[str]:
 
 
 def read_settings(
-    raw: Any, django_databases: Mapping[str, Any], base_dir: Any = None
+    raw: Any,
+    django_databases: Mapping[str, Any],
+    base_dir: Any = None,
+    *,
+    session_class: type = CoreSession,
 ) -> tuple[Settings, list[Problem]]:
     """Validate ``settings.SESSION_EXT`` (``raw``; None when unset).
 
     ``django_databases`` is ``settings.DATABASES`` (for derived URLs) and
-    ``base_dir`` the folder relative SQLite paths are in (``settings.BASE_DIR``).
-    Returns the settings read and the problems found; with any error-level
-    problem the settings must not be used.
+    ``base_dir`` the folder relative SQLite paths are in (``settings.BASE_DIR``);
+    a ``SESSION_OPTIONS['class_']`` must subclass ``session_class`` (the
+    registry passes ``session_ext.django.Session``).  Returns the settings
+    read and the problems found; with any error-level problem the settings
+    must not be used.
     """
-    reader = _Reader(django_databases or {}, base_dir)
+    reader = _Reader(django_databases or {}, base_dir, session_class)
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):

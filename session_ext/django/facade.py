@@ -10,13 +10,14 @@
     def note(request, pk):
         return JsonResponse({"text": db.get_object_or_404(Note, pk).text})
 
-A thin face over :data:`session_ext.django.state.registry` (the state) and
-the helper modules; it holds nothing of its own.
+A thin face over :data:`session_ext.django.registry` (the state), the
+helper modules and the shared web layer (:mod:`session_ext.web.schema` for
+the per-bind schema); it holds nothing of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -27,11 +28,11 @@ from sqlalchemy.engine import Engine
 
 from ..pagination import Pagination
 from ..scoping import scope, scoped_session
+from ..web import schema
 from . import pagination, shortcuts
 from .conf import ALL_BINDS, DEFAULT_KEY, SETTING, bind_key
 from .model import Model
-from .session import Session
-from .state import Registry, registry
+from .state import Registry, Session, registry
 
 _O = TypeVar("_O")
 
@@ -80,25 +81,15 @@ class Database:
     # ------------------------------------------------------------------ schema
     def bind_keys(self, bind: Any = ALL_BINDS) -> list[str | None]:
         """The bind keys ``bind`` names: ``"__all__"``, None/"default", a key, or a list."""
-        engines = self._state.require()
-        if bind == ALL_BINDS:
-            return list(engines)
-        names = [bind] if bind is None or isinstance(bind, str) else bind
-        if not isinstance(names, Iterable):
-            raise TypeError(f"bind must be {ALL_BINDS!r}, a bind name or a list of them, "
-                            f"not {bind!r}")
-        keys = [None if name in (None, DEFAULT_KEY) else name for name in names]
-        for key in keys:
-            self._state.engine_for(key)  # ImproperlyConfigured for an unknown one
-        return keys
+        return schema.select_bind_keys(
+            bind, self._state.require(), self._state.engine_for,
+            argument="bind", default_name=DEFAULT_KEY, error=TypeError,
+        )
 
     def tables(self, key: str | None) -> list[Table]:
         """The tables of bind ``key``, in foreign-key order."""
         self._check_bind_keys()
-        return [
-            t for t in self.metadata.sorted_tables
-            if bind_key(t.info.get("bind_key") or DEFAULT_KEY) == key
-        ]
+        return schema.tables_of_bind(self.metadata, key, default_name=DEFAULT_KEY)
 
     def _check_bind_keys(self) -> None:
         engines = self._state.require()
@@ -116,17 +107,13 @@ class Database:
 
     def create_all(self, bind: Any = ALL_BINDS) -> None:
         """Create the missing tables of every model (and ``db.Table``) in ``bind``."""
-        for key in self.bind_keys(bind):
-            tables = self.tables(key)
-            if tables:
-                self.metadata.create_all(self._state.engine_for(key), tables=tables)
+        schema.create_all(self.metadata, self.bind_keys(bind), self.tables,
+                          self._state.engine_for)
 
     def drop_all(self, bind: Any = ALL_BINDS) -> None:
         """Drop the tables of every model (and ``db.Table``) in ``bind``."""
-        for key in self.bind_keys(bind):
-            tables = self.tables(key)
-            if tables:
-                self.metadata.drop_all(self._state.engine_for(key), tables=tables)
+        schema.drop_all(self.metadata, self.bind_keys(bind), self.tables,
+                        self._state.engine_for)
 
     # ------------------------------------------------------------------ views
     def get_object_or_404(self, model: type[_O], pk: Any, *, message: str | None = None) -> _O:
@@ -157,6 +144,23 @@ class Database:
         return pagination.paginate(request, statement, page=page, per_page=per_page,
                                    max_per_page=max_per_page, error_out=error_out,
                                    count=count, session=self.session())
+
+    # ------------------------------------------------------------------ async views
+    @property
+    def async_session(self) -> Any:
+        """The current request's ``AsyncSession`` (async views under ASGI; see
+        :mod:`session_ext.django.asyncio`): ``await db.async_session.get(...)``."""
+        from . import asyncio as async_views
+
+        return async_views.session
+
+    def __getattr__(self, name: str) -> Any:
+        # aget_object_or_404, afirst_or_404, aone_or_404, apaginate: awaitable helpers
+        if name in ("aget_object_or_404", "afirst_or_404", "aone_or_404", "apaginate"):
+            from . import asyncio as async_views
+
+            return getattr(async_views, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"<session_ext.django.db {self._state!r}>"

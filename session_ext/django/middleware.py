@@ -18,6 +18,10 @@ the one thread Django runs sync views in: otherwise the next request's view,
 queued on that thread, could wait for a lock (SQLite's write lock, a row
 lock) that only this request's rollback releases, and time out.
 
+An async view's ``db.async_session`` (see :mod:`session_ext.django.asyncio`)
+is ended the same way, on the event loop: its close is awaited, never run in
+a thread, and finishes even when the request is cancelled.
+
 Put it near the top of ``MIDDLEWARE`` so every middleware that uses the
 database runs inside the request's scope.
 """
@@ -67,14 +71,31 @@ class SessionExtMiddleware:
             try:
                 response = await get_response(request)
             except BaseException:
+                await _end_async_after_error()
                 if registry.session.has():
                     await sync_to_async(_end_after_error, thread_sensitive=False)()
                 raise
+            await _end_async(ok=response.status_code < 400)
             if registry.session.has():  # the commit and the close block: not in the loop
                 await sync_to_async(end_request, thread_sensitive=False)(
                     ok=response.status_code < 400
                 )
             return response
+
+
+async def _end_async(ok: bool) -> None:
+    """End the request's ``db.async_session`` if an async view used it."""
+    from . import asyncio as async_views
+
+    if async_views.session.has():
+        await async_views.end_request(ok)
+
+
+async def _end_async_after_error() -> None:
+    try:
+        await _end_async(ok=False)
+    except Exception:
+        logger.exception("removing the async session of a failed request failed")
 
 
 def end_request(ok: bool) -> None:

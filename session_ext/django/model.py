@@ -9,7 +9,9 @@ On top of :class:`session_ext.DeclarativeBase` it gives models
   so Core statements on the table are routed there too;
 * a default ``__tablename__``: the class name in snake_case
   (``BlogPost`` -> ``blog_post``) when neither ``__tablename__`` nor
-  ``__table__`` is given.
+  ``__table__`` is given, named as the Flask adapter (and Flask-SQLAlchemy)
+  names it, except that leading underscores are kept (``_Private`` ->
+  ``_private``; see :mod:`session_ext.web.naming` and docs/django.md).
 """
 
 from __future__ import annotations
@@ -17,31 +19,18 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..mapping.declarative import DeclarativeBase
+from ..web.naming import default_tablename
+from ..web.naming import snake_case as _snake_case
 from .query import Query
 from .state import registry
 
+__all__ = ["Model", "snake_case"]
+
 
 def snake_case(name: str) -> str:
-    """``BlogPost`` -> ``blog_post``, ``HTTPLog`` -> ``http_log``.
-
-    A capital starts a new word after a small letter or a digit, and at the
-    end of a run of capitals when a small letter follows it (``HTTPLog``).
-    """
-    words: list[str] = []
-    for i, char in enumerate(name):
-        if i and char.isupper():
-            before = name[i - 1]
-            after = name[i + 1] if i + 1 < len(name) else ""
-            if before.islower() or before.isdigit() or (before.isupper() and after.islower()):
-                words.append("_")
-        words.append(char.lower())
-    return "".join(words)
-
-
-def _names_table(cls: type) -> bool:
-    if "__table__" in vars(cls):
-        return True
-    return any(vars(klass).get("__tablename__") is not None for klass in cls.__mro__)
+    """The default table name of class ``name`` (``BlogPost`` -> ``blog_post``,
+    ``HTTPLog`` -> ``http_log``): the web layer's, leading underscores kept."""
+    return _snake_case(name, keep_leading_underscores=True)
 
 
 class Model(DeclarativeBase):
@@ -61,8 +50,10 @@ class Model(DeclarativeBase):
     __bind_key__: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
-        if not vars(cls).get("__abstract__", False) and not _names_table(cls):
-            cls.__tablename__ = snake_case(cls.__name__)
+        tablename = default_tablename(cls.__name__, vars(cls), cls.__bases__,
+                                      keep_leading_underscores=True)
+        if tablename is not None:
+            cls.__tablename__ = tablename
         super().__init_subclass__(**kw)
         mapper = vars(cls).get("__mapper__")
         key = getattr(cls, "__bind_key__", None)

@@ -1,4 +1,4 @@
-"""The one place the adapter keeps its state: :data:`registry`.
+"""The one place the adapter keeps its state: a :class:`Registry`.
 
 It holds what ``ready()`` builds from ``settings.SESSION_EXT`` (the validated
 settings, the problems found, one engine per bind) and what exists from
@@ -6,13 +6,20 @@ import time on (the ``scoped_session`` behind ``db.session`` and the
 ``MetaData`` of ``db.Model``).  :meth:`Registry.configure` runs again when a
 test overrides ``SESSION_EXT``, ``DATABASES`` or ``BASE_DIR``, replacing the
 engines and disposing of the old ones.
+
+:class:`Session` is the session class of ``db.session``: the core session
+bound to a registry's engines, the default database and, for models and
+tables with a ``__bind_key__``, the bind of that name (given to the core as
+``binds={...}``, see :mod:`session_ext.web.binds`).  It lives here because
+the two need each other: a registry makes sessions, ``Session()`` alone
+uses the process's :data:`registry`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -22,7 +29,8 @@ from sqlalchemy.engine import Engine
 
 from ..engines import engine_option_problems, prepare_engine
 from ..factory import sessionmaker
-from ..scoping import scoped_session
+from ..scoping import Scope, scoped_session
+from ..web.binds import BindRoutes, RoutedSession
 from .conf import (
     DEFAULT_KEY,
     E_ENGINE,
@@ -34,7 +42,7 @@ from .conf import (
 )
 from .djangodb import fingerprint
 from .query import Query
-from .session import MissingBind, Session, request_or_thread_scope
+from .scopes import request_or_thread_scope
 
 logger = logging.getLogger("session_ext.django")
 
@@ -42,9 +50,24 @@ _FROM_DJANGO_SETTINGS = object()
 
 
 class Registry:
-    """Engines, settings and the scoped session of the Django adapter."""
+    """Engines, settings and the scoped session of the Django adapter.
 
-    def __init__(self) -> None:
+    :param session_class: the class of its sessions (``SESSION_OPTIONS
+        ['class_']`` must subclass it; default :class:`Session`), made with
+        ``state=`` this registry.
+    :param query_class: the default ``query_cls`` of its sessions.
+    :param scopefunc: the scope of ``session`` (default: the request's,
+        else the thread's).
+    """
+
+    def __init__(
+        self,
+        session_class: type[Session] | None = None,
+        query_class: type[Query[Any]] | None = None,
+        scopefunc: Callable[[], Scope] = request_or_thread_scope,
+    ) -> None:
+        self.session_class = session_class or Session
+        self.query_class = query_class or Query
         #: the MetaData of ``db.Model`` and ``db.Table``
         self.metadata = MetaData()
         #: the declarative base's class registry, set by ``model.py``
@@ -56,12 +79,11 @@ class Registry:
         self.engines: dict[str | None, Engine] = {}
         #: ``db.session``: one session per request, else per thread
         self.session: scoped_session[Session] = scoped_session(
-            sessionmaker(class_=Session, state=self), scopefunc=request_or_thread_scope
+            sessionmaker(class_=self.session_class, state=self), scopefunc=scopefunc
         )
         self._lock = threading.Lock()
         self._follow_lock = threading.Lock()
-        #: ((engines, mapper count, table count), routes) of the last bind_routes()
-        self._routes_cache: tuple[tuple[Any, ...], dict[Any, Any]] | None = None
+        self._routes = BindRoutes(_lookup)
         #: what configure() read from: a dict, or settings.SESSION_EXT
         self._source: Any = _FROM_DJANGO_SETTINGS
         #: {settings.DATABASES alias: fingerprint} of the entries URLs were derived from
@@ -82,7 +104,8 @@ class Registry:
             raw = getattr(django_settings, SETTING, None)
         databases = getattr(django_settings, "DATABASES", None) or {}
         base_dir = getattr(django_settings, "BASE_DIR", None)
-        settings, problems = read_settings(raw, databases, base_dir)
+        settings, problems = read_settings(raw, databases, base_dir,
+                                           session_class=self.session_class)
         engines: dict[str | None, Engine] = {}
         if not any(p.is_error for p in problems):
             engines, engine_problems = _create_engines(settings)
@@ -94,8 +117,8 @@ class Registry:
             logger.error("session_ext is not configured: %s",
                          "; ".join(str(p) for p in problems if p.is_error))
         factory_options = dict(settings.session_options)
-        session_class = factory_options.pop("class_", Session)
-        factory_options.setdefault("query_cls", Query)
+        session_class = factory_options.pop("class_", self.session_class)
+        factory_options.setdefault("query_cls", self.query_class)
         django_sources = {
             bind.django_alias: fingerprint(databases.get(bind.django_alias))
             for bind in settings.binds.values() if bind.django_alias is not None
@@ -104,7 +127,7 @@ class Registry:
             old = self.engines
             self.settings, self.problems, self.engines = settings, problems, engines
             self._source, self._django_sources = source, django_sources
-            self._routes_cache = None
+            self._routes.clear()
             self.session.session_factory = sessionmaker(
                 class_=session_class, state=self, **factory_options
             )
@@ -125,7 +148,7 @@ class Registry:
         """Dispose of every engine and forget the settings (tests, shutdown)."""
         with self._lock:
             old, self.engines, self.settings = self.engines, {}, None
-            self._routes_cache = None
+            self._routes.clear()
             self._django_sources = {}
         for engine in old.values():
             engine.dispose()
@@ -208,32 +231,47 @@ class Registry:
     def bind_routes(self, engines: Mapping[str | None, Engine] | None = None) -> dict[Any, Any]:
         """``binds=`` for a new session: each model and table with a bind key
         mapped to that bind's engine in ``engines`` (default: the current ones),
-        cached until models or engines change."""
+        a :class:`~session_ext.web.binds.MissingBind` for a key that names no
+        database; cached until models or engines change."""
         if engines is None:
             engines = self.require()
-        mappers = self.model_registry.mappers if self.model_registry is not None else ()
-        key = (engines, len(mappers), len(self.metadata.tables))
-        cached = self._routes_cache  # one read: the key and routes always match
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        routes: dict[Any, Any] = {}
-        for mapper in mappers:
-            bind_key = getattr(mapper.class_, "__bind_key__", None)
-            if bind_key is not None:
-                routes[mapper.class_] = _route(engines, bind_key)
-                routes[mapper.table] = routes[mapper.class_]
-        for table in self.metadata.tables.values():
-            bind_key = table.info.get("bind_key")
-            if bind_key is not None:
-                routes[table] = _route(engines, bind_key)
-        self._routes_cache = (key, routes)
-        return routes
+        mappers = self.model_registry.mappers if self.model_registry is not None else []
+        return self._routes.for_session(engines, mappers, self.metadata.tables)
+
+    def settings_changed(self, setting: str, **kwargs: Any) -> None:
+        """``setting_changed`` receiver: reconfigure when a test overrides a
+        setting the registry was built from."""
+        if setting in (SETTING, "DATABASES", "BASE_DIR") and self.settings is not None:
+            self.configure()
 
     def __repr__(self) -> str:
         binds = ", ".join(
             f"{DEFAULT_KEY if k is None else k}={e.url!r}" for k, e in self.engines.items()
         )
         return f"<session_ext.django registry {binds or 'not configured'}>"
+
+
+class Session(RoutedSession):
+    """A core session on the configured databases.
+
+    ``state`` is the registry holding the engines (``db.session``'s
+    ``sessionmaker`` passes it; by default the adapter's :data:`registry`), so
+    ``Session()`` alone is a session on the configured databases.  An explicit
+    ``bind`` or ``binds`` entry wins over the configured ones.  A model whose
+    ``__bind_key__`` names no configured database raises
+    ``ImproperlyConfigured`` when a statement needs its bind.
+    """
+
+    def __init__(self, bind: Any = None, *, state: Registry | None = None, **kwargs: Any) -> None:
+        if state is None:
+            state = registry
+        engines = state.require()
+        if bind is None:
+            bind = engines.get(None)
+        routes = state.bind_routes(engines)
+        if routes:
+            kwargs["binds"] = {**routes, **(kwargs.get("binds") or {})}
+        super().__init__(bind, **kwargs)
 
 
 def _lookup(engines: Mapping[str | None, Engine], key: Any) -> Engine:
@@ -248,15 +286,6 @@ def _lookup(engines: Mapping[str | None, Engine], key: Any) -> Engine:
             f"settings.{SETTING}['DATABASES'] (configured: {known}): add it there, or fix "
             "the model's __bind_key__ (check session_ext.E010)"
         ) from None
-
-
-def _route(engines: Mapping[str | None, Engine], key: Any) -> Any:
-    """Like :func:`_lookup`, but an unknown key becomes a :class:`MissingBind`,
-    so that one misconfigured model does not break sessions for the others."""
-    try:
-        return _lookup(engines, key)
-    except ImproperlyConfigured as err:
-        return MissingBind(str(err))
 
 
 def _create_engines(settings: Settings) -> tuple[dict[str | None, Engine], list[Problem]]:
@@ -288,12 +317,5 @@ def _engine_problem(bind: BindSettings, err: Exception) -> Problem:
                    f"cannot create an engine for {url}: {type(err).__name__}: {err}", hint)
 
 
-def settings_changed(setting: str, **kwargs: Mapping[str, Any]) -> None:
-    """``setting_changed`` receiver: reconfigure when a test overrides a
-    setting the registry was built from."""
-    if setting in (SETTING, "DATABASES", "BASE_DIR") and registry.settings is not None:
-        registry.configure()
-
-
-#: the adapter's state, one per process
+#: the adapter's state, one per process (``session_ext.django.registry``)
 registry = Registry()

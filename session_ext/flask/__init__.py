@@ -13,7 +13,7 @@
     db.init_app(app)
 
 See ``docs/flask.md``.  Tests get rollback-per-test fixtures from the
-``session_ext.testing`` pytest plugin.
+``session_ext.flask.testing`` pytest plugin.
 
 The names below are imported on first use (PEP 562), so ``import
 session_ext.flask`` itself does not import Flask; tools that walk the

@@ -15,26 +15,29 @@ unreachable or misses tables.
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import inspect, text
+from sqlalchemy import Table
+from sqlalchemy.engine import Engine
 
-if TYPE_CHECKING:
-    from .extension import SessionExt
+from ..web.schema import check_database
 
 DEFAULT_NAME = "default"
+
+#: the current app's engines by bind key
+EnginesOf = Callable[[], Mapping[str | None, Engine]]
+#: the model tables of a bind
+TablesOf = Callable[[str | None], list[Table]]
 
 
 def _label(key: str | None) -> str:
     return DEFAULT_NAME if key is None else key
 
 
-def _selected(db: SessionExt, names: tuple[str, ...]) -> list[str | None]:
-    engines = db._state_for(current_app).engines
+def _selected(engines: Mapping[str | None, Engine], names: tuple[str, ...]) -> list[str | None]:
     if not names:
         return list(engines)
     keys: list[str | None] = []
@@ -49,12 +52,15 @@ def _selected(db: SessionExt, names: tuple[str, ...]) -> list[str | None]:
     return keys
 
 
-def _tables(db: SessionExt, key: str | None) -> list[str]:
-    return [t.name for t in db._tables_for(key)]
-
-
-def make_cli(db: SessionExt) -> AppGroup:
-    """The ``session-ext`` command group for one extension."""
+def make_cli(
+    *,
+    engines: EnginesOf,
+    tables_of: TablesOf,
+    create_all: Callable[[list[str | None]], Any],
+    drop_all: Callable[[list[str | None]], Any],
+) -> AppGroup:
+    """The ``session-ext`` command group of one extension, given the current
+    app's engines, the tables of a bind and how to create and drop them."""
     group = AppGroup("session-ext", help="Create, drop and check the session_ext databases.")
     bind_option = click.option(
         "--bind",
@@ -64,15 +70,19 @@ def make_cli(db: SessionExt) -> AppGroup:
         help=f"Only this bind ('{DEFAULT_NAME}' for SESSION_EXT_DATABASE_URI); repeatable.",
     )
 
+    def names(key: str | None) -> list[str]:
+        return [table.name for table in tables_of(key)]
+
     @group.command("create-all")
     @bind_option
-    def create_all(binds: tuple[str, ...]) -> None:
+    def create_all_command(binds: tuple[str, ...]) -> None:
         """Create the tables of every model that do not exist yet."""
-        keys = _selected(db, binds)
-        db.create_all(bind_key=keys)
+        keys = _selected(engines(), binds)
+        create_all(keys)
         for key in keys:
-            names = _tables(db, key)
-            click.echo(f"{_label(key)}: {len(names)} table(s) ensured: {', '.join(names) or '-'}")
+            created = names(key)
+            click.echo(f"{_label(key)}: {len(created)} table(s) ensured: "
+                       f"{', '.join(created) or '-'}")
 
     @group.command("drop-all")
     @bind_option
@@ -80,50 +90,24 @@ def make_cli(db: SessionExt) -> AppGroup:
         "--yes", prompt="Drop every table of the models (and their data)?",
         help="Do not ask for confirmation.",
     )
-    def drop_all(binds: tuple[str, ...]) -> None:
+    def drop_all_command(binds: tuple[str, ...]) -> None:
         """Drop the tables of every model (data is lost)."""
-        keys = _selected(db, binds)
-        db.drop_all(bind_key=keys)
+        keys = _selected(engines(), binds)
+        drop_all(keys)
         for key in keys:
-            names = _tables(db, key)
-            click.echo(f"{_label(key)}: {len(names)} table(s) dropped: {', '.join(names) or '-'}")
+            dropped = names(key)
+            click.echo(f"{_label(key)}: {len(dropped)} table(s) dropped: "
+                       f"{', '.join(dropped) or '-'}")
 
     @group.command("check")
     def check() -> None:
         """Connect to each bind and report whether the model tables exist."""
-        state = db._state_for(current_app)
         failed = False
-        for key, engine in state.engines.items():
-            url = engine.url.render_as_string(hide_password=True)
-            started = time.perf_counter()
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                    present = set(inspect(conn).get_table_names())
-                    version = _server_version(conn)
-            except Exception as err:
-                failed = True
-                click.echo(f"FAIL {_label(key)}: {url}: {type(err).__name__}: {err}")
-                continue
-            elapsed = (time.perf_counter() - started) * 1000
-            expected = _tables(db, key)
-            missing = [name for name in expected if name not in present]
-            status = "ok  "
-            detail = f"{len(expected) - len(missing)}/{len(expected)} model tables present"
-            if missing:
-                failed = True
-                status = "FAIL"
-                detail += f"; missing: {', '.join(missing)} (run `flask session-ext create-all`)"
-            click.echo(
-                f"{status} {_label(key)}: {url} ({engine.dialect.name} {version}, "
-                f"{elapsed:.1f} ms): {detail}"
-            )
+        for key, engine in engines().items():
+            report = check_database(_label(key), engine, names(key))
+            failed = failed or not report.ok
+            click.echo(report.line("flask session-ext create-all"))
         if failed:
             raise click.exceptions.Exit(1)
 
     return group
-
-
-def _server_version(conn: Any) -> str:
-    info = conn.dialect.server_version_info
-    return ".".join(str(part) for part in info) if info else "?"

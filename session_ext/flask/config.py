@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError as SAArgumentError
 from sqlalchemy.pool import StaticPool
 
+from ..asyncio._engine import is_async_url, sync_url
 from ..engines import engine_option_problems, prepare_engine
 
 PREFIX = "SESSION_EXT_"
@@ -234,8 +235,11 @@ def _create_engine(key: str | None, bind: BindConfig) -> Engine:
             f"Bad engine option for {where} ({KEY_ENGINE_OPTIONS} or the bind's own options): "
             + "; ".join(problems)
         )
+    url = bind.url
+    if is_async_url(url):  # db.engine/db.session: the same database's blocking driver
+        url = sync_url(url)
     try:
-        return create_engine(bind.url, **bind.options)
+        return create_engine(url, **bind.options)
     except (TypeError, SAArgumentError) as err:
         raise ConfigError(
             f"Could not create the engine for {where} ({bind.url!r}) with options "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -18,7 +18,8 @@ from .. import exc
 from ..factory import sessionmaker
 from ..pagination import Pagination
 from ..scoping import scoped_session
-from ..web import get_from_client
+from ..web import not_found, schema
+from ..web.schema import ALL_BINDS
 from .cli import make_cli
 from .config import create_engines, read_config
 from .model import make_model, sync_bind_keys
@@ -26,12 +27,12 @@ from .pagination import paginate_select
 from .query import Query
 from .record_queries import record_queries_on
 from .session import NoAppContextError, Session, app_context_scope
-from .state import EXTENSION_KEY, AppState
+from .state import EXTENSION_KEY, AppState, state_for
 from .transactions import TestTransaction
 
 _O = TypeVar("_O")
 
-ALL_BINDS = "__all__"
+__all__ = ["ALL_BINDS", "SessionExt"]
 
 
 class SessionExt:
@@ -123,10 +124,17 @@ class SessionExt:
         if config.record_queries:
             for engine in engines.values():
                 record_queries_on(engine)
-        app.extensions[EXTENSION_KEY] = AppState(self, app, config, engines)
+        app.extensions[EXTENSION_KEY] = AppState(
+            self, app, config, engines, session=self.session, model=self.Model
+        )
         app.teardown_appcontext(self._teardown_session)
         app.shell_context_processor(self._shell_context)
-        app.cli.add_command(make_cli(self))
+        app.cli.add_command(make_cli(
+            engines=lambda: self._current_state().engines,
+            tables_of=self._tables_for,
+            create_all=lambda keys: self.create_all(bind_key=keys),
+            drop_all=lambda keys: self.drop_all(bind_key=keys),
+        ))
 
     def _teardown_session(self, error: BaseException | None) -> None:
         """End of every app context: commit (``SESSION_EXT_COMMIT_ON_TEARDOWN``,
@@ -141,7 +149,21 @@ class SessionExt:
                 else:
                     session.rollback()
         finally:
-            self.session.remove()
+            try:
+                self.session.remove()
+            finally:
+                if "_async_session" in self.__dict__:  # an async view used db.async_session
+                    from .asyncio import teardown
+
+                    teardown(self, error, self._state_for(current_app).config.commit_on_teardown)
+
+    @property
+    def async_session(self) -> Any:
+        """The app context's ``AsyncSession`` for ``async def`` views (an
+        ``async_scoped_session``; see :mod:`session_ext.flask.asyncio`)."""
+        from .asyncio import scoped_for
+
+        return scoped_for(self)
 
     def _shell_context(self) -> dict[str, Any]:
         context: dict[str, Any] = {"db": self}
@@ -150,13 +172,7 @@ class SessionExt:
         return context
 
     def _state_for(self, app: Any) -> AppState:
-        state = app.extensions.get(EXTENSION_KEY) if hasattr(app, "extensions") else None
-        if state is None or state.db is not self:
-            raise RuntimeError(
-                f"The app {getattr(app, 'name', app)!r} is not registered with this SessionExt: "
-                "call db.init_app(app) in your app factory"
-            )
-        return state  # type: ignore[no-any-return]
+        return state_for(app, self)
 
     def _current_state(self) -> AppState:
         if not has_app_context():
@@ -166,10 +182,6 @@ class SessionExt:
                 "see docs/flask.md#sessions-and-teardown"
             )
         return self._state_for(current_app)
-
-    def _remove_current_session(self) -> None:
-        if has_app_context():
-            self.session.remove()
 
     # ------------------------------------------------------------------ engines & metadata
     @property
@@ -188,38 +200,14 @@ class SessionExt:
         return self._current_state().engine_for(None)
 
     def _keys(self, state: AppState, bind_key: Any) -> list[str | None]:
-        if bind_key == ALL_BINDS:
-            return list(state.engines)
-        if bind_key is None or isinstance(bind_key, str):
-            keys = [bind_key]
-        elif isinstance(bind_key, Iterable):
-            keys = list(bind_key)
-        else:
-            raise exc.ArgumentError(
-                f"bind_key must be '{ALL_BINDS}', None, a bind key or a list of them, "
-                f"not {bind_key!r}"
-            )
-        for key in keys:
-            state.engine_for(key)  # raises for an unknown key
-        return keys
+        return schema.select_bind_keys(bind_key, state.engines, state.engine_for,
+                                       argument="bind_key", error=exc.ArgumentError)
 
     def _tables_for(self, key: str | None) -> list[Table]:
         """The tables of ``db.metadata`` that live in bind ``key``, in
         dependency order."""
         sync_bind_keys(self.Model)
-        return [t for t in self.metadata.sorted_tables if t.info.get("bind_key") == key]
-
-    def _for_each_bind(self, bind_key: Any, operation: str) -> None:
-        state = self._current_state()
-        for key in self._keys(state, bind_key):
-            tables = self._tables_for(key)
-            if not tables:
-                continue
-            bind = state.bind_for(key)
-            if operation == "create":
-                self.metadata.create_all(bind, tables=tables)
-            else:
-                self.metadata.drop_all(bind, tables=tables)
+        return schema.tables_of_bind(self.metadata, key)
 
     def create_all(self, bind_key: Any = ALL_BINDS) -> None:
         """Create the missing tables of the models (and ``db.Table`` tables).
@@ -229,11 +217,15 @@ class SessionExt:
         transaction the DDL runs (and is rolled back) on the test's
         connections.
         """
-        self._for_each_bind(bind_key, "create")
+        state = self._current_state()
+        schema.create_all(self.metadata, self._keys(state, bind_key), self._tables_for,
+                          state.bind_for)
 
     def drop_all(self, bind_key: Any = ALL_BINDS) -> None:
         """Drop the tables of the models; ``bind_key`` as in :meth:`create_all`."""
-        self._for_each_bind(bind_key, "drop")
+        state = self._current_state()
+        schema.drop_all(self.metadata, self._keys(state, bind_key), self._tables_for,
+                        state.bind_for)
 
     def reflect(self, bind_key: Any = ALL_BINDS, **kwargs: Any) -> None:
         """Load the tables that exist in the databases into ``db.metadata``
@@ -265,25 +257,25 @@ class SessionExt:
         self, entity: type[_O], ident: Any, *, description: str | None = None
     ) -> _O:
         """``session.get(entity, ident)``, or ``abort(404)`` when there is no such row."""
-        obj = get_from_client(self.session(), entity, ident)
-        if obj is None:
-            abort(404, description=description)
-        return obj  # type: ignore[no-any-return]
+        try:
+            return not_found.get_or_404(self.session(), entity, ident, description)  # type: ignore[no-any-return]
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def first_or_404(self, statement: Any, *, description: str | None = None) -> Any:
         """The first column of the first row (the object for ``select(Model)``),
         or ``abort(404)`` when there is no row."""
-        value = self.session.execute(statement).scalar()
-        if value is None:
-            abort(404, description=description)
-        return value
+        try:
+            return not_found.first_or_404(self.session(), statement, description)
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def one_or_404(self, statement: Any, *, description: str | None = None) -> Any:
         """The only row's first column, or ``abort(404)`` for none or several rows."""
         try:
-            return self.session.execute(statement).scalar_one()
-        except (exc.NoResultFound, exc.MultipleResultsFound):
-            abort(404, description=description)
+            return not_found.one_or_404(self.session(), statement, description)
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def paginate(
         self,

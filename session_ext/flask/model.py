@@ -7,31 +7,41 @@ On top of :class:`session_ext.DeclarativeBase` it gives models
 * ``__bind_key__``: the bind (a key of ``SESSION_EXT_BINDS``) whose database
   holds the model's table; it is stored in ``table.info["bind_key"]``, where
   sessions, ``create_all()`` and Core statements on the table find it;
-* a default ``__tablename__``: the class name in snake_case
-  (``UserProfile`` -> ``user_profile``) when the class sets neither
+* a default ``__tablename__``: the class name in snake_case, as
+  Flask-SQLAlchemy 3.x names it (``UserProfile`` -> ``user_profile``, see
+  :mod:`session_ext.web.naming`) when the class sets neither
   ``__tablename__`` nor ``__table__``.
+
+The extension is passed in (:func:`make_model`, :class:`QueryProperty`):
+only its public ``Query`` and ``session`` are used.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import MetaData
 
 from .. import exc
 from ..mapping.declarative import DeclarativeBase
+from ..web.binds import copy_bind_keys
+from ..web.naming import default_tablename, snake_case
 
 if TYPE_CHECKING:
-    from .extension import SessionExt
     from .query import Query
+
+__all__ = ["Model", "ModelMeta", "QueryProperty", "make_model", "snake_case", "sync_bind_keys"]
 
 _BaseMeta: type = type(DeclarativeBase)
 
 
-def snake_case(name: str) -> str:
-    """``UserProfile`` -> ``user_profile``, ``HTTPRequest`` -> ``http_request``."""
-    return re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name).lower()
+class _Extension(Protocol):
+    """What models need of a ``SessionExt``."""
+
+    Query: type[Any]
+
+    @property
+    def session(self) -> Any: ...
 
 
 class Model:
@@ -48,7 +58,7 @@ class QueryProperty:
     """``Model.query``: a new Query on the current app context's session each
     time it is read (``RuntimeError`` outside an app context)."""
 
-    def __init__(self, db: SessionExt) -> None:
+    def __init__(self, db: _Extension) -> None:
         self.db = db
 
     def __get__(self, instance: Any, owner: type) -> Any:
@@ -58,33 +68,15 @@ class QueryProperty:
         return query_cls(owner, session=self.db.session())
 
 
-def _has_own_tablename(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
-    if "__tablename__" in namespace or "__table__" in namespace:
-        return True
-    for base in bases:
-        for klass in base.__mro__:
-            if klass.__dict__.get("__tablename__") is not None:
-                return True
-            if "__table__" in klass.__dict__:
-                return True
-    return False
-
-
-def _is_declarative_base(bases: tuple[type, ...]) -> bool:
-    return DeclarativeBase in bases
-
-
 class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
     """Metaclass of ``db.Model``: default table names and ``__bind_key__``."""
 
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
                 **kw: Any) -> Any:
-        if (
-            not _is_declarative_base(bases)
-            and not namespace.get("__abstract__", False)
-            and not _has_own_tablename(bases, namespace)
-        ):
-            namespace["__tablename__"] = snake_case(name)
+        if DeclarativeBase not in bases:
+            tablename = default_tablename(name, namespace, bases)
+            if tablename is not None:
+                namespace["__tablename__"] = tablename
         return super().__new__(mcls, name, bases, namespace, **kw)
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
@@ -98,7 +90,7 @@ class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
 
 
 def make_model(
-    db: SessionExt,
+    db: _Extension,
     model_class: type | None,
     metadata: MetaData | None,
 ) -> type[DeclarativeBase]:
@@ -145,7 +137,4 @@ def make_model(
 def sync_bind_keys(base: type[DeclarativeBase]) -> None:
     """Copy ``__bind_key__`` of every model to its table's info (for bases not
     built by :func:`make_model`, whose metaclass does this at class creation)."""
-    for mapper in base.registry.mappers:
-        key = getattr(mapper.class_, "__bind_key__", None)
-        if key is not None:
-            mapper.table.info["bind_key"] = key
+    copy_bind_keys(base.registry.mappers)

@@ -1,4 +1,8 @@
-"""``Model.query`` for views: the legacy ``Query`` plus 404 helpers."""
+"""``Model.query`` for views: the legacy ``Query`` plus 404 helpers.
+
+The helpers' logic is the web layer's (:mod:`session_ext.web.not_found`);
+here "not found" becomes ``abort(404)``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,9 @@ from typing import Any, TypeVar
 
 from flask import abort
 
-from .. import exc
 from ..pagination import Pagination
 from ..query import Query as _CoreQuery
-from ..web import get_from_client
+from ..web import not_found
 from .pagination import paginate_query
 
 _T = TypeVar("_T")
@@ -24,24 +27,25 @@ class Query(_CoreQuery[_T]):
 
     def get_or_404(self, ident: Any, description: str | None = None) -> Any:
         """The object with this primary key, or ``abort(404)``."""
-        obj = get_from_client(self._session(), self._single_entity_class(), ident)
-        if obj is None:
-            abort(404, description=description)
-        return obj
+        try:
+            return not_found.get_or_404(self._session(), self._single_entity_class(), ident,
+                                        description)
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def first_or_404(self, description: str | None = None) -> Any:
         """The first result, or ``abort(404)`` when there is none."""
-        obj = self.first()
-        if obj is None:
-            abort(404, description=description)
-        return obj
+        try:
+            return not_found.query_first_or_404(self, description)
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def one_or_404(self, description: str | None = None) -> Any:
         """Exactly one result, or ``abort(404)`` for none or several."""
         try:
-            return self.one()
-        except (exc.NoResultFound, exc.MultipleResultsFound):
-            abort(404, description=description)
+            return not_found.query_one_or_404(self, description)
+        except not_found.NotFound as err:
+            abort(404, description=err.description)
 
     def paginate(  # type: ignore[override]
         self,
@@ -53,7 +57,7 @@ class Query(_CoreQuery[_T]):
         count: bool = True,
     ) -> Pagination:
         """A page of results; ``page``/``per_page`` default to the request's
-        arguments (see :mod:`session_ext.flask.pagination` for the 404 rules)."""
+        arguments (see :mod:`session_ext.web.pages` for the 404 rules)."""
         return paginate_query(
             self,
             page=page,

@@ -6,22 +6,25 @@ is bound to those connections with ``join_transaction_mode=
 "create_savepoint"``.  Application code may ``commit()`` and ``rollback()``
 freely: those only release or roll back SAVEPOINTs.  At the end the sessions
 are closed and the outer transactions rolled back, leaving the database as
-it was.  Used by the :mod:`session_ext.testing` pytest plugin and by
+it was.  Used by the :mod:`session_ext.flask.testing` pytest plugin and by
 :meth:`SessionExt.test_transaction`.
+
+This module knows nothing of the rest of the adapter: it is given the app's
+engines and told about the sessions to close.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Connection, RootTransaction
+from sqlalchemy.engine import Connection, Engine, RootTransaction
 
 from ..engines import begin_now
 
 if TYPE_CHECKING:
-    from .session import Session
-    from .state import AppState
+    from ..session import Session
 
 
 class TestTransaction:
@@ -29,8 +32,9 @@ class TestTransaction:
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
-    def __init__(self, state: AppState) -> None:
-        self.state = state
+    def __init__(self, engines: Mapping[str | None, Engine]) -> None:
+        #: bind key (None: the default database) -> the app's engine
+        self.engines = engines
         #: bind key (None: the default database) -> the test's connection
         self.connections: dict[str | None, Connection] = {}
         self._transactions: list[RootTransaction] = []
@@ -38,7 +42,7 @@ class TestTransaction:
 
     def begin(self) -> None:
         try:
-            for key, engine in self.state.engines.items():
+            for key, engine in self.engines.items():
                 conn = engine.connect()
                 self.connections[key] = conn
                 self._transactions.append(conn.begin())

@@ -9,7 +9,7 @@ database generates, and cached Core statements.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
@@ -17,9 +17,6 @@ from sqlalchemy.schema import Column, Table
 from .. import exc
 from ..compat import ANNOTATIONS, annotate, autoincrement_column
 from .attributes import ColumnAttribute
-
-if TYPE_CHECKING:
-    from .declarative import Registry
 
 ENTITY_ANNOTATION = "session_ext_mapper"
 
@@ -37,7 +34,8 @@ def mapper_for_table(table: Any) -> Mapper | None:
 class Mapper:
     """Maps one class to one table."""
 
-    def __init__(self, class_: type, table: Table, registry: Registry) -> None:
+    def __init__(self, class_: type, table: Table, registry: Any) -> None:
+        # registry: the declarative.Registry (which imports this module)
         self.class_ = class_
         self.table = table
         self.local_table = table
@@ -121,7 +119,7 @@ class Mapper:
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
         self.registry.configure()
-        return any(r.lazy != "select" for r in self.relationships.values())
+        return any(r.loader.after_load for r in self.relationships.values())
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -37,6 +37,19 @@ def test_default_table_names_are_snake_case():
         "v2_thing", "thing2_go", "mixed_case", "abc", "_private"]
 
 
+def test_table_names_are_the_flask_adapters_with_leading_underscores_kept(temporary_models):
+    from session_ext.flask.model import snake_case as flask_snake_case
+
+    class Order_Item(db.Model):  # noqa: N801 - the name under test
+        id = Column(Integer, primary_key=True)
+
+    temporary_models.append(Order_Item)
+    assert Order_Item.__table__.name == "order__item" == flask_snake_case("Order_Item")
+    for name in ("HTTPResponse", "User2Group", "ABCThing", "Snake_case_Name"):
+        assert snake_case(name) == flask_snake_case(name)
+    assert (snake_case("_Private"), flask_snake_case("_Private")) == ("_private", "private")
+
+
 def test_explicit_tablename_and_abstract_bases_are_kept(temporary_models):
     class Base(db.Model):
         __abstract__ = True

@@ -7,6 +7,7 @@ from flask_support import AuditLog, User, db, on_databases
 from sqlalchemy import Column, Integer, String, create_engine, func, insert, inspect, select, text
 
 from session_ext.flask import ConfigError, SessionExt
+from session_ext.web.binds import RoutedSession
 
 
 def _tables(engine) -> set[str]:
@@ -41,6 +42,19 @@ def test_models_and_core_statements_are_routed_to_their_bind(make_app):
     # the rows really are in the audit database
     with audit.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 3
+
+
+def test_routing_is_the_cores_binds_built_once_per_app(make_app):
+    app = make_app()
+    with app.app_context():
+        session = db.session()
+        # no lookup of its own per statement: the core's get_bind, given binds=
+        assert type(session).get_bind is RoutedSession.get_bind
+        assert session.get_bind(AuditLog) is db.engines["audit"]
+        state = app.extensions["session_ext"]
+        routes = state.bind_routes(state.binds())
+        assert routes[AuditLog] is routes[AuditLog.__table__] is db.engines["audit"]
+        assert state.bind_routes(state.binds()) is routes  # cached while nothing changes
 
 
 def test_view_writes_to_the_bind(make_app):

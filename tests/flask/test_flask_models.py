@@ -22,6 +22,19 @@ def test_snake_case(name, expected):
     assert snake_case(name) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Order_Item", "order__item"), ("_Private", "private"), ("ABCThing", "abc_thing"),
+     ("User2Group", "user2_group")],
+)
+def test_table_names_are_flask_sqlalchemys(name, expected):
+    ext = SessionExt()
+    model = type(ext.Model)(name, (ext.Model,), {"id": Column(Integer, primary_key=True)})
+    assert model.__table__.name == expected
+    fsa_model = pytest.importorskip("flask_sqlalchemy.model")
+    assert fsa_model.camel_to_snake_case(name) == expected
+
+
 def test_default_and_explicit_table_names():
     assert User.__tablename__ == "user"
     assert BlogPost.__table__.name == "blog_post"

@@ -1,4 +1,4 @@
-"""The session_ext.testing plugin: every test runs in a transaction rolled back at the end."""
+"""The session_ext.flask.testing plugin: every test runs in a transaction rolled back at the end."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from flask_support import AuditLog, User, db, on_databases
 from sqlalchemy import create_engine, func, select, text
 
-from session_ext.testing import _state_of
+from session_ext.flask.testing import _state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,6 +193,33 @@ def test_plugin_is_loaded_from_its_entry_point_and_rolls_back(tmp_path, database
         # fixture can shadow pytest-flask's in a project that has no pytest config
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
          str(project)],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+    engine = create_engine(database_uri)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM note")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("plugin", ["session_ext.flask.testing", "session_ext.testing"])
+def test_plugin_is_loaded_by_name_from_pytest_plugins(tmp_path, plugin):
+    """Without the entry point (``-p no:session_ext``), a conftest that names the
+    plugin (or its former home, ``session_ext.testing``) gets the fixtures."""
+    project = tmp_path / "userproject"
+    project.mkdir()
+    conftest = f"pytest_plugins = [{plugin!r}]\n" + textwrap.dedent(_CONFTEST)
+    (project / "conftest.py").write_text(conftest)
+    (project / "test_notes.py").write_text(textwrap.dedent(_TESTS))
+    database_uri = f"sqlite:///{tmp_path / 'notes.sqlite3'}"
+    env = dict(os.environ, NOTES_DB=database_uri)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
+         "-p", "no:session_ext", str(project)],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr

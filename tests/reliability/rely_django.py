@@ -26,9 +26,12 @@ from session_ext.django import registry  # noqa: E402
 
 
 def _figures() -> dict[str, Any]:
+    from session_ext.django import asyncio as async_views
+
     return {
-        "sessions": len(registry.session.registry),
-        "checked_out": sum(e.pool.checkedout() for e in registry.engines.values()),
+        "sessions": len(registry.session.registry) + len(async_views.session.registry),
+        "checked_out": sum(e.pool.checkedout() for e in registry.engines.values())
+        + async_views.async_engines.checked_out(),
     }
 
 

@@ -50,7 +50,26 @@ def stats(request: HttpRequest) -> JsonResponse:
     return JsonResponse(rely_stats.snapshot())
 
 
+async def async_read_write(request: HttpRequest) -> JsonResponse:
+    """Async view (db.async_session): write a row and flush it, then count the
+    uncommitted-marker rows this transaction can see. A "clean" request
+    commits its row; a "dirty" one writes a marker row and never commits it
+    (the middleware's removal rolls it back). ``others`` must always be 0."""
+    token = request.GET["token"]
+    dirty = request.GET.get("kind") == "dirty"
+    session = db.async_session
+    session.add(Note(title=(UNCOMMITTED if dirty else "async-") + token, body="async"))
+    await session.flush()
+    visible = await session.scalar(
+        select(func.count(Note.id)).where(Note.title.startswith(UNCOMMITTED))
+    )
+    if not dirty:
+        await session.commit()
+    return JsonResponse({"token": token, "others": visible - (1 if dirty else 0)})
+
+
 urlpatterns = [
+    path("_rely/async/read-write", async_read_write),
     path("_rely/flush-then-raise", flush_then_raise),
     path("_rely/raise", read_then_raise),
     path("_rely/probe", probe),

@@ -8,13 +8,12 @@ misses tables.
 
 from __future__ import annotations
 
-import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from sqlalchemy import inspect, text
 
+from ....web.schema import check_database
 from ...facade import db
 from ..common import add_bind_argument, label, selected_keys, table_names
 
@@ -34,30 +33,7 @@ class Command(BaseCommand):
             )
 
     def _check(self, key: str | None) -> bool:
-        engine = db.get_engine(key)
-        url = engine.url.render_as_string(hide_password=True)
-        expected = table_names(key)
-        started = time.perf_counter()
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-                present = set(inspect(conn).get_table_names())
-                info = conn.dialect.server_version_info or ()
-        except Exception as err:
-            self.stdout.write(self.style.ERROR(
-                f"FAIL {label(key)}: {url}: cannot connect: {type(err).__name__}: {err}"
-            ))
-            return False
-        elapsed = (time.perf_counter() - started) * 1000
-        version = ".".join(str(part) for part in info) or "?"
-        missing = [name for name in expected if name not in present]
-        detail = f"{len(expected) - len(missing)}/{len(expected)} model tables present"
-        line = f"{label(key)}: {url} ({engine.dialect.name} {version}, {elapsed:.1f} ms): {detail}"
-        if missing:
-            self.stdout.write(self.style.ERROR(
-                f"FAIL {line}; missing: {', '.join(missing)} "
-                "(run `manage.py session_ext_create_all`)"
-            ))
-            return False
-        self.stdout.write(self.style.SUCCESS(f"ok   {line}"))
-        return True
+        report = check_database(label(key), db.get_engine(key), table_names(key))
+        style = self.style.SUCCESS if report.ok else self.style.ERROR
+        self.stdout.write(style(report.line("manage.py session_ext_create_all")))
+        return report.ok

@@ -14,10 +14,10 @@ import decimal
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .mapping.mapper import class_mapper
+from ..mapping.mapper import class_mapper
 
 if TYPE_CHECKING:
-    from .session import Session
+    from ..session import Session
 
 #: the widest integer any supported database stores (a signed 64-bit BIGINT)
 MAX_INT64 = 2**63 - 1
