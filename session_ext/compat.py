@@ -8,10 +8,11 @@ behave exactly as Core's own execution would.  Each such use lives here, named
 after what it is for, so that a new SQLAlchemy release is checked in one file
 (``tests/test_compat_boundary.py`` keeps it so).
 
-Bottom layer: imports SQLAlchemy only.  Everything here was checked on
-SQLAlchemy 2.0.0 (the floor is higher, see ``pyproject.toml``), the latest
-2.0.x and 2.1.x; where versions differ the difference is handled here and
-said.
+Bottom layer: imports SQLAlchemy only.  The test suite ran with everything
+here on SQLAlchemy 2.0.0, 2.0.22 (the floor in ``pyproject.toml``: earlier
+releases lack batched ``INSERT .. RETURNING`` in parameter order), 2.0.59 and
+2.1.9; "2.0.0-2.1.x" below means the name exists throughout.  Where releases
+differ, the difference is handled here and said.
 
 Speed: some of these are read once per statement.  Those are plain
 ``operator.attrgetter`` objects or attribute *names* for ``getattr`` (no
