@@ -57,6 +57,10 @@ except ImportError:  # pragma: no cover - 2.0.x
 #: has already expanded an entity into its columns.  2.0.0-2.1.x.
 raw_columns = attrgetter("_raw_columns")
 
+#: the elements given to ``select().select_from()`` (a tuple, empty when
+#: none).  2.0.0-2.1.x.
+select_froms = attrgetter("_from_obj")
+
 #: attribute name of a statement's own execution options (those set with
 #: ``stmt.execution_options()``), for ``getattr(stmt, EXECUTION_OPTIONS, {})``
 #: on statements that may not be ``Executable``.  Executable statements also
@@ -329,6 +333,6 @@ __all__ = [
     "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
     "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
     "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",
-    "require_unique", "result_metadata", "rows_result", "selected_width", "type_affinity",
-    "unannotated", "unobserved_in_transaction", "where_criteria",
+    "require_unique", "result_metadata", "rows_result", "select_froms", "selected_width",
+    "type_affinity", "unannotated", "unobserved_in_transaction", "where_criteria",
 ]
