@@ -22,11 +22,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
-from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.util import ClauseAdapter
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
+from .compat import (
+    WITH_OPTIONS,
+    ClauseAdapter,
+    PathOption,
+    has_limit_or_offset,
+    order_by_clauses,
+)
 from .mapping.relationships import (
     LOADER_STRATEGIES,
     MANYTOMANY,
@@ -53,11 +57,8 @@ UNIQUE_OK = "_se_unique_ok"
 
 
 # --------------------------------------------------------------------------- options
-class LoaderOption(ExecutableOption):
+class LoaderOption(PathOption):
     """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
-
-    _traverse_internals = [("path_key", InternalTraversal.dp_plain_obj)]
-    inherit_cache = True
 
     def __init__(self, path: tuple[tuple[Relationship, str], ...]) -> None:
         self.path = path
@@ -312,7 +313,7 @@ Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
-    return [o for o in getattr(statement, "_with_options", ()) if isinstance(o, LoaderOption)]
+    return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
 
 
 def plan_for(
@@ -382,7 +383,7 @@ def apply_joined(
         for i, (mapper, _n) in enumerate(layout)
         if mapper is not None
     ]
-    limited = statement._limit_clause is not None or statement._offset_clause is not None
+    limited = has_limit_or_offset(statement)
     collection_joins = limited and any(
         LOADER_STRATEGIES[strategy].joins and mapper.relationships[key].uselist
         for _i, mapper, _f, paths, _v in queue
@@ -394,8 +395,8 @@ def apply_joined(
         inner = statement.subquery()
         adapter = ClauseAdapter(inner)
         stmt = select(inner)
-        if statement._order_by_clauses:
-            stmt = stmt.order_by(*[adapter.traverse(c) for c in statement._order_by_clauses])
+        if order_by_clauses(statement):
+            stmt = stmt.order_by(*[adapter.traverse(c) for c in order_by_clauses(statement)])
         i, mapper, _f, paths, visited0 = queue[0]
         queue[0] = (i, mapper, inner, paths, visited0)
         wrapped = True

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.util import ClauseAdapter
 
 from ... import exc
+from ...compat import ClauseAdapter
 
 #: a Relationship (not imported: the relationship is built on this module)
 Rel = Any
