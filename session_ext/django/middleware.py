@@ -35,7 +35,9 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
-from ..scoping import scope
+from ..scoping import Scope, entered
+from ..web.streaming import AsyncScopedStream, ScopedStream
+from .decorators import wants_commit
 from .state import registry
 
 logger = logging.getLogger("session_ext.django")
@@ -56,31 +58,85 @@ class SessionExtMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self._acall(request)
-        with scope("request"):
+        held = Scope("request")
+        with entered(held):
             try:
                 response = self.get_response(request)
             except BaseException:
                 _end_after_error()
+                held.close()
                 raise
-            end_request(ok=response.status_code < 400)
+            ok = wants_commit(request, response.status_code)
+            if response.streaming:
+                stream_in_scope(response, held, ok)
+                return response
+            try:
+                end_request(ok=ok)
+            finally:
+                held.close()
             return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        async with scope("request"):
+        held = Scope("request")
+        with entered(held):
             try:
                 response = await get_response(request)
             except BaseException:
-                await _end_async_after_error()
-                if registry.session.has():
-                    await sync_to_async(_end_after_error, thread_sensitive=False)()
+                try:
+                    await _end_async_after_error()
+                    if registry.session.has():
+                        await sync_to_async(_end_after_error, thread_sensitive=False)()
+                finally:
+                    held.close()
                 raise
-            await _end_async(ok=response.status_code < 400)
-            if registry.session.has():  # the commit and the close block: not in the loop
-                await sync_to_async(end_request, thread_sensitive=False)(
-                    ok=response.status_code < 400
-                )
+            ok = wants_commit(request, response.status_code)
+            if response.streaming and response.is_async:
+                stream_in_scope(response, held, ok)
+                return response
+            try:
+                await _end_async(ok=ok)  # a sync body runs in a thread: no awaits there
+                if response.streaming:
+                    stream_in_scope(response, held, ok)
+                    return response
+                if registry.session.has():  # the commit and the close block: not in the loop
+                    await sync_to_async(end_request, thread_sensitive=False)(ok=ok)
+            finally:
+                if not response.streaming:
+                    held.close()
             return response
+
+
+def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:
+    """Produce ``response``'s body inside the request's scope ``held``, then end
+    the request (commit when ``ok`` and the body was exhausted, else roll back)
+    and close the scope."""
+    body = response._iterator  # the raw body: Django maps make_bytes over what we set
+    # its close() runs inside our stream's close, in the scope, not before it
+    response._resource_closers = [
+        closer for closer in response._resource_closers
+        if getattr(closer, "__self__", None) is not body
+    ]
+    if response.is_async:
+
+        async def afinish(exhausted: bool) -> None:
+            try:
+                await _end_async(ok=ok and exhausted)
+                if registry.session.has():
+                    await sync_to_async(end_request, thread_sensitive=False)(ok=ok and exhausted)
+            finally:
+                held.close()
+
+        response.streaming_content = AsyncScopedStream(body, held, afinish)
+    else:
+
+        def finish(exhausted: bool) -> None:
+            try:
+                end_request(ok=ok and exhausted)
+            finally:
+                held.close()
+
+        response.streaming_content = ScopedStream(body, held, finish)
 
 
 async def _end_async(ok: bool) -> None:
