@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..pagination import Pagination
     from ..scoping import scope
     from .conf import ALL_BINDS
+    from .decorators import no_auto_commit
     from .facade import Database, db
     from .middleware import SessionExtMiddleware
     from .model import Model
@@ -52,6 +53,7 @@ _EXPORTS = {
     "db": ".facade",
     "first_or_404": ".shortcuts",
     "get_object_or_404": ".shortcuts",
+    "no_auto_commit": ".decorators",
     "one_or_404": ".shortcuts",
     "paginate": ".pagination",
     "registry": ".state",
@@ -70,6 +72,7 @@ __all__ = [
     "db",
     "first_or_404",
     "get_object_or_404",
+    "no_auto_commit",
     "one_or_404",
     "paginate",
     "registry",
