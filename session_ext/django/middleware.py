@@ -67,7 +67,7 @@ class SessionExtMiddleware:
                 held.close()
                 raise
             ok = wants_commit(request, response.status_code)
-            if response.streaming:
+            if _streams(response):
                 stream_in_scope(response, held, ok)
                 return response
             try:
@@ -91,20 +91,28 @@ class SessionExtMiddleware:
                     held.close()
                 raise
             ok = wants_commit(request, response.status_code)
-            if response.streaming and response.is_async:
+            streams = _streams(response)
+            if streams and response.is_async:
                 stream_in_scope(response, held, ok)
                 return response
             try:
                 await _end_async(ok=ok)  # a sync body runs in a thread: no awaits there
-                if response.streaming:
+                if streams:
                     stream_in_scope(response, held, ok)
                     return response
                 if registry.session.has():  # the commit and the close block: not in the loop
                     await sync_to_async(end_request, thread_sensitive=False)(ok=ok)
             finally:
-                if not response.streaming:
+                if not streams:
                     held.close()
             return response
+
+
+def _streams(response: HttpResponseBase) -> bool:
+    """A streaming body to produce in the request's scope: a generator or an
+    async iterator, not a file (``FileResponse`` ends the request at once, so
+    a server's ``wsgi.file_wrapper`` still gets the file)."""
+    return response.streaming and getattr(response, "file_to_stream", None) is None
 
 
 def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:

@@ -3,8 +3,8 @@
 **Streaming.**  Flask tears the app context down when the view returns, even
 when the response body is a ``stream_with_context`` generator that will run
 later (it pushes the same context again while it runs).  When the request
-has a ``db.session`` and its response is streamed (an iterator body, not a
-file passed through), :func:`keep_session_for_stream` (an ``after_request``
+has a ``db.session`` and its response body is a generator (what
+``stream_with_context`` returns), :func:`keep_session_for_stream` (an ``after_request``
 hook) wraps the body in a :class:`~session_ext.web.streaming.ScopedStream`
 and marks the context: the teardowns skip ``db.session`` while the body is
 pending, so inside a ``stream_with_context`` body ``db.session`` is the
@@ -71,8 +71,8 @@ def stream_pending() -> bool:
 def keep_session_for_stream(db: Any, commit_on_teardown: bool, response: Response) -> Response:
     """``after_request``: keep the session of a streamed response until its
     body ends (see the module's docstring)."""
-    if not response.is_streamed or response.direct_passthrough or not db.session.has():
-        return response
+    if not inspect.isgenerator(response.response) or not db.session.has():
+        return response  # lists, files, error pages rendered by a WSGI callable
     ctx = app_ctx._get_current_object()  # type: ignore[attr-defined]
     namespace = ctx.g
     commit = commit_on_teardown and auto_commit_wanted()

@@ -55,6 +55,19 @@ def pytest_configure(config: pytest.Config) -> None:
     django.setup()
 
 
+#: tests that create Django's test database themselves: they run before any test
+#: makes pytest-django create it for the rest of the session (``django_db``, a
+#: ``TestCase``), after which DATABASES already names the test database
+CREATE_THEIR_OWN_TEST_DATABASE = {"test_derived_database_follows_djangos_test_database"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = [item for item in items
+             if getattr(item, "originalname", None) in CREATE_THEIR_OWN_TEST_DATABASE]
+    if first:
+        items[:] = first + [item for item in items if item not in first]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     registry.dispose()
     for tmp in _TMP:

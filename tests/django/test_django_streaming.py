@@ -12,6 +12,7 @@ streaming task.
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.test import Client
 from django.urls import path
 from django_support import Item
@@ -93,7 +94,13 @@ def sync_session_async_body(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(body())
 
 
+def file_view(request: HttpRequest) -> FileResponse:
+    db.session.add(Item(name="file"))
+    return FileResponse(io.BytesIO(b"file body"))
+
+
 urlpatterns = [
+    path("file", file_view),
     path("stream", stream_view),
     path("astream", async_stream_view),
     path("mixed", sync_session_async_body),
@@ -221,6 +228,15 @@ def test_sync_body_never_iterated_is_removed_when_closed(backend, close_early):
     assert committed_names() == []
     assert LOG == []  # the generator never started: nothing ran
     assert_nothing_left()
+
+
+def test_file_response_ends_the_request_at_once(backend):
+    """A FileResponse is not held open: the request commits when it returns
+    (the server may hand the file to wsgi.file_wrapper)."""
+    response = Client().get("/file")
+    assert committed_names() == ["file"]
+    assert_nothing_left()
+    assert b"".join(response.streaming_content) == b"file body"
 
 
 def test_thread_session_is_untouched_by_a_body(backend):
