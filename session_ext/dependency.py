@@ -29,9 +29,9 @@ from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationshi
 from .state import NO_VALUE, InstanceState, instance_state
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
-    from .session import Session
-    from .unitofwork import FlushPlan
+    from .protocols import SessionLike as Session
 
 
 def _rels(mapper: Mapper) -> list[Relationship]:
@@ -47,9 +47,9 @@ class _RelsOf(dict):  # type: ignore[type-arg]
 
 
 def presort(session: Session, plan: FlushPlan) -> None:
-    mappers = {s.mapper for s in session._new}
-    mappers |= {s.mapper for s in session._deleted}
-    mappers |= {s.mapper for s in session.identity_map._modified}
+    mappers = {s.mapper for s in session.objects.new}
+    mappers |= {s.mapper for s in session.objects.deleted}
+    mappers |= {s.mapper for s in session.identity_map.modified}
     for registry in {m.registry for m in mappers}:
         registry.configure()
     # only the relationships of the objects being flushed do flush-time work;
@@ -61,10 +61,10 @@ def presort(session: Session, plan: FlushPlan) -> None:
 
 
 def _live(session: Session) -> list[tuple[InstanceState, Any]]:
-    out = list(session._new.items())
-    for state in list(session.identity_map._modified):
+    out = list(session.objects.new.items())
+    for state in list(session.identity_map.modified):
         obj = state.obj()
-        if obj is not None and state not in session._deleted:
+        if obj is not None and state not in session.objects.deleted:
             out.append((state, obj))
     return out
 
@@ -178,7 +178,7 @@ class _OneToManyFlush(_DirectionFlush):
         if "delete" in rel.cascade or rel.passive_deletes:
             return
         cstate = instance_state(child)
-        if cstate in session._deleted or cstate.key is None:
+        if cstate in session.objects.deleted or cstate.key is None:
             return
         if cstate.session_id == session.hash_key:
             plan.add_sync(cstate, child, rel, None)
@@ -250,8 +250,8 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
             return  # moved to another parent, which syncs its key: not an orphan
     if "delete-orphan" in rel.cascade:
         if cstate.key is None:
-            session._expunge_state(cstate)
-        elif cstate not in session._deleted:
+            session.objects.expunge_state(cstate)
+        elif cstate not in session.objects.deleted:
             session.delete(child)
         return
     if cstate.key is not None:
@@ -261,7 +261,7 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
 
 
 def _deletions(session: Session, plan: FlushPlan) -> None:
-    for state, obj in list(session._deleted.items()):
+    for state, obj in list(session.objects.deleted.items()):
         d = obj.__dict__
         for rel in _rels(state.mapper):
             _FLUSH[rel.direction].deleted(session, plan, rel, state, obj, d)

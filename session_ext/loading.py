@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.sql.selectable import ForUpdateArg
 
 from . import direct, exc
+from .lifecycle import autoflush
+from .protocols import loaders
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def entity_loader(
@@ -35,7 +37,7 @@ def entity_loader(
     cls = mapper.class_
     new = cls.__new__
     keys = mapper.column_attr_keys
-    imap = session.identity_map._dict
+    imap = session.identity_map.by_key
     sid = session.hash_key
     pk_idx = tuple(offset + i for i in mapper.pk_indexes)
     end = offset + len(keys)
@@ -130,7 +132,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
 
 
 def _connection(session: Session, mapper: Mapper) -> Any:
-    return session._connection_for_bind(session.get_bind(mapper))
+    return session.transactions.connection_for_bind(session.get_bind(mapper))
 
 
 def _row_by_pk(session: Session, mapper: Mapper, keys: tuple[str, ...] | None,
@@ -183,10 +185,7 @@ def row_is_gone(session: Session, state: InstanceState, obj: object) -> bool:
     try:
         load_expired_attributes(state, None)
     except exc.ObjectDeletedError:
-        session.identity_map.remove_state(state)
-        state.was_deleted = True
-        if session._transaction is not None:
-            session._transaction._deleted[state] = obj
+        session.objects.row_deleted(state, obj, session.transactions.current)
         return True
     return False
 
@@ -207,7 +206,7 @@ def get_by_identity(
     if None in pk:
         return None  # primary key columns are NOT NULL: no row can match
     key = (mapper.class_, pk, None)
-    state = session.identity_map._dict.get(key)
+    state = session.identity_map.by_key.get(key)
     if state is not None and not populate_existing and not with_for_update:
         obj = state()  # state.obj()
         if obj is not None:
@@ -216,7 +215,7 @@ def get_by_identity(
             return obj
     if _dead:
         sweep_dead()  # a session that only ever get()s must not collect dead entries
-    session._autoflush()
+    autoflush(session)
     if (
         options
         or execution_options
@@ -245,7 +244,7 @@ def get_by_identity(
     if row is None:
         return None
     populate = populate_existing or bool(with_for_update)
-    cache = session._loader_cache
+    cache = session.objects.loader_cache
     loader = cache.get((mapper, populate))
     if loader is None:
         loader = cache[(mapper, populate)] = entity_loader(session, mapper, 0, len(row), populate)
@@ -269,11 +268,12 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     if not missing:
         state.expired = False
         return
-    if session._implicit_io_guard is not None:
-        session._implicit_io_guard(state, key)
-    if session._flushable():
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, key)
+    if session.objects.flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
-        session._autoflush()
+        autoflush(session)
         missing = tuple(k for k in mapper.column_attr_keys if k not in d)
         if not missing:
             state.expired = False
@@ -360,7 +360,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
 
 def expire_all_states(session: Session, states: list[InstanceState]) -> None:
     """``expire_state(session, s, None)`` for many states, in one tight loop."""
-    modified = session.identity_map._modified
+    modified = session.identity_map.modified
     last_mapper = None
     keys: tuple[str, ...] = ()
     for state in states:
@@ -381,3 +381,6 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
             state._strong = None
             modified.discard(state)
         state.expired = True
+
+
+loaders.load_expired_attributes = load_expired_attributes

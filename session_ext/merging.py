@@ -31,7 +31,7 @@ from .state import instance_state
 
 if TYPE_CHECKING:
     from .mapping.relationships import Relationship
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
@@ -77,12 +77,9 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
                     "attributes changed since it was loaded (dirty); with load=False only "
                     "clean objects (as loaded) can be merged. Flush it first, or use load=True"
                 )
-            if session._transaction is None:
-                session._autobegin("merge()")
+            session.transactions.autobegin("merge()")
             merged = cls.__new__(cls)
-            mstate = instance_state(merged)
-            mstate.key = key
-            session._attach_persistent(mstate, merged)
+            session.objects.attach_persistent(instance_state(merged), merged, key)
         else:
             merged = session.get(cls, key[1], options=options)
     if merged is None:

@@ -28,9 +28,9 @@ from .direct import dialect_cache, options_change_sql, raise_as_core
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
     from .state import InstanceState
-    from .unitofwork import FlushPlan
 
 Item = tuple["InstanceState", object]
 _MISSING = object()

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import exc
 
 if TYPE_CHECKING:
-    from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import MapperLike as Mapper
+    from .protocols import SessionLike as Session
 
 STATE_ATTR = "_se_state"
 
@@ -265,10 +265,10 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         if sid is not None and self.key is not None and not self.was_deleted:
             session = _sessions.get(sid)
             if session is not None:
-                if session._transaction is None:
-                    session._autobegin("changing an attribute of a persistent object")
+                if session.transactions.current is None:
+                    session.transactions.autobegin("changing an attribute of a persistent object")
                 self.modified = True
-                session.identity_map._hold(self)
+                session.identity_map.hold(self)
                 return
         self.modified = True
 
@@ -390,7 +390,7 @@ def sweep_dead() -> None:
         if sid != last_sid:
             last_sid = sid
             session = get_session(sid)
-            imap = session.identity_map._dict if session is not None else None
+            imap = session.identity_map.by_key if session is not None else None
         # an object that died can't have been held as modified: only the map entry
         key = state.key
         if imap is not None and imap.get(key) is state:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..protocols import loaders
 from ..state import (
     NO_VALUE,
     STATE_ATTR,
@@ -22,7 +23,7 @@ from ..state import (
 if TYPE_CHECKING:
     from sqlalchemy.schema import Column
 
-    from .mapper import Mapper
+    from ..protocols import MapperLike as Mapper  # mapper.py imports this module
 
 
 class ColumnAttribute:
@@ -75,9 +76,7 @@ class ColumnAttribute:
                 refuse_expired_new(state, self.key)
             # transient / pending: a never-set column reads as None, as in SQLAlchemy
             return None
-        from ..loading import load_expired_attributes
-
-        load_expired_attributes(state, self.key)
+        loaders.load_expired_attributes(state, self.key)
         return obj.__dict__.get(self.key)
 
     def values_differ(self, old: Any, new: Any) -> bool:
