@@ -28,6 +28,7 @@ database runs inside the request's scope.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -119,6 +120,7 @@ def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:
     """Produce ``response``'s body inside the request's scope ``held``, then end
     the request (commit when ``ok`` and the body was exhausted, else roll back)
     and close the scope."""
+    enter = functools.partial(entered, held)
     body = response._iterator  # the raw body: Django maps make_bytes over what we set
     # its close() runs inside our stream's close, in the scope, not before it
     response._resource_closers = [
@@ -135,7 +137,7 @@ def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:
             finally:
                 held.close()
 
-        response.streaming_content = AsyncScopedStream(body, held, afinish)
+        response.streaming_content = AsyncScopedStream(body, enter, afinish)
     else:
 
         def finish(exhausted: bool) -> None:
@@ -144,7 +146,7 @@ def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:
             finally:
                 held.close()
 
-        response.streaming_content = ScopedStream(body, held, finish)
+        response.streaming_content = ScopedStream(body, enter, finish)
 
 
 async def _end_async(ok: bool) -> None:

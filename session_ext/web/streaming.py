@@ -6,9 +6,10 @@ adapter would already have removed the request's session.  The adapters
 instead hand the body to :class:`ScopedStream` (sync iterators) or
 :class:`AsyncScopedStream` (async iterators), which
 
-* produce each chunk with the request's :class:`~session_ext.scoping.Scope`
-  current (``db.session`` in the body is the request's session), and
-* call ``finish(ok)`` exactly once, with the scope current, when the body is
+* produce each chunk inside a context the adapter gives (``enter()``: the
+  request's :class:`~session_ext.scoping.Scope` made current again, so that
+  ``db.session`` in the body is the request's session), and
+* call ``finish(ok)`` exactly once, inside that context, when the body is
   exhausted (``ok=True``), raises, or is closed before its end (a client that
   went away; ``ok=False``).  A body nobody iterated nor closed is finished
   when the stream is garbage collected (``ok=False``).
@@ -25,23 +26,23 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
-from ..scoping import Scope, entered
-
 logger = logging.getLogger("session_ext.web")
 
+#: makes the context manager each chunk is produced in (e.g. ``lambda:
+#: session_ext.scoping.entered(request_scope)``); None: no context
+Enter = Callable[[], contextlib.AbstractContextManager[Any]] | None
 
-def _enter(scope: Scope | None) -> contextlib.AbstractContextManager[Any]:
-    return entered(scope) if scope is not None else contextlib.nullcontext()
+
+def _enter(enter: Enter) -> contextlib.AbstractContextManager[Any]:
+    return enter() if enter is not None else contextlib.nullcontext()
 
 
 class ScopedStream:
-    """A sync body produced inside ``scope``, then ``finish(ok)`` once."""
+    """A sync body produced inside ``enter()``, then ``finish(ok)`` once."""
 
-    def __init__(
-        self, body: Iterable[Any], scope: Scope | None, finish: Callable[[bool], None]
-    ) -> None:
+    def __init__(self, body: Iterable[Any], enter: Enter, finish: Callable[[bool], None]) -> None:
         self.body = body
-        self.scope = scope
+        self.enter = enter
         self._finish = finish
         self._iter: Iterator[Any] | None = None
         self.finished = False
@@ -52,7 +53,7 @@ class ScopedStream:
     def __next__(self) -> Any:
         if self.finished:
             raise StopIteration
-        with _enter(self.scope):
+        with _enter(self.enter):
             try:
                 if self._iter is None:
                     self._iter = iter(self.body)
@@ -65,11 +66,11 @@ class ScopedStream:
                 raise
 
     def close(self) -> None:
-        """Close the body (its ``finally`` blocks run in the scope), then finish
+        """Close the body (its ``finally`` blocks run in the context), then finish
         with ``ok=False``; a no-op once finished."""
         if self.finished:
             return
-        with _enter(self.scope):
+        with _enter(self.enter):
             try:
                 close = getattr(self._iter if self._iter is not None else self.body, "close", None)
                 if close is not None:
@@ -91,7 +92,7 @@ class ScopedStream:
 
 
 class AsyncScopedStream:
-    """An async body produced inside ``scope``, then ``await finish(ok)`` once.
+    """An async body produced inside ``enter()``, then ``await finish(ok)`` once.
 
     ``finish`` runs to its end even when the task streaming the body is
     cancelled (a client disconnect under ASGI).  Made on the event loop that
@@ -101,11 +102,11 @@ class AsyncScopedStream:
     def __init__(
         self,
         body: AsyncIterable[Any],
-        scope: Scope | None,
+        enter: Enter,
         finish: Callable[[bool], Awaitable[None]],
     ) -> None:
         self.body = body
-        self.scope = scope
+        self.enter = enter
         self._finish = finish
         self._iter: AsyncIterator[Any] | None = None
         self._loop = asyncio.get_running_loop()
@@ -117,7 +118,7 @@ class AsyncScopedStream:
     async def __anext__(self) -> Any:
         if self.finished:
             raise StopAsyncIteration
-        with _enter(self.scope):
+        with _enter(self.enter):
             try:
                 if self._iter is None:
                     self._iter = aiter(self.body)
@@ -130,10 +131,10 @@ class AsyncScopedStream:
                 raise
 
     async def aclose(self) -> None:
-        """Close the body (in the scope), then finish with ``ok=False``."""
+        """Close the body (in the context), then finish with ``ok=False``."""
         if self.finished:
             return
-        with _enter(self.scope):
+        with _enter(self.enter):
             try:
                 target = self._iter if self._iter is not None else self.body
                 aclose = getattr(target, "aclose", None)
