@@ -121,7 +121,9 @@ def backend(request: pytest.FixtureRequest, configure: Any, databases: dict[str,
     if request.param == "postgresql":
         pg = request.getfixturevalue("pg_engine")
         urls["default"] = pg.url.render_as_string(hide_password=False)
-    configure(COMMIT_ON_TEARDOWN=True, DATABASES=urls)
+    # SQLite: writers queue on the file's lock; a loaded CI machine may need longer than 5 s
+    options = {} if request.param == "postgresql" else {"connect_args": {"timeout": 60}}
+    configure(COMMIT_ON_TEARDOWN=True, DATABASES=urls, ENGINE_OPTIONS=options)
     return request.param
 
 
