@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..scoping import scope
     from .conf import ALL_BINDS
     from .decorators import no_auto_commit
+    from .django_models import DjangoModels, mapped
     from .facade import Database, db
     from .middleware import SessionExtMiddleware
     from .model import Model
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ALL_BINDS": ".conf",
     "Database": ".facade",
+    "DjangoModels": ".django_models",
     "Model": ".model",
     "Pagination": "..pagination",
     "Query": ".query",
@@ -53,6 +55,7 @@ _EXPORTS = {
     "db": ".facade",
     "first_or_404": ".shortcuts",
     "get_object_or_404": ".shortcuts",
+    "mapped": ".django_models",
     "no_auto_commit": ".decorators",
     "one_or_404": ".shortcuts",
     "paginate": ".pagination",
@@ -63,6 +66,7 @@ _EXPORTS = {
 __all__ = [
     "ALL_BINDS",
     "Database",
+    "DjangoModels",
     "Model",
     "Pagination",
     "Query",
@@ -72,6 +76,7 @@ __all__ = [
     "db",
     "first_or_404",
     "get_object_or_404",
+    "mapped",
     "no_auto_commit",
     "one_or_404",
     "paginate",

@@ -82,6 +82,11 @@ class Registry:
         self.session: scoped_session[Session] = scoped_session(
             sessionmaker(class_=self.session_class, state=self), scopefunc=scopefunc
         )
+        #: registries of other declarative bases routed like db.Model's (the
+        #: classes session_ext.django.mapped() makes from Django models)
+        self.mapped_registries: list[Any] = []
+        #: called after every configure() (mapped Django models re-read their database)
+        self.on_configure: list[Callable[[], None]] = []
         #: the test transaction new sessions join (session_ext.django.testing)
         self.active_test_transaction: TestTransaction | None = None
         self._lock = threading.Lock()
@@ -138,6 +143,8 @@ class Registry:
             self._remove_stale_session()
         for engine in old.values():
             engine.dispose()
+        for hook in self.on_configure:
+            hook()
         return problems
 
     def _remove_stale_session(self) -> None:
@@ -239,7 +246,16 @@ class Registry:
         if engines is None:
             engines = self.require()
         mappers = self.model_registry.mappers if self.model_registry is not None else []
-        return self._routes.for_session(engines, mappers, self.metadata.tables)
+        tables: Mapping[str, Any] = self.metadata.tables
+        if self.mapped_registries:  # Django models mapped by session_ext.django.mapped()
+            mappers = [*mappers, *(m for r in self.mapped_registries for m in r.mappers)]
+            tables = {**tables, **{k: t for r in self.mapped_registries
+                                   for k, t in r.metadata.tables.items()}}
+        return self._routes.for_session(engines, mappers, tables)
+
+    def clear_routes(self) -> None:
+        """Forget the cached routes (a model's bind key changed)."""
+        self._routes.clear()
 
     def settings_changed(self, setting: str, **kwargs: Any) -> None:
         """``setting_changed`` receiver: reconfigure when a test overrides a

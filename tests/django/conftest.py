@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         DEBUG=False,
         SECRET_KEY="session_ext tests",
         ALLOWED_HOSTS=["testserver", "localhost"],
-        INSTALLED_APPS=["session_ext.django", "example_apps.django_app"],
+        INSTALLED_APPS=["session_ext.django", "example_apps.django_app", "library"],
         MIDDLEWARE=["session_ext.django.middleware.SessionExtMiddleware"],
         ROOT_URLCONF="django_support",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
