@@ -232,6 +232,10 @@ def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any
                 parent: Any) -> None:
     cstate = instance_state(child)
     if not _in_flush(session, rel, child, parent):
+        # not saved, but SQLAlchemy still copies the parent's key into it once
+        # the parent's row is written
+        plan.outside_syncs.setdefault(instance_state(parent).mapper, []).append(
+            (child, rel, parent))
         return
     plan.add_sync(cstate, child, rel, parent)
     if cstate.key is not None and not cstate.modified:
@@ -241,13 +245,26 @@ def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any
 def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
             parent: Any) -> None:
     cstate = instance_state(child)
-    if cstate.session_id != session.hash_key:
-        return
     partner = rel.partner
+    moved = False
     if partner is not None:
         now = child.__dict__.get(partner.key)
-        if now is not None and now is not parent:
-            return  # moved to another parent, which syncs its key: not an orphan
+        # moved to another parent, which syncs its key: not an orphan
+        moved = now is not None and now is not parent
+    if cstate.session_id != session.hash_key:
+        warnings.warn(
+            f"Object {exc.instance_str(child)} is not in the session: its removal from "
+            f"{rel.class_attribute} of {exc.instance_str(parent)} is not flushed",
+            exc.SAWarning,
+            stacklevel=6,
+        )
+        if not moved and "delete-orphan" not in rel.cascade:
+            # not written, but SQLAlchemy still clears its key
+            plan.outside_syncs.setdefault(instance_state(parent).mapper, []).append(
+                (child, rel, None))
+        return
+    if moved:
+        return
     if "delete-orphan" in rel.cascade:
         if cstate.key is None:
             session.objects.expunge_state(cstate)
@@ -369,6 +386,26 @@ def insert_levels(plan: FlushPlan, mapper: Mapper,
     for item in items:
         out.setdefault(level[item[0]], []).append(item)
     return [out[k] for k in sorted(out)]
+
+
+def apply_outside_syncs(plan: FlushPlan, mapper: Mapper | None) -> None:
+    """Copy the key of each parent of ``mapper`` (None: all that are left) into
+    its one-to-many children that are not in the session (or clear theirs, for
+    removed ones). They are not flushed, yet SQLAlchemy sets their foreign key
+    as a user-visible change, which no rollback undoes."""
+    if mapper is None:
+        todo = [s for syncs in plan.outside_syncs.values() for s in syncs]
+        plan.outside_syncs.clear()
+    else:
+        todo = plan.outside_syncs.pop(mapper, ())
+    deleted = plan.session.objects.deleted
+    for child, rel, parent in todo:
+        if instance_state(child) in deleted:
+            continue
+        dest = rel.sync_dest_keys
+        values = [None] * len(dest) if parent is None else _source_values(rel, parent)
+        for k, v in zip(dest, values):
+            setattr(child, k, v)
 
 
 def post_update_values(plan: FlushPlan) -> None:

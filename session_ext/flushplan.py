@@ -94,6 +94,8 @@ class FlushPlan:
         self.post_syncs: list[tuple[InstanceState, object, Any, Any]] = []
         #: many-to-many changes: (relationship, parent, child, adding)
         self.m2m: list[tuple[Any, Any, Any, bool]] = []
+        #: one-to-many children outside the session, per parent mapper: (child, rel, parent or None)
+        self.outside_syncs: dict[Mapper, list[tuple[Any, Any, Any]]] = {}
         #: new objects that replace a deleted row with the same key (written as UPDATE)
         self.replacing: dict[InstanceState, InstanceState] = {}
         #: True when the flush covers every object (no ``objects=`` subset)

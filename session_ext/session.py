@@ -395,9 +395,7 @@ class Session(_TransactionControl):
             )
         stack = self.transactions
         if not book.flushable():
-            if stack.current is not None:
-                stack.current.check_active("flush")
-            return
+            return  # nothing to write: no check of the transaction, as SQLAlchemy
         from .unitofwork import flush_session
 
         if stack.ctx is not None:

@@ -51,8 +51,8 @@ log = logging.getLogger("session_ext.flush")
 
 
 @functools.lru_cache(maxsize=512)
-def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
-    """Tables sorted so that referenced tables come first.
+def table_order(tables: tuple[Table, ...], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
+    """Tables sorted so that referenced tables come first, else in the given order.
 
     ``skip``: foreign key constraints written by post_update (they do not order
     tables); remaining cycles are broken arbitrarily.
@@ -167,13 +167,15 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
 
 def _check_expired_new(session: Session) -> None:
-    """New objects whose INSERT was rolled back while attributes were expired:
-    SQLAlchemy cannot flush them until those attributes are set again."""
+    """New objects whose INSERT was rolled back while their primary key was
+    expired: SQLAlchemy cannot flush them until the key is set again."""
     for state in list(session.objects.new):
         if state in expired_new and state.expired:
             d = state.obj().__dict__  # type: ignore[union-attr]
-            if all(k in d for k in state.mapper.column_attr_keys):
-                state.expired = False  # every attribute set again
+            if all(k in d for k in state.mapper.pk_keys):
+                # its key is known (set again, or never expired): SQLAlchemy INSERTs
+                # it, other expired columns as not given
+                state.expired = False
                 expired_new.discard(state)
             else:
                 refuse_expired_new(state, None)
@@ -242,8 +244,11 @@ def _synced_pk(plan: FlushPlan, state: InstanceState, d: dict[str, Any],
 
 
 def _emit(plan: FlushPlan) -> None:
-    mappers = set(plan.inserts) | set(plan.updates) | set(plan.deletes)
-    tables = frozenset(m.table for m in mappers)
+    # in the order of "module.ClassName" where dependencies leave a choice (also
+    # between tables), as SQLAlchemy: which rows a failing flush wrote shows
+    mappers = sorted(set(plan.inserts) | set(plan.updates) | set(plan.deletes),
+                     key=lambda m: f"{m.class_.__module__}.{m.class_.__name__}")
+    tables = tuple(dict.fromkeys(m.table for m in mappers))
     skip = frozenset(
         fk.constraint
         for m in mappers
@@ -257,7 +262,11 @@ def _emit(plan: FlushPlan) -> None:
         by_table.setdefault(m.table, []).append(m)
     order = table_order(tables, skip)
     for table in order:
-        for mapper in by_table.get(table, ()):
+        here = by_table.get(table, ())
+        if len(here) > 1:  # classes of one single-table hierarchy
+            _emit_shared_table(plan, here)
+            continue
+        for mapper in here:
             plan.emitting = mapper
             # UPDATEs first, as SQLAlchemy does (a row renamed away frees a unique
             # value for a new row), unless they may point at the table's new rows
@@ -272,7 +281,11 @@ def _emit(plan: FlushPlan) -> None:
                 plan.inserted.extend(items)
             if not updates_first:
                 _emit_updates(plan, mapper)
+            if plan.outside_syncs:
+                dependency.apply_outside_syncs(plan, mapper)
     plan.emitting = None
+    if plan.outside_syncs:
+        dependency.apply_outside_syncs(plan, None)
     dependency.post_update_values(plan)
     persistence.write_post_updates(plan)
     if plan.m2m:
@@ -285,6 +298,35 @@ def _emit(plan: FlushPlan) -> None:
             if items:
                 persistence.delete_rows(plan, mapper, items)
                 plan.deleted.extend(items)
+
+
+def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper]) -> None:
+    """The rows of several classes sharing one table: UPDATEs, then the new rows
+    in the order they were added (as SQLAlchemy does), each run of one class
+    in one go."""
+    for mapper in mappers:
+        plan.emitting = mapper
+        _emit_updates(plan, mapper)
+    pending = {m: plan.inserts[m] for m in mappers if plan.inserts.get(m)}
+    if not pending:
+        return
+    states = {state for items in pending.values() for state, _obj in items}
+    run: list[Any] = []
+    run_mapper: Any = None
+    runs: list[tuple[Mapper, list[Any]]] = []
+    for state, obj in plan.session.objects.new.items():
+        if state not in states:
+            continue
+        if state.mapper is not run_mapper:
+            run_mapper, run = state.mapper, []
+            runs.append((run_mapper, run))
+        run.append((state, obj))
+    for mapper, items in runs:
+        plan.emitting = mapper
+        for level in dependency.insert_levels(plan, mapper, items):
+            dependency.apply_syncs(plan, level)
+            persistence.insert_rows(plan, mapper, level)
+        plan.inserted.extend(items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
