@@ -217,7 +217,14 @@ def _table(model: type) -> Table:
     existing = DjangoModels.metadata.tables.get(meta.db_table)
     if existing is not None:
         return existing
-    columns = [_column(field) for field in meta.local_concrete_fields]
+    columns = [_column(field) for field in meta.local_concrete_fields
+               if getattr(field, "column", None) is not None]
+    composite = getattr(meta.pk, "fields", None)  # a CompositePrimaryKey (Django 5.2)
+    if composite:
+        names = {f.column for f in composite}
+        for column in columns:
+            if column.name in names:
+                column.primary_key, column.nullable = True, False
     return Table(meta.db_table, DjangoModels.metadata, *columns)
 
 

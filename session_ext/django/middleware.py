@@ -18,6 +18,13 @@ the one thread Django runs sync views in: otherwise the next request's view,
 queued on that thread, could wait for a lock (SQLite's write lock, a row
 lock) that only this request's rollback releases, and time out.
 
+A streaming response (``StreamingHttpResponse`` with a generator or an async
+iterator; not a ``FileResponse``) keeps the request's scope: its body is
+produced inside it, and the request ends as above when the body is exhausted
+(committed when ``COMMIT_ON_TEARDOWN`` allows), closed early or raises (rolled
+back).  A view decorated with :func:`~session_ext.django.no_auto_commit` is
+never committed here.
+
 An async view's ``db.async_session`` (see :mod:`session_ext.django.asyncio`)
 is ended the same way, on the event loop: its close is awaited, never run in
 a thread, and finishes even when the request is cancelled.

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from library.models import MODELS, Author, Book, Favourite, Reader, Tag
+from library.models import MODELS, Author, Book, Edition, Favourite, Reader, Tag
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, func, select
 
 from session_ext.django import DjangoModels, db, mapped, registry
@@ -187,3 +187,18 @@ def test_a_model_whose_database_session_ext_lacks_is_refused(settings, databases
     with pytest.raises(TypeError, match="Django model"):
         mapped(object)
     assert registry.settings is not None
+
+
+def test_a_composite_primary_key(django_database):
+    SEdition, SBook = mapped(Edition), mapped(Book)  # noqa: N806
+    assert [c.name for c in SEdition.__table__.primary_key] == ["book_id", "number"]
+    author = Author.objects.create(name="Ada")
+    book = Book.objects.create(title="Notes", isbn="333", author=author)
+    Edition.objects.create(book=book, number=1, year=1843)
+    first = db.session.get(SEdition, (book.pk, 1))
+    assert first.year == 1843 and first.book.title == "Notes"
+    db.session.add(SEdition(book_id=book.pk, number=2, year=1953))
+    db.session.commit()
+    assert sorted(e.year for e in db.session.get(SBook, book.pk).editions) == [1843, 1953]
+    assert list(Edition.objects.order_by("number").values_list("year", flat=True)) == [
+        1843, 1953]

@@ -1,7 +1,7 @@
 """Django models of the mapping tests (app ``library``): foreign keys (one
 self-referential), a many-to-many with an auto-created through table and one
 with an explicit through model, ``db_table``, ``db_column``, a non-integer
-primary key, Python and database-side defaults."""
+primary key, a composite primary key, Python and database-side defaults."""
 
 from __future__ import annotations
 
@@ -45,4 +45,11 @@ class Favourite(models.Model):
     stars = models.IntegerField(default=5)
 
 
-MODELS = [Author, Tag, Book, Reader, Favourite]
+class Edition(models.Model):
+    pk = models.CompositePrimaryKey("book", "number")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="editions")
+    number = models.IntegerField()
+    year = models.IntegerField(null=True)
+
+
+MODELS = [Author, Tag, Book, Reader, Favourite, Edition]
