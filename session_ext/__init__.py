@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import exc
+from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
 from .aliasing import AliasedClass, aliased
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement

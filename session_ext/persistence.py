@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
 
-from . import exc
+from . import direct, exc
+from .compat import autoincrement_column, bind_processor
 from .direct import dialect_cache, options_change_sql, raise_as_core
 from .loading import load_before_write
 from .state import NO_VALUE, STATE_ATTR
@@ -81,7 +82,7 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
     ``exec_driver_sql`` still pass through Core's cursor events.
     """
     dialect = conn.dialect
-    if dialect.name != "sqlite" or not dialect.positional:
+    if dialect.name != "sqlite" or not dialect.positional or direct.CORE_ONLY:
         return None
     if options_change_sql(conn):
         return None  # schema_translate_map and the like: Core must render the SQL
@@ -140,6 +141,10 @@ def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
 
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:  # joined-table inheritance: the root table's row first
+        for part in mapper.table_parts:
+            insert_rows(plan, part, items)
+        return
     conn = plan.connection(mapper)
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
@@ -228,8 +233,11 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
         # columns with no value and no default of any kind: NULL in the row,
         # and known to be so without being loaded (see InstanceState.known_none)
         omitted = frozenset(keys).difference(present, fetch)
+        # joined-table inheritance: the INSERT of each table after the first adds its columns
+        later = mapper.part_of is not None and mapper is not mapper.part_of.table_parts[0]
         for (state, _obj), _params in rows:
-            state.known_none = omitted
+            state.known_none = state.known_none | omitted if later and state.known_none \
+                else omitted
     columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch
@@ -375,16 +383,17 @@ def _copy_capable(conn: Any, mapper: Mapper, present: tuple[str, ...], fetch: li
     """PostgreSQL + psycopg 3, one integer key drawn from a sequence, and column
     types psycopg can adapt by itself (no SQLAlchemy bind processing)."""
     dialect = conn.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async:
+    if (dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async
+            or direct.CORE_ONLY):
         return False  # psycopg's async connection (an AsyncSession) has no blocking COPY
     if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
         return False
     pk_col = mapper.primary_key[0]
-    if pk_col is not mapper.table.autoincrement_column or pk_col.default is not None:
+    if pk_col is not autoincrement_column(mapper.table) or pk_col.default is not None:
         return False
     for key in present:
         col = mapper.column_attrs[key].column
-        if col.type._cached_bind_processor(dialect) is not None:
+        if bind_processor(col.type, dialect) is not None:
             return False
     return True
 
@@ -441,7 +450,7 @@ def _rowid_ordered(dialect: Any, mapper: Mapper, fetch: list[str]) -> bool:
     col = mapper.primary_key[0]
     if not mapper.table.dialect_options["sqlite"].get("with_rowid", True):
         return False  # a WITHOUT ROWID table has no rowids to read keys from
-    return col is mapper.table.autoincrement_column and col.default is None
+    return col is autoincrement_column(mapper.table) and col.default is None
 
 
 def _sort_self_referential(mapper: Mapper, items: list[Item]) -> list[Item]:
@@ -496,6 +505,9 @@ def _pk_where(mapper: Mapper) -> Any:
 
 
 def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:
+        _update_parts(plan, mapper, items)
+        return
     attrs = mapper.attrs
     pk_keys = mapper.pk_keys
     pk_params = mapper.pk_param_names
@@ -564,6 +576,22 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         _run_update_groups(plan, mapper, conn, groups)
 
 
+def _update_parts(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    """Joined-table inheritance: an UPDATE of each table with changed columns;
+    an object counts as updated if any of its tables was."""
+    n_unchanged, n_updated, n_switches = (
+        len(plan.unchanged), len(plan.updated), len(plan.key_switches))
+    for part in mapper.table_parts:
+        update_rows(plan, part, items)
+    updated = list(dict.fromkeys(plan.updated[n_updated:]))
+    written = {state for state, _obj in updated}
+    unchanged = [s for s in dict.fromkeys(plan.unchanged[n_unchanged:]) if s not in written]
+    switches = list(dict.fromkeys(plan.key_switches[n_switches:]))
+    plan.updated[n_updated:] = updated
+    plan.unchanged[n_unchanged:] = unchanged
+    plan.key_switches[n_switches:] = switches
+
+
 def _run_update_groups(plan: FlushPlan, mapper: Mapper, conn: Any,
                        groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]]) -> None:
     """One executemany UPDATE per set of changed columns."""
@@ -607,6 +635,10 @@ def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper:
 
 # --------------------------------------------------------------------------- DELETE
 def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:  # joined-table inheritance: the subclass's row first
+        for part in reversed(mapper.table_parts):
+            delete_rows(plan, part, items)
+        return
     conn = plan.connection(mapper)
     if mapper.has_self_reference and len(items) > 1:
         items = list(reversed(_sort_self_referential(mapper, items)))

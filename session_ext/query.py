@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.sql import Select
 
 from . import exc
+from .compat import has_limit, has_limit_or_offset, limit_and_offset
 from .mapping.mapper import class_mapper
 from .mapping.relationships import Relationship
 from .mapping.relationships.sqljoin import RelationshipJoin
@@ -222,7 +223,7 @@ class Query(Generic[_T]):
 
     def first(self) -> Any:
         """The first result (LIMIT 1), or None."""
-        stmt = self._select if self._select._limit_clause is not None else self._select.limit(1)
+        stmt = self._select if has_limit(self._select) else self._select.limit(1)
         result = self._execute(stmt)
         return result.scalars().first() if self._single_entity else result.first()
 
@@ -273,8 +274,8 @@ class Query(Generic[_T]):
 
     def _window(self, start: int, stop: int | None) -> Query[_T]:
         """LIMIT/OFFSET for rows start..stop, relative to any LIMIT/OFFSET already set."""
-        base_offset = self._select._offset or 0
-        base_limit = self._select._limit
+        base_limit, base_offset = limit_and_offset(self._select)
+        base_offset = base_offset or 0
         offset = base_offset + start
         limit = None if stop is None else max(stop - start, 0)
         if base_limit is not None:
@@ -289,7 +290,7 @@ class Query(Generic[_T]):
             raise exc.InvalidRequestError(
                 f"Query.{verb}() needs a query over exactly one mapped class"
             )
-        if self._select._limit_clause is not None or self._select._offset_clause is not None:
+        if has_limit_or_offset(self._select):
             raise exc.InvalidRequestError(
                 f"Can't call Query.{verb}() when limit() or offset() has been applied"
             )

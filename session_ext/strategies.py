@@ -22,11 +22,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
-from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.util import ClauseAdapter
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
+from .compat import (
+    WITH_OPTIONS,
+    ClauseAdapter,
+    PathOption,
+    has_limit_or_offset,
+    order_by_clauses,
+)
 from .mapping.relationships import (
     LOADER_STRATEGIES,
     MANYTOMANY,
@@ -80,11 +84,8 @@ def _strategy_key(strategy: str) -> Any:
     return strategy._key() if isinstance(strategy, JoinedVariant) else strategy
 
 
-class LoaderOption(ExecutableOption):
+class LoaderOption(PathOption):
     """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
-
-    _traverse_internals = [("path_key", InternalTraversal.dp_plain_obj)]
-    inherit_cache = True
 
     def __init__(self, path: tuple[tuple[Relationship, str], ...]) -> None:
         self.path = path
@@ -393,7 +394,7 @@ Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
-    return [o for o in getattr(statement, "_with_options", ()) if isinstance(o, LoaderOption)]
+    return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
 
 
 def plan_for(
@@ -463,7 +464,7 @@ def apply_joined(
         for i, (mapper, _n) in enumerate(layout)
         if mapper is not None
     ]
-    limited = statement._limit_clause is not None or statement._offset_clause is not None
+    limited = has_limit_or_offset(statement)
     collection_joins = limited and any(
         LOADER_STRATEGIES[strategy].joins and mapper.relationships[key].uselist
         and not getattr(strategy, "contains", False)
@@ -476,8 +477,8 @@ def apply_joined(
         inner = statement.subquery()
         adapter = ClauseAdapter(inner)
         stmt = select(inner)
-        if statement._order_by_clauses:
-            stmt = stmt.order_by(*[adapter.traverse(c) for c in statement._order_by_clauses])
+        if order_by_clauses(statement):
+            stmt = stmt.order_by(*[adapter.traverse(c) for c in order_by_clauses(statement)])
         i, mapper, _f, paths, visited0 = queue[0]
         queue[0] = (i, mapper, inner, paths, visited0)
         wrapped = True
@@ -492,8 +493,8 @@ def apply_joined(
             joins = LOADER_STRATEGIES[strategy].joins
             contains = getattr(strategy, "contains", False)
             # a single-table subclass target: its discriminator criterion is
-            # added by the SELECT of selectin loading
-            single = rel.mapper.single_criteria is not None
+            # added by the SELECT of selectin loading; a joined-table one: its join
+            single = rel.mapper.single_criteria is not None or bool(rel.mapper.table_parts)
             if not contains and (not joins or rel._primaryjoin is not None or unsafe or single):
                 strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])

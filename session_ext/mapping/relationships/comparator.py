@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.util import ClauseAdapter
 
 from ... import exc
+from ...compat import ClauseAdapter
 from ...state import NO_VALUE, InstanceState, instance_state
 from .sqljoin import RelationshipJoin
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Column, Table
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import ColumnElement
 
 from ... import exc
 from .cascades import parse_cascade

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.util import ClauseAdapter
+
+from ...compat import ClauseAdapter
 
 #: a Relationship (not imported: the relationship is built on this module)
 Rel = Any
@@ -94,7 +95,7 @@ class Direction:
 
     def criteria_sources(self, rel: Rel) -> tuple[Pairs, list[Any], set[Any]]:
         """(key pairs, join conditions given, tables extra criteria may name)."""
-        return rel.sync_pairs, [rel._primaryjoin], {rel.mapper.table}
+        return rel.sync_pairs, [rel._primaryjoin], {rel.mapper.table, rel.mapper.local_table}
 
     def configure_keys(self, rel: Rel) -> Any:
         """Set the attribute keys loading and flush use; return the lazy-load SELECT."""
