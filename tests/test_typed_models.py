@@ -365,7 +365,16 @@ def test_write_only_and_dynamic_map_to_their_loader_or_say_what_to_use() -> None
         return Box
 
     if "write_only" in LOADER_STRATEGIES:
-        assert declare().items.lazy == "write_only"
+        box_cls = declare()
+        assert box_cls.items.lazy == "write_only"
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as session:
+            box = box_cls()
+            session.add(box)
+            box.items.add_all([Item(), Item()])
+            session.commit()
+            assert len(session.scalars(box.items.select()).all()) == 2
     else:
         with pytest.raises(NotImplementedError, match=r"write_only.*Mapped\[list\[\.\.\.\]\]"):
             declare()
