@@ -35,7 +35,8 @@ from .transaction import JOIN_MODES, SessionTransaction, TransactionHooks, Trans
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import ScalarResult
-    from sqlalchemy.sql.selectable import TypedReturnsRows
+
+    from .compat import TypedReturnsRows
 
 _T = TypeVar("_T")
 _O = TypeVar("_O", bound=object)

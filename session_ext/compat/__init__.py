@@ -22,7 +22,7 @@ Python frame is added to the caller); the functions are for colder paths.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import ChunkedIteratorResult, IteratorResult
@@ -33,6 +33,11 @@ from sqlalchemy.sql.selectable import ForUpdateArg
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util import greenlet_spawn
+
+if TYPE_CHECKING:
+    #: a statement that returns typed rows: for ``Session.scalars()``'s overloads
+    #: (type checkers only; 2.1's one-entity ``select(User)`` gives ``[User]``)
+    from sqlalchemy.sql.selectable import TypedReturnsRows as TypedReturnsRows
 
 try:  # 2.1
     from sqlalchemy.util.concurrency import in_greenlet
@@ -160,6 +165,14 @@ def copy_column(column: Any) -> Any:
     class gets its own).  ``Column.copy()`` is deprecated; ``_copy()`` is what
     SQLAlchemy uses itself.  2.0.0-2.1.x."""
     return column._copy()
+
+
+def copy_schema_item(item: Any) -> Any:
+    """An unattached copy of a ``ForeignKey``/``Sequence``/``Identity``/... given to
+    ``mapped_column()`` (a mixin's column is built again for each class); other
+    arguments as they are.  ``_copy()``, as :func:`copy_column`.  2.0.0-2.1.x."""
+    copy = getattr(item, "_copy", None)
+    return copy() if copy is not None and not isinstance(item, type) else item
 
 
 def type_affinity(type_: Any) -> Any:
@@ -335,7 +348,8 @@ def handle_driver_error(conn: Any, error: BaseException, statement: str, params:
 __all__ = [
     "ANNOTATIONS", "ClauseAdapter", "EXECUTION_OPTIONS", "ForUpdateArg", "PathOption",
     "WITH_OPTIONS", "annotate", "async_proxy_for", "autoincrement_column", "bind_processor",
-    "chunked_result", "connection_options", "copy_column", "dml_values", "find_tables",
+    "chunked_result", "connection_options", "copy_column", "copy_schema_item", "dml_values",
+    "find_tables",
     "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
     "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
     "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",

@@ -50,6 +50,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.schema import Column
 
 from .. import exc
+from ..compat import copy_schema_item
 
 _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)
@@ -66,7 +67,8 @@ DATACLASS_KEYWORDS = ("init", "repr", "default_factory", "compare", "kw_only", "
 # -- what type checkers see ----------------------------------------------------------
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
+    from sqlalchemy import SQLColumnExpression
+    from sqlalchemy.sql.expression import ColumnElement
 
     class InstrumentedAttribute(ColumnElement[_T_co]):
         """``User.name`` on the class, as a type checker sees it: a column
@@ -98,7 +100,7 @@ if TYPE_CHECKING:
 
         def __get__(self, instance: object | None, owner: Any) -> Any: ...
 
-        def __set__(self, instance: Any, value: _T_co | SQLCoreOperations[_T_co]) -> None: ...
+        def __set__(self, instance: Any, value: _T_co | SQLColumnExpression[_T_co]) -> None: ...
 
         def __delete__(self, instance: Any) -> None: ...
 
@@ -177,7 +179,7 @@ class MappedColumn(Mapped[_T]):
 
     def build(self, key: str, type_: Any, nullable: bool | None) -> Column[Any]:
         """A new ``Column`` for attribute ``key`` of one class."""
-        args = tuple(a._copy() if hasattr(a, "_copy") else a for a in self.args)
+        args = tuple(copy_schema_item(a) for a in self.args)
         kwargs = dict(self.kwargs)
         if nullable is not None:
             kwargs["nullable"] = nullable
