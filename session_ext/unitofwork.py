@@ -150,6 +150,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             _collect(session, plan, only)
             _convert_replacements(session, plan)
             _check_identity_conflicts(session, plan)
+            if plan.deletes:
+                persistence.load_expired_deletes(plan)
             _emit(plan)
         except BaseException as error:
             plan.undo.undo(_kept_on_failure(plan))
