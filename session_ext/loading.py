@@ -37,7 +37,11 @@ def entity_loader(
     cls = mapper.class_
     new = cls.__new__
     keys = mapper.column_attr_keys
-    imap = session.identity_map.by_key
+    # the loader refers to the identity map, never to the session: get() keeps
+    # loaders on the session, and a reference cycle would keep a closed session
+    # (and so its deleted objects' "deleted" state) alive until gc runs
+    identity_map = session.identity_map
+    imap = identity_map.by_key
     sid = session.hash_key
     pk_idx = tuple(offset + i for i in mapper.pk_indexes)
     end = offset + len(keys)
@@ -50,7 +54,7 @@ def entity_loader(
         if populate_existing:
             d.update(zip(keys, values))
             state.reset_changes()
-            session.identity_map.release(state)
+            identity_map.release(state)
         else:  # expired, or with columns known to be NULL: the row fills them in
             for k, v in zip(keys, values):
                 if k not in d:
