@@ -173,6 +173,21 @@ def _compare_to_expired(diff: Difference) -> bool:
         _raised(se)) and re.search(r"\.(author|user) [!=]= [a-z]+\d", diff.step.code) is not None
 
 
+def _compared_expired_left_unloaded(diff: Difference) -> set[str]:
+    # the object a criterion compares to, expired with its row present:
+    # SQLAlchemy loads its columns when the statement runs, session_ext leaves
+    # them unloaded (and so they stay until read or loaded)
+    names = set(re.findall(r"\.(?:author|user) [!=]= ([a-z]+\d+)", diff.step.code))
+    keys = set()
+    for key, (sa, se) in diff.diffs.items():
+        name, _, attr = key.partition(".")
+        if not attr or _many_to_one_key(key) or se != UNLOADED or sa == UNLOADED:
+            continue
+        if name in names or key in diff.masked_before:
+            keys.add(key)
+    return keys
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
 KEPT: list[Pending] = [
@@ -211,6 +226,12 @@ KEPT: list[Pending] = [
         "docs/differences.md: Model.rel == obj with obj expired uses obj's identity key "
         "(SQLAlchemy loads obj, and raises when its row is gone or it is detached)",
         explains=_compare_to_expired,
+    ),
+    Pending(
+        "compare-to-expired-object",
+        "docs/differences.md: Model.rel == obj with obj expired (its row present) leaves "
+        "obj expired (SQLAlchemy loads its columns)",
+        mask=_compared_expired_left_unloaded,
     ),
 ]
 
