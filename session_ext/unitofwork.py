@@ -250,7 +250,7 @@ def _emit(plan: FlushPlan) -> None:
     # between tables), as SQLAlchemy: which rows a failing flush wrote shows
     mappers = sorted(set(plan.inserts) | set(plan.updates) | set(plan.deletes),
                      key=lambda m: f"{m.class_.__module__}.{m.class_.__name__}")
-    tables = tuple(dict.fromkeys(m.table for m in mappers))
+    tables = tuple(dict.fromkeys(t for m in mappers for t in _tables_of(m)))
     skip = frozenset(
         fk.constraint
         for m in mappers
@@ -261,10 +261,14 @@ def _emit(plan: FlushPlan) -> None:
     )
     by_table: dict[Table, list[Mapper]] = {}
     for m in mappers:
-        by_table.setdefault(m.table, []).append(m)
+        by_table.setdefault(_tables_of(m)[0], []).append(m)
     order = table_order(tables, skip)
     for table in order:
-        for mapper in by_table.get(table, ()):
+        here = by_table.get(table, ())
+        if len(here) > 1 or (here and here[0].table_parts):  # classes of one hierarchy
+            _emit_shared_table(plan, here, order)
+            continue
+        for mapper in here:
             plan.emitting = mapper
             # UPDATEs first, as SQLAlchemy does (a row renamed away frees a unique
             # value for a new row), unless they may point at the table's new rows
@@ -290,12 +294,95 @@ def _emit(plan: FlushPlan) -> None:
         dependency.secondary_rows(plan)
         persistence.write_secondary(plan, deletes=True)
         persistence.write_secondary(plan, deletes=False)
+    _emit_deletes(plan, mappers, order)
+
+
+def _tables_of(mapper: Mapper) -> list[Table]:
+    """The tables a flush writes for ``mapper``'s objects, root first."""
+    parts = mapper.table_parts
+    return [p.local_table for p in parts] if parts else [mapper.local_table]
+
+
+def _emit_deletes(plan: FlushPlan, mappers: list[Mapper], order: tuple[Table, ...]) -> None:
+    """DELETEs, dependent tables first (joined-table inheritance: each table's
+    rows at that table's place, the subclass's before the base's)."""
     for table in reversed(order):
-        for mapper in by_table.get(table, ()):
+        for mapper in mappers:
             items = plan.deletes.get(mapper)
-            if items:
+            if items and not mapper.table_parts and mapper.local_table is table:
                 persistence.delete_rows(plan, mapper, items)
                 plan.deleted.extend(items)
+        # the classes of a joined hierarchy: one DELETE per table for all of them
+        first = None
+        rows: list[Any] = []
+        for mapper in mappers:
+            items = plan.deletes.get(mapper)
+            for part in mapper.table_parts if items else ():
+                if part.local_table is table:
+                    first = first or part
+                    rows.extend(items)
+                    if part is mapper.table_parts[0]:
+                        plan.deleted.extend(items)
+        if first is not None:
+            persistence.delete_rows(plan, first, rows)
+
+
+def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper],
+                       order: tuple[Table, ...] = ()) -> None:
+    """The rows of several classes sharing one table: UPDATEs, then the new rows
+    in the order they were added (as SQLAlchemy does), each run of one class
+    in one go."""
+    for mapper in mappers:
+        plan.emitting = mapper
+        _emit_updates(plan, mapper)
+    pending = {m: plan.inserts[m] for m in mappers if plan.inserts.get(m)}
+    if not pending:
+        return
+    states = {state for items in pending.values() for state, _obj in items}
+    run: list[Any] = []
+    run_mapper: Any = None
+    runs: list[tuple[Mapper, list[Any]]] = []
+    for state, obj in plan.session.objects.new.items():
+        if state not in states:
+            continue
+        if state.mapper is not run_mapper:
+            run_mapper, run = state.mapper, []
+            runs.append((run_mapper, run))
+        run.append((state, obj))
+    if any(m.table_parts for m in mappers):
+        _insert_joined_runs(plan, runs, order)
+        return
+    for mapper, items in runs:
+        plan.emitting = mapper
+        for level in dependency.insert_levels(plan, mapper, items):
+            dependency.apply_syncs(plan, level)
+            persistence.insert_rows(plan, mapper, level)
+        plan.inserted.extend(items)
+
+
+def _insert_joined_runs(plan: FlushPlan, runs: list[tuple[Mapper, list[Any]]],
+                        order: tuple[Table, ...]) -> None:
+    """Joined-table inheritance, as SQLAlchemy: a table at a time, the rows of
+    each table in the order the objects were added (a self-referencing
+    class's levels go one after the other, each through all its tables)."""
+    deferred = []
+    for mapper, items in runs:
+        plan.emitting = mapper
+        levels = dependency.insert_levels(plan, mapper, items)
+        if len(levels) > 1:
+            for level in levels:
+                dependency.apply_syncs(plan, level)
+                persistence.insert_rows(plan, mapper, level)
+        else:
+            dependency.apply_syncs(plan, items)
+            deferred.append((mapper, items))
+        plan.inserted.extend(items)
+    for table in order:
+        for mapper, items in deferred:
+            for part in mapper.table_parts or (mapper,):
+                if part.local_table is table:
+                    plan.emitting = mapper
+                    persistence.insert_rows(plan, part, items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:

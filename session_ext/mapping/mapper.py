@@ -33,12 +33,43 @@ def mapper_for_table(table: Any) -> Mapper | None:
 class Mapper:
     """Maps one class to one table."""
 
-    def __init__(self, class_: type, table: Table, registry: Any) -> None:
+    def __init__(self, class_: type, table: Table, registry: Any,
+                 inherits: Mapper | None = None, part_of: Mapper | None = None) -> None:
         # registry: the declarative.Registry (which imports this module)
         self.class_ = class_
-        self.table = table
+        #: the table of this class's own columns
         self.local_table = table
+        #: joined-table inheritance: the parent's table (or join) joined to
+        #: ``local_table``, which the class's SELECTs read; else ``local_table``
+        self.table: Any = table
+        if inherits is not None and table is not inherits.table:
+            self.table = inherits.table.join(table)
+        #: joined-table inheritance: the mapper of one table of the class's
+        #: rows (see :meth:`table_part`); None: a class mapped to a table
+        self.part_of = part_of
+        #: joined-table inheritance: one part mapper per table, root first
+        #: (what the flush writes); empty for a class mapped to one table
+        self.table_parts: tuple[Mapper, ...] = ()
         self.registry = registry
+        #: the mapper of the mapped class this one inherits from (None: a root)
+        self.inherits = inherits
+        self.base_mapper: Mapper = inherits.base_mapper if inherits is not None else self
+        #: the class of identity keys: the hierarchy's root, so that get(Employee, 1)
+        #: and get(Manager, 1) find the same object
+        self.identity_class: type = self.base_mapper.class_
+        #: the discriminator column of the hierarchy (None: no polymorphic loading)
+        self.polymorphic_on: Column[Any] | None = (
+            inherits.polymorphic_on if inherits is not None else None)
+        self.polymorphic_identity: Any = None
+        #: discriminator value -> mapper, shared by the whole hierarchy
+        self.polymorphic_map: dict[Any, Mapper] = (
+            inherits.polymorphic_map if inherits is not None else {})
+        #: the mappers inheriting from this one directly
+        self.subclass_mappers: list[Mapper] = []
+        #: WHERE criterion a single-table subclass adds to its SELECTs (None: none)
+        self.single_criteria: Any = None
+        if inherits is not None:
+            inherits.subclass_mappers.append(self)
         self.attrs: dict[str, Any] = {}
         self.column_attrs: dict[str, ColumnAttribute] = {}
         self.relationships: dict[str, Any] = {}
@@ -49,10 +80,14 @@ class Mapper:
                 f"table {table.name!r} has no primary key column. Mark a column with "
                 "Column(..., primary_key=True) or give the Table a PrimaryKeyConstraint"
             )
-        self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
+        # joined: the join's primary key is the root table's (the others equal it)
+        self.primary_key: tuple[Column[Any], ...] = (
+            tuple(table.primary_key.columns) if self.table is table
+            else tuple(c for c in self.base_mapper.primary_key if c in self.table.primary_key))
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = table._annotate({ENTITY_ANNOTATION: self})
-        _mapper_by_table.setdefault(table, self)
+        self._selectable = self.table._annotate({ENTITY_ANNOTATION: self})
+        if part_of is None:
+            _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
         attr = ColumnAttribute(self, key, column)
@@ -63,17 +98,29 @@ class Mapper:
 
     def configure_columns(self) -> None:
         """Freeze the precomputed column layout once all attributes are added."""
-        cols = list(self.table.columns)
-        missing = [c for c in cols if c not in self.col_to_key]
-        for c in missing:  # columns of the table with no attribute: map by key
-            setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
+        layout = list(self.table.columns)
+        if self.inherits is None and self.part_of is None and not hasattr(self, "columns"):
+            missing = [c for c in layout if c not in self.col_to_key]
+            for c in missing:  # columns of the table with no attribute: map by key
+                setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
+        #: the columns ``select(cls)`` yields, in order (single-table inheritance:
+        #: those of the whole hierarchy's table, mapped here or not)
+        self.select_columns: tuple[Column[Any], ...] = tuple(layout)
+        cols = [c for c in layout if c in self.col_to_key]
+        if self.table is not self.local_table:  # joined: one column per attribute
+            firsts: dict[str, Column[Any]] = {}
+            for c in cols:
+                firsts.setdefault(self.col_to_key[c], c)
+            cols = list(firsts.values())
         #: column attribute keys in the table's column order (the SELECT order)
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
         self.columns: tuple[Column[Any], ...] = tuple(cols)
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
-        self.column_types: tuple[Any, ...] = tuple(c.type for c in cols)
+        #: the types of ``select_columns``
+        self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
         self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
-        self.pk_indexes: tuple[int, ...] = tuple(cols.index(c) for c in self.primary_key)
+        #: positions of the primary key columns in ``select_columns``
+        self.pk_indexes: tuple[int, ...] = tuple(layout.index(c) for c in self.primary_key)
         self.pk_param_names: tuple[str, ...] = tuple(
             f"_se_pk_{i}" for i in range(len(self.primary_key))
         )
@@ -102,7 +149,7 @@ class Mapper:
                 self.python_defaults[key] = d
             elif d is not None or c.server_default is not None:
                 self.fetch_on_insert.add(key)
-            elif c.primary_key and c is self.table.autoincrement_column:
+            elif c.primary_key and c is getattr(c.table, "autoincrement_column", None):
                 self.fetch_on_insert.add(key)
             u = c.onupdate
             if u is not None and (u.is_scalar or u.is_callable):
@@ -110,10 +157,89 @@ class Mapper:
             elif u is not None or c.server_onupdate is not None:
                 self.fetch_on_update.add(key)
         # by name: the referenced table of another foreign key may not exist yet
-        fullname = self.table.fullname
+        fullname = self.local_table.fullname
         self.has_self_reference = any(
-            fk.target_fullname.rpartition(".")[0] == fullname for fk in self.table.foreign_keys
+            fk.target_fullname.rpartition(".")[0] == fullname
+            for fk in self.local_table.foreign_keys
         )
+        if self.table is not self.local_table:
+            self.table_parts = tuple(
+                self.table_part(m.local_table) for m in reversed(self.iterate_to_root())
+                if m.table is not m.inherits_table())
+
+    def inherits_table(self) -> Any:
+        """The table of the parent class (None for a root)."""
+        return self.inherits.table if self.inherits is not None else None
+
+    def table_part(self, table: Table) -> Mapper:
+        """Joined-table inheritance: a mapper of this class's attributes stored
+        in ``table`` (one table of its rows), which the flush writes as it
+        writes a class mapped to one table."""
+        part = Mapper(self.class_, table, self.registry, part_of=self)
+        part.identity_class = self.identity_class
+        for col, key in self.col_to_key.items():
+            if col.table is table:
+                part.add_column_attribute(key, col)
+        part.configure_columns()
+        return part
+
+    # -- inheritance ----------------------------------------------------------------
+    def set_polymorphic(self, on: Any, identity: Any) -> None:
+        """``__mapper_args__``' ``polymorphic_on`` (a column or the name of a
+        column attribute) and ``polymorphic_identity``."""
+        if on is not None:
+            if isinstance(on, str):
+                attr = self.column_attrs.get(on)
+                col = attr.column if attr is not None else self.table.c.get(on)
+            else:
+                col = getattr(on, "column", on)  # a mapped_column()-like wrapper
+                if not isinstance(col, Column):
+                    col = on.__clause_element__() if hasattr(on, "__clause_element__") else on
+            if col is None or col not in self.col_to_key:
+                raise exc.ArgumentError(
+                    f"polymorphic_on={on!r} of {self.class_.__name__} is not a column "
+                    "mapped by the class: name one of its columns (or its attribute name)"
+                )
+            self.polymorphic_on = col
+        if identity is not None:
+            if self.polymorphic_on is None:
+                raise exc.ArgumentError(
+                    f"{self.class_.__name__} has polymorphic_identity={identity!r} but its "
+                    "hierarchy has no polymorphic_on column: set polymorphic_on in the "
+                    "base class's __mapper_args__"
+                )
+            self.polymorphic_identity = identity
+            self.polymorphic_map[identity] = self
+
+    def iterate_to_root(self) -> list[Mapper]:
+        out: list[Mapper] = []
+        m: Mapper | None = self
+        while m is not None:
+            out.append(m)
+            m = m.inherits
+        return out
+
+    def self_and_descendants(self) -> list[Mapper]:
+        out = [self]
+        for sub in self.subclass_mappers:
+            out.extend(sub.self_and_descendants())
+        return out
+
+    def is_single_table(self) -> bool:
+        """True for a single-table subclass (it shares its parent's table)."""
+        return self.inherits is not None and self.inherits.table is self.table
+
+    def refresh_hierarchy(self) -> None:
+        """After a class joined the hierarchy: every mapper's column layout
+        (the shared table may have grown) and single-table criteria anew."""
+        for m in self.base_mapper.self_and_descendants():
+            m._stmt_cache.clear()
+            m.configure_columns()
+            m.single_criteria = None
+            if m.is_single_table() and m.polymorphic_on is not None:
+                idents = [d.polymorphic_identity for d in m.self_and_descendants()
+                          if d.polymorphic_identity is not None]
+                m.single_criteria = m.polymorphic_on.in_(idents)
 
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
@@ -122,7 +248,7 @@ class Mapper:
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (self.class_, pk, None)
+        return (self.identity_class, pk, None)
 
     def primary_key_from_dict(self, d: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(d.get(k) for k in self.pk_keys)
@@ -162,6 +288,10 @@ class Mapper:
             stmt = select(*cols).where(
                 and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(self.primary_key)))
             )
+            if self.single_criteria is not None:
+                stmt = stmt.where(self.single_criteria)
+            if self.table_parts:
+                stmt = stmt.select_from(self.table)
             self._stmt_cache[cache_key] = stmt
         return stmt
 
