@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
-from . import _gc, dependency, exc, persistence
+from . import _gc, dependency, exc, listening, persistence
 from .flushplan import FlushPlan, UndoLog  # noqa: F401  (UndoLog: the older import path)
 from .loading import row_is_gone
 from .state import (
@@ -139,6 +139,9 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
         sweep_dead()
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx, whole_session=only is None)
+    dispatch = session.dispatch if listening.session else None  # type: ignore[attr-defined]
+    if dispatch is not None and dispatch.before_flush:
+        dispatch.before_flush(session, plan, objects)
     debug = log.isEnabledFor(logging.DEBUG)
     objects = session.objects
     size = len(objects.new) + len(objects.deleted) + len(session.identity_map.modified)
@@ -153,12 +156,16 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             if plan.deletes:
                 persistence.load_expired_deletes(plan)
             _emit(plan)
+            if dispatch is not None:
+                dispatch.after_flush(session, plan)
         except BaseException as error:
             plan.undo.undo(_kept_on_failure(plan))
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
         session.objects.settle_flush(tx, plan)
+    if dispatch is not None:
+        dispatch.after_flush_postexec(session, plan)
     if debug:
         log.debug(
             "flush: %d inserted, %d updated, %d deleted (%s)",
@@ -277,10 +284,7 @@ def _emit(plan: FlushPlan) -> None:
                 _emit_updates(plan, mapper)
             items = plan.inserts.get(mapper)
             if items:
-                for level in dependency.insert_levels(plan, mapper, items):
-                    dependency.apply_syncs(plan, level)
-                    persistence.insert_rows(plan, mapper, level)
-                plan.inserted.extend(items)
+                _insert(plan, mapper, items)
             if not updates_first:
                 _emit_updates(plan, mapper)
             if plan.outside_syncs:
@@ -310,21 +314,32 @@ def _emit_deletes(plan: FlushPlan, mappers: list[Mapper], order: tuple[Table, ..
         for mapper in mappers:
             items = plan.deletes.get(mapper)
             if items and not mapper.table_parts and mapper.local_table is table:
+                if listening.mapper:
+                    _fire(plan, mapper, "before_delete", items)
                 persistence.delete_rows(plan, mapper, items)
+                if listening.mapper:
+                    _fire(plan, mapper, "after_delete", items)
                 plan.deleted.extend(items)
         # the classes of a joined hierarchy: one DELETE per table for all of them
         first = None
         rows: list[Any] = []
+        finished: list[tuple[Mapper, list[Any]]] = []
         for mapper in mappers:
             items = plan.deletes.get(mapper)
             for part in mapper.table_parts if items else ():
                 if part.local_table is table:
                     first = first or part
                     rows.extend(items)
+                    if listening.mapper and part is mapper.table_parts[-1]:
+                        _fire(plan, mapper, "before_delete", items)  # its first DELETE
                     if part is mapper.table_parts[0]:
                         plan.deleted.extend(items)
+                        finished.append((mapper, items))
         if first is not None:
             persistence.delete_rows(plan, first, rows)
+        if listening.mapper:
+            for mapper, items in finished:
+                _fire(plan, mapper, "after_delete", items)
 
 
 def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper],
@@ -354,10 +369,19 @@ def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper],
         return
     for mapper, items in runs:
         plan.emitting = mapper
-        for level in dependency.insert_levels(plan, mapper, items):
-            dependency.apply_syncs(plan, level)
-            persistence.insert_rows(plan, mapper, level)
-        plan.inserted.extend(items)
+        _insert(plan, mapper, items)
+
+
+def _insert(plan: FlushPlan, mapper: Mapper, items: list[Any]) -> None:
+    """The INSERTs of ``mapper``'s new objects, level by level (self-references)."""
+    for level in dependency.insert_levels(plan, mapper, items):
+        dependency.apply_syncs(plan, level)
+        if listening.mapper:
+            _fire(plan, mapper, "before_insert", level)
+        persistence.insert_rows(plan, mapper, level)
+        if listening.mapper:
+            _fire(plan, mapper, "after_insert", level)
+    plan.inserted.extend(items)
 
 
 def _insert_joined_runs(plan: FlushPlan, runs: list[tuple[Mapper, list[Any]]],
@@ -372,9 +396,15 @@ def _insert_joined_runs(plan: FlushPlan, runs: list[tuple[Mapper, list[Any]]],
         if len(levels) > 1:
             for level in levels:
                 dependency.apply_syncs(plan, level)
+                if listening.mapper:
+                    _fire(plan, mapper, "before_insert", level)
                 persistence.insert_rows(plan, mapper, level)
+                if listening.mapper:
+                    _fire(plan, mapper, "after_insert", level)
         else:
             dependency.apply_syncs(plan, items)
+            if listening.mapper:
+                _fire(plan, mapper, "before_insert", items)
             deferred.append((mapper, items))
         plan.inserted.extend(items)
     for table in order:
@@ -383,10 +413,40 @@ def _insert_joined_runs(plan: FlushPlan, runs: list[tuple[Mapper, list[Any]]],
                 if part.local_table is table:
                     plan.emitting = mapper
                     persistence.insert_rows(plan, part, items)
+    if listening.mapper:
+        for mapper, items in deferred:
+            _fire(plan, mapper, "after_insert", items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
     items = plan.updates.get(mapper)
     if items:
         dependency.apply_syncs(plan, items)
+        if listening.mapper:
+            _fire(plan, mapper, "before_update", items)
         persistence.update_rows(plan, mapper, items)
+        if listening.mapper:
+            _fire(plan, mapper, "after_update", items)
+
+
+def _fire(plan: FlushPlan, mapper: Mapper, name: str, items: list[Any]) -> None:
+    """Fire the mapper event ``name`` for each object: the mapper's own
+    listeners, then those of its mapped base classes registered with
+    ``propagate=True`` (only called when mapper listeners exist)."""
+    calls = []
+    own = getattr(mapper.dispatch, name)  # type: ignore[attr-defined]
+    if own:
+        calls.append(list(own))
+    for base in mapper.class_.__mro__[1:]:
+        base_mapper = base.__dict__.get("__mapper__")
+        if base_mapper is not None and base_mapper is not mapper:
+            coll = getattr(base_mapper.dispatch, name)
+            if coll:
+                calls.append([fn for fn in coll if fn in getattr(coll, "propagate", ())])
+    fns = [fn for group in calls for fn in group]
+    if not fns:
+        return
+    conn = plan.connection(mapper)
+    for _state, obj in items:
+        for fn in fns:
+            fn(mapper, conn, obj)

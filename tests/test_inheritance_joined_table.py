@@ -301,3 +301,45 @@ def test_eager_loading_of_relationships_to_joined_subclass(engine: Any) -> None:
 
     result = same_on_both(models, engine, program)
     assert result == ("Manager", "boss", ["Employee", "Manager", "Engineer", "Principal"])
+
+
+def test_mapper_events_fire_once_per_object_across_its_tables(engine: Any) -> None:
+    """before_/after_ insert, update and delete reach a joined hierarchy's
+    objects once each (not once per table), as in SQLAlchemy."""
+    names = ("before_insert", "after_insert", "before_update", "after_update",
+             "before_delete", "after_delete")
+
+    def program(m: Any, engine: Any) -> Any:
+        log: list[tuple[str, str, str]] = []
+        listeners = [
+            (name, functools.partial(lambda n, mapper, conn, target: log.append(
+                (n, type(target).__name__, target.name)), name))
+            for name in names
+        ]
+        for name, fn in listeners:
+            event.listen(m.Employee, name, fn, propagate=True)
+        phases = []
+        try:
+            with m.orm.Session(engine) as s:
+                mgr, p = m.Manager(name="m", manager_name="boss"), m.Principal(name="p", level=1)
+                s.add_all([mgr, p, m.Employee(name="e")])
+                s.commit()
+                phases.append(sorted(log))
+                log.clear()
+                mgr.manager_name, p.level = "chief", 2
+                s.commit()
+                phases.append(sorted(log))
+                log.clear()
+                s.delete(p)
+                s.commit()
+                phases.append(sorted(log))
+        finally:
+            for name, fn in listeners:
+                event.remove(m.Employee, name, fn)
+        return phases
+
+    inserted, updated, deleted = same_on_both(models, engine, program)
+    assert len(inserted) == 6 and ("after_insert", "Principal", "p") in inserted
+    assert updated == sorted([(n, c, x) for n in ("before_update", "after_update")
+                              for c, x in (("Manager", "m"), ("Principal", "p"))])
+    assert deleted == [("after_delete", "Principal", "p"), ("before_delete", "Principal", "p")]

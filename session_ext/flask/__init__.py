@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .query import Query
     from .record_queries import QueryInfo, get_recorded_queries
     from .session import NoAppContextError, Session, app_context_scope
+    from .streaming import no_auto_commit
     from .transactions import TestTransaction
 
 _EXPORTS = {
@@ -51,6 +52,7 @@ _EXPORTS = {
     "TestTransaction": ".transactions",
     "app_context_scope": ".session",
     "get_recorded_queries": ".record_queries",
+    "no_auto_commit": ".streaming",
 }
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "TestTransaction",
     "app_context_scope",
     "get_recorded_queries",
+    "no_auto_commit",
 ]
 
 

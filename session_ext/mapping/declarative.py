@@ -17,14 +17,19 @@ Core table).
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import MetaData
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
+from ..compat import copy_column
 from ..state import STATE_ATTR
 from .mapper import Mapper
+
+#: held while a registry resolves its relationships (re-entered from inside)
+_CONFIGURE_LOCK = threading.RLock()
 
 _T = TypeVar("_T")
 
@@ -52,29 +57,53 @@ class declared_attr:
 class Registry:
     """The classes of one declarative base, by name (for string lookups)."""
 
-    def __init__(self, metadata: MetaData) -> None:
-        self.metadata = metadata
+    def __init__(self, metadata: MetaData | None = None) -> None:
+        self.metadata = metadata if metadata is not None else MetaData()
         self._by_name: dict[str, list[type]] = {}
         self.mappers: list[Mapper] = []
         #: True while some relationship() has not been resolved yet
         self.relationships_pending = False
+        #: True while a thread runs configure()
+        self._configuring = False
 
     def configure(self) -> None:
-        """Resolve every relationship of this registry (runs once, lazily)."""
-        if self.relationships_pending:
-            from .relationships import configure_registry
+        """Resolve every relationship of this registry (runs once, lazily).
 
-            configure_registry(self)
-            for mapper in self.mappers:  # parents come first: backrefs reach subclasses
-                if mapper.inherits is not None:
-                    for key, rel in mapper.inherits.relationships.items():
-                        if key not in mapper.relationships:
-                            mapper.relationships[key] = mapper.attrs[key] = rel
+        Thread-safe: the first thread configures under a lock; another thread
+        arriving meanwhile waits for it rather than seeing half-configured
+        relationships (a web server's first requests race here)."""
+        if self.relationships_pending or self._configuring:
+            with _CONFIGURE_LOCK:
+                if self.relationships_pending:
+                    outermost = not self._configuring  # configure() can re-enter
+                    self._configuring = True
+                    try:
+                        self._configure_now()
+                    finally:
+                        if outermost:
+                            self._configuring = False
+
+    def _configure_now(self) -> None:
+        from .relationships import configure_registry
+
+        configure_registry(self)
+        for mapper in self.mappers:  # parents come first: backrefs reach subclasses
+            if mapper.inherits is not None:
+                for key, rel in mapper.inherits.relationships.items():
+                    if key not in mapper.relationships:
+                        mapper.relationships[key] = mapper.attrs[key] = rel
 
     def add(self, cls: type) -> None:
         self._by_name.setdefault(cls.__name__, []).append(cls)
         self._by_name.setdefault(f"{cls.__module__}.{cls.__qualname__}", []).append(cls)
         self.mappers.append(cls.__mapper__)  # type: ignore[attr-defined]
+
+    def map_imperatively(self, cls: type, table: Any, properties: dict[str, Any] | None = None
+                         ) -> Mapper:
+        """Map a plain class to a Core Table (see :mod:`session_ext.mapping.imperative`)."""
+        from .imperative import map_imperatively
+
+        return map_imperatively(self, cls, table, properties)
 
     def resolve(self, name: str) -> type:
         found = self._by_name.get(name)
@@ -140,7 +169,7 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                             f"Column {key!r} on mixin {klass.__name__} has a ForeignKey; "
                             "wrap it in a @declared_attr method so each class gets its own copy"
                         )
-                    value = value._copy()
+                    value = copy_column(value)
                 columns.pop(key, None)
                 columns[key] = value
             elif hasattr(value, "_se_declare"):

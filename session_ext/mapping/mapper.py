@@ -15,9 +15,9 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
+from ..compat import ANNOTATIONS, annotate, autoincrement_column
+from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
 from .attributes import ColumnAttribute
-
-ENTITY_ANNOTATION = "session_ext_mapper"
 
 #: Table -> Mapper of every mapped table (for binds given per class)
 _mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()
@@ -70,9 +70,11 @@ class Mapper:
         self.single_criteria: Any = None
         if inherits is not None:
             inherits.subclass_mappers.append(self)
-        self.attrs: dict[str, Any] = {}
-        self.column_attrs: dict[str, ColumnAttribute] = {}
-        self.relationships: dict[str, Any] = {}
+        # dicts by key that also answer attribute access (``mapper.attrs.name``), as
+        # SQLAlchemy's do; iterating them gives keys (SQLAlchemy's: the properties)
+        self.attrs: dict[str, Any] = Properties()
+        self.column_attrs: dict[str, ColumnAttribute] = Properties()
+        self.relationships: dict[str, Any] = Properties()
         self.col_to_key: dict[Column[Any], str] = {}
         if not table.primary_key.columns:
             raise exc.ArgumentError(
@@ -85,7 +87,7 @@ class Mapper:
             tuple(table.primary_key.columns) if self.table is table
             else tuple(c for c in self.base_mapper.primary_key if c in self.table.primary_key))
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = self.table._annotate({ENTITY_ANNOTATION: self})
+        self._selectable = with_plugin(annotate(self.table, {ENTITY_ANNOTATION: self}))
         if part_of is None:
             _mapper_by_table.setdefault(table, self)
 
@@ -114,7 +116,8 @@ class Mapper:
             cols = list(firsts.values())
         #: column attribute keys in the table's column order (the SELECT order)
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
-        self.columns: tuple[Column[Any], ...] = tuple(cols)
+        self.columns: tuple[Column[Any], ...] = Columns(cols)
+        self.columns._by_key = {self.col_to_key[c]: c for c in cols}  # type: ignore[attr-defined]
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
         #: the types of ``select_columns``
         self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
@@ -149,7 +152,7 @@ class Mapper:
                 self.python_defaults[key] = d
             elif d is not None or c.server_default is not None:
                 self.fetch_on_insert.add(key)
-            elif c.primary_key and c is getattr(c.table, "autoincrement_column", None):
+            elif c.primary_key and c is autoincrement_column(c.table):
                 self.fetch_on_insert.add(key)
             u = c.onupdate
             if u is not None and (u.is_scalar or u.is_callable):
@@ -301,8 +304,62 @@ class Mapper:
     def __clause_element__(self) -> Any:
         return self._selectable
 
+    # -- SQLAlchemy's inspection names ------------------------------------------------
+    @property
+    def c(self) -> tuple[Column[Any], ...]:
+        return self.columns
+
+    @property
+    def entity(self) -> type:
+        return self.class_
+
+    @property
+    def persist_selectable(self) -> Table:
+        return self.table
+
+    @property
+    def selectable(self) -> Any:
+        return self._selectable
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.table]
+
     def __repr__(self) -> str:
         return f"<Mapper {self.class_.__name__} -> {self.table.name}>"
+
+
+class Properties(dict):  # type: ignore[type-arg]
+    """A dict of mapped properties by key that also answers ``props.key``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class Columns(tuple):  # type: ignore[type-arg]
+    """The mapped columns in table order; ``columns.name`` / ``columns["name"]``
+    give the column of an attribute."""
+
+    _by_key: dict[str, Column[Any]]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["_by_key"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, str):
+            return self._by_key[index]
+        return tuple.__getitem__(self, index)
+
+    def keys(self) -> list[str]:
+        return list(self._by_key)
 
 
 def class_mapper(cls: type) -> Mapper:
@@ -317,7 +374,7 @@ def class_mapper(cls: type) -> Mapper:
 
 def entity_of(element: Any) -> Mapper | None:
     """The mapper a Core element stands for, if it is a mapped entity."""
-    ann = getattr(element, "_annotations", None)
+    ann = getattr(element, ANNOTATIONS, None)
     if ann:
         return ann.get(ENTITY_ANNOTATION)
     return None
