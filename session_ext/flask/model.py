@@ -10,7 +10,13 @@ On top of :class:`session_ext.DeclarativeBase` it gives models
 * a default ``__tablename__``: the class name in snake_case, as
   Flask-SQLAlchemy 3.x names it (``UserProfile`` -> ``user_profile``, see
   :mod:`session_ext.web.naming`) when the class sets neither
-  ``__tablename__`` nor ``__table__``.
+  ``__tablename__`` nor ``__table__`` (not with :class:`ModelMetaNoName`,
+  ``SessionExt(disable_autonaming=True)``).
+
+A base of your own with another metaclass: subclass :class:`ModelMeta` and
+pass ``declarative_base(cls=Model, metaclass=YourMeta, name="Model")`` as
+``SessionExt(model_class=...)``.  ``DefaultMeta``/``DefaultMetaNoName`` are
+Flask-SQLAlchemy's names of the two metaclasses.
 
 The extension is passed in (:func:`make_model`, :class:`QueryProperty`):
 only its public ``Query`` and ``session`` are used.
@@ -30,7 +36,17 @@ from ..web.naming import default_tablename, snake_case
 if TYPE_CHECKING:
     from .query import Query
 
-__all__ = ["Model", "ModelMeta", "QueryProperty", "make_model", "snake_case", "sync_bind_keys"]
+__all__ = [
+    "DefaultMeta",
+    "DefaultMetaNoName",
+    "Model",
+    "ModelMeta",
+    "ModelMetaNoName",
+    "QueryProperty",
+    "make_model",
+    "snake_case",
+    "sync_bind_keys",
+]
 
 _BaseMeta: type = type(DeclarativeBase)
 
@@ -48,7 +64,8 @@ class Model:
     """The default mixin of ``db.Model`` (``SessionExt(model_class=...)``
     replaces it with your own class, whose methods every model then has)."""
 
-    #: the Query class of ``Model.query``; None: the extension's ``query_class``
+    #: the Query class of ``Model.query``; ``db.Model`` gets the extension's
+    #: ``query_class`` unless a model_class sets another
     query_class: ClassVar[type[Query[Any]] | None] = None
     #: ``Model.query``: set on each ``db.Model`` by the extension
     query: ClassVar[Query[Any]]
@@ -71,9 +88,12 @@ class QueryProperty:
 class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
     """Metaclass of ``db.Model``: default table names and ``__bind_key__``."""
 
+    #: give models without ``__tablename__`` or ``__table__`` their snake_case name
+    autoname: ClassVar[bool] = True
+
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
                 **kw: Any) -> Any:
-        if DeclarativeBase not in bases:
+        if mcls.autoname and DeclarativeBase not in bases:
             tablename = default_tablename(name, namespace, bases)
             if tablename is not None:
                 namespace["__tablename__"] = tablename
@@ -89,16 +109,33 @@ class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
                 mapper.table.info["bind_key"] = key
 
 
+class ModelMetaNoName(ModelMeta):
+    """:class:`ModelMeta` without default table names: every model sets
+    ``__tablename__`` or ``__table__`` (``SessionExt(disable_autonaming=True)``)."""
+
+    autoname = False
+
+
+#: Flask-SQLAlchemy's names of the metaclasses, for code that imports them
+DefaultMeta = ModelMeta
+DefaultMetaNoName = ModelMetaNoName
+
+
 def make_model(
     db: _Extension,
     model_class: type | None,
     metadata: MetaData | None,
+    *,
+    autonaming: bool = True,
 ) -> type[DeclarativeBase]:
     """Build ``db.Model`` from a mixin class, or adopt a declarative base.
 
     A subclass of :class:`session_ext.DeclarativeBase` that is already a base
     is used as it is (its metadata wins; ``metadata=`` must then be omitted or
-    the same object); any other class becomes a mixin of a new base.
+    the same object); any other class becomes a mixin of a new base, whose
+    metaclass gives default table names unless ``autonaming`` is False.
+    ``Model.query_class`` is the extension's ``Query`` unless the class sets
+    its own.
     """
     if isinstance(model_class, type) and DeclarativeBase in model_class.__bases__:
         if metadata is not None and metadata is not model_class.metadata:
@@ -108,8 +145,8 @@ def make_model(
             )
         if not isinstance(model_class.__dict__.get("query"), QueryProperty):
             model_class.query = QueryProperty(db)  # type: ignore[assignment, attr-defined]
-        if not hasattr(model_class, "query_class"):
-            model_class.query_class = None  # type: ignore[attr-defined]
+        if getattr(model_class, "query_class", None) is None:
+            model_class.query_class = db.Query  # type: ignore[attr-defined]
         return model_class
     if model_class is not None and not isinstance(model_class, type):
         raise exc.ArgumentError(
@@ -129,9 +166,10 @@ def make_model(
         "metadata": metadata if metadata is not None else MetaData(),
         "query": QueryProperty(db),
     }
-    if not hasattr(mixin, "query_class"):
-        namespace["query_class"] = None
-    return ModelMeta("Model", (mixin, DeclarativeBase), namespace)  # type: ignore[no-any-return]
+    if getattr(mixin, "query_class", None) is None:
+        namespace["query_class"] = db.Query
+    metaclass = ModelMeta if autonaming else ModelMetaNoName
+    return metaclass("Model", (mixin, DeclarativeBase), namespace)  # type: ignore[no-any-return]
 
 
 def sync_bind_keys(base: type[DeclarativeBase]) -> None:

@@ -23,6 +23,7 @@ from flask.globals import app_ctx
 
 from .. import exc
 from ..web.binds import RoutedSession
+from .signals import ModelChanges
 from .state import state_for
 
 
@@ -63,7 +64,19 @@ class Session(RoutedSession):
     a test transaction is active (see :mod:`session_ext.flask.testing`) it binds to
     the test's connections instead, with ``join_transaction_mode=
     "create_savepoint"`` so that ``commit()`` only releases a SAVEPOINT.
+
+    With ``SESSION_EXT_TRACK_MODIFICATIONS`` on, :attr:`model_changes` notes
+    what each flush writes and sends :mod:`~session_ext.flask.signals` around
+    the commit of the outermost transaction: the session calls
+    ``model_changes.note(self)`` before each flush, ``before_commit(self)``
+    when that commit starts, ``after_commit()`` when it succeeded, and
+    ``clear()`` after a rollback.  A subclass (``session_options={"class_":
+    ...}``) may replace ``model_changes`` with an object of its own with these
+    four methods.
     """
+
+    #: the tracker of the commit signals (None: tracking is off)
+    model_changes: ModelChanges | None = None
 
     def __init__(self, db: Any, **kwargs: Any) -> None:
         state = state_for(current_app._get_current_object(), db)  # type: ignore[attr-defined]
@@ -79,3 +92,30 @@ class Session(RoutedSession):
         super().__init__(**kwargs)
         if test_tx is not None:
             test_tx.track(self)
+        if state.config.track_modifications:
+            self.model_changes = ModelChanges(current_app._get_current_object())  # type: ignore[attr-defined]
+
+    # -- the hooks of the commit signals: no work unless tracking is on --------
+    def flush(self, objects: Any = None) -> None:
+        changes = self.model_changes
+        if changes is not None:
+            changes.note(self)
+        super().flush(objects)
+
+    def _flush_for_commit(self, tx: Any) -> None:
+        changes = self.model_changes
+        if changes is not None and tx.parent is None:
+            changes.before_commit(self)
+        super()._flush_for_commit(tx)
+
+    def _after_commit(self, tx: Any) -> None:
+        super()._after_commit(tx)
+        changes = self.model_changes
+        if changes is not None:
+            changes.after_commit()
+
+    def _restore_after_rollback(self, tx: Any, dirty_only: bool) -> None:
+        super()._restore_after_rollback(tx, dirty_only)
+        changes = self.model_changes
+        if changes is not None:
+            changes.clear()
