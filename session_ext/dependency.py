@@ -29,9 +29,9 @@ from .mapping.relationships import MANYTOMANY, MANYTOONE, ONETOMANY, Relationshi
 from .state import NO_VALUE, InstanceState, instance_state
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
-    from .session import Session
-    from .unitofwork import FlushPlan
+    from .protocols import SessionLike as Session
 
 
 def _rels(mapper: Mapper) -> list[Relationship]:
@@ -47,9 +47,9 @@ class _RelsOf(dict):  # type: ignore[type-arg]
 
 
 def presort(session: Session, plan: FlushPlan) -> None:
-    mappers = {s.mapper for s in session._new}
-    mappers |= {s.mapper for s in session._deleted}
-    mappers |= {s.mapper for s in session.identity_map._modified}
+    mappers = {s.mapper for s in session.objects.new}
+    mappers |= {s.mapper for s in session.objects.deleted}
+    mappers |= {s.mapper for s in session.identity_map.modified}
     for registry in {m.registry for m in mappers}:
         registry.configure()
     # only the relationships of the objects being flushed do flush-time work;
@@ -61,10 +61,10 @@ def presort(session: Session, plan: FlushPlan) -> None:
 
 
 def _live(session: Session) -> list[tuple[InstanceState, Any]]:
-    out = list(session._new.items())
-    for state in list(session.identity_map._modified):
+    out = list(session.objects.new.items())
+    for state in list(session.identity_map.modified):
         obj = state.obj()
-        if obj is not None and state not in session._deleted:
+        if obj is not None and state not in session.objects.deleted:
             out.append((state, obj))
     return out
 
@@ -178,7 +178,7 @@ class _OneToManyFlush(_DirectionFlush):
         if "delete" in rel.cascade or rel.passive_deletes:
             return
         cstate = instance_state(child)
-        if cstate in session._deleted or cstate.key is None:
+        if cstate in session.objects.deleted or cstate.key is None:
             return
         if cstate.session_id == session.hash_key:
             plan.add_sync(cstate, child, rel, None)
@@ -232,6 +232,10 @@ def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any
                 parent: Any) -> None:
     cstate = instance_state(child)
     if not _in_flush(session, rel, child, parent):
+        # not saved, but SQLAlchemy still copies the parent's key into it once
+        # the parent's row is written
+        plan.outside_syncs.setdefault(instance_state(parent).mapper, []).append(
+            (child, rel, parent))
         return
     plan.add_sync(cstate, child, rel, parent)
     if cstate.key is not None and not cstate.modified:
@@ -241,17 +245,30 @@ def _sync_child(session: Session, plan: FlushPlan, rel: Relationship, child: Any
 def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
             parent: Any) -> None:
     cstate = instance_state(child)
-    if cstate.session_id != session.hash_key:
-        return
     partner = rel.partner
+    moved = False
     if partner is not None:
         now = child.__dict__.get(partner.key)
-        if now is not None and now is not parent:
-            return  # moved to another parent, which syncs its key: not an orphan
+        # moved to another parent, which syncs its key: not an orphan
+        moved = now is not None and now is not parent
+    if cstate.session_id != session.hash_key:
+        warnings.warn(
+            f"Object {exc.instance_str(child)} is not in the session: its removal from "
+            f"{rel.class_attribute} of {exc.instance_str(parent)} is not flushed",
+            exc.SAWarning,
+            stacklevel=6,
+        )
+        if not moved and "delete-orphan" not in rel.cascade:
+            # not written, but SQLAlchemy still clears its key
+            plan.outside_syncs.setdefault(instance_state(parent).mapper, []).append(
+                (child, rel, None))
+        return
+    if moved:
+        return
     if "delete-orphan" in rel.cascade:
         if cstate.key is None:
-            session._expunge_state(cstate)
-        elif cstate not in session._deleted:
+            session.objects.expunge_state(cstate)
+        elif cstate not in session.objects.deleted:
             session.delete(child)
         return
     if cstate.key is not None:
@@ -261,7 +278,7 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
 
 
 def _deletions(session: Session, plan: FlushPlan) -> None:
-    for state, obj in list(session._deleted.items()):
+    for state, obj in list(session.objects.deleted.items()):
         d = obj.__dict__
         for rel in _rels(state.mapper):
             _FLUSH[rel.direction].deleted(session, plan, rel, state, obj, d)
@@ -369,6 +386,26 @@ def insert_levels(plan: FlushPlan, mapper: Mapper,
     for item in items:
         out.setdefault(level[item[0]], []).append(item)
     return [out[k] for k in sorted(out)]
+
+
+def apply_outside_syncs(plan: FlushPlan, mapper: Mapper | None) -> None:
+    """Copy the key of each parent of ``mapper`` (None: all that are left) into
+    its one-to-many children that are not in the session (or clear theirs, for
+    removed ones). They are not flushed, yet SQLAlchemy sets their foreign key
+    as a user-visible change, which no rollback undoes."""
+    if mapper is None:
+        todo = [s for syncs in plan.outside_syncs.values() for s in syncs]
+        plan.outside_syncs.clear()
+    else:
+        todo = plan.outside_syncs.pop(mapper, ())
+    deleted = plan.session.objects.deleted
+    for child, rel, parent in todo:
+        if instance_state(child) in deleted:
+            continue
+        dest = rel.sync_dest_keys
+        values = [None] * len(dest) if parent is None else _source_values(rel, parent)
+        for k, v in zip(dest, values):
+            setattr(child, k, v)
 
 
 def post_update_values(plan: FlushPlan) -> None:

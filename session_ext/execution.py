@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import Delete, Update
 from . import _gc, exc
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
+from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
@@ -34,7 +35,7 @@ from .strategies import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Result
 
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
@@ -68,7 +69,7 @@ def execute(
     opts = dict(statement._execution_options) if hasattr(statement, "_execution_options") else {}
     opts.update(execution_options)
     if opts.get("autoflush", True):
-        session._autoflush()
+        autoflush(session)
     dml = None
     if isinstance(statement, (Update, Delete)):
         # before a connection is taken: criteria Python cannot evaluate raise here
@@ -78,7 +79,7 @@ def execute(
     else:
         mapper = (bind_arguments or {}).get("mapper", first_mapper)
         bind = session.get_bind(mapper, clause=statement)
-    conn = session._connection_for_bind(bind)
+    conn = session.transactions.connection_for_bind(bind)
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
     if opts.get("yield_per") and "stream_results" not in opts:
         core_opts["stream_results"] = True
@@ -175,7 +176,7 @@ def _execute_dml(
         pk_select = select(*mapper.primary_key)
         if statement.whereclause is not None:
             pk_select = pk_select.where(statement.whereclause)
-        imap = session.identity_map._dict
+        imap = session.identity_map.by_key
         for row in conn.execute(pk_select, params):
             state = imap.get((mapper.class_, tuple(row), None))
             if state is not None:
@@ -190,16 +191,13 @@ def _execute_dml(
     from .loading import expire_state
 
     if isinstance(statement, Delete):
-        tx = session._transaction
+        tx = session.transactions.current
+        row_deleted = session.objects.row_deleted
         for state, obj, partial in matched:
             if partial:  # unknown whether it matched: reload it on next access
                 expire_state(session, state, None)
                 continue
-            session._deleted.pop(state, None)
-            session.identity_map.remove_state(state)
-            state.was_deleted = True
-            if tx is not None:
-                tx._deleted[state] = obj
+            row_deleted(state, obj, tx)
     elif one_set and not statement._multi_values:
         _set_updated_values(session, mapper, statement, params, result, matched)
     else:
@@ -219,7 +217,7 @@ def _evaluate_matches(
     pk_keys = mapper.pk_keys
     keys = mapper.column_attr_keys
     out = []
-    for key, state in list(session.identity_map._dict.items()):
+    for key, state in list(session.identity_map.by_key.items()):
         if key[0] is not cls and not issubclass(key[0], cls):
             continue
         obj = state()  # state.obj()
@@ -228,10 +226,11 @@ def _evaluate_matches(
         d = obj.__dict__
         if not any(k in d for k in pk_keys):
             continue  # expired as a whole: reloaded on access anyway
-        if not state.expired:
+        known_none = state.known_none
+        if known_none or not state.expired:
             # a column never loaded but not expired (left out of its INSERT) is
             # NULL, as SQLAlchemy reads it; only expired ones are unknown
-            missing = [k for k in keys if k not in d]
+            missing = [k for k in keys if k not in d and (not state.expired or k in known_none)]
             if missing:
                 d = {**d, **dict.fromkeys(missing)}
         found = condition(d)
@@ -333,7 +332,7 @@ def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
 
 def _has_objects_of(session: Session, mapper: Mapper) -> bool:
     cls = mapper.class_
-    return any(key[0] is cls for key in session.identity_map._dict)
+    return any(key[0] is cls for key in session.identity_map.by_key)
 
 
 class _EagerLoading:

@@ -22,33 +22,35 @@ class IdentityMap:
     """Dict-like view ``identity key -> object`` over the session's states."""
 
     def __init__(self) -> None:
-        self._dict: dict[tuple[Any, ...], InstanceState] = {}
+        #: identity key -> state (the package's loaders read and fill it directly)
+        self.by_key: dict[tuple[Any, ...], InstanceState] = {}
+        self._dict = self.by_key  # the older name, same dict
         #: states with unflushed attribute changes (held strongly)
-        self._modified: set[InstanceState] = set()
+        self.modified: set[InstanceState] = set()
 
     # mapping protocol (values are objects) -------------------------------------
     def __getitem__(self, key: tuple[Any, ...]) -> object:
-        state = self._dict[key]
+        state = self.by_key[key]
         obj = state.obj()
         if obj is None:
             raise KeyError(key)
         return obj
 
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        state = self._dict.get(key)
+        state = self.by_key.get(key)
         if state is None:
             return default
         obj = state()  # state.obj(), without the method lookup
         return default if obj is None else obj
 
     def __contains__(self, key: object) -> bool:
-        state = self._dict.get(key)  # type: ignore[arg-type]
+        state = self.by_key.get(key)  # type: ignore[arg-type]
         return state is not None and state.obj() is not None
 
     def __len__(self) -> int:
         if _dead:
             sweep_dead()
-        return len(self._dict)
+        return len(self.by_key)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.keys())
@@ -56,7 +58,7 @@ class IdentityMap:
     def keys(self) -> list[tuple[Any, ...]]:
         if _dead:
             sweep_dead()
-        return list(self._dict)
+        return list(self.by_key)
 
     def values(self) -> list[object]:
         return [o for o in (s.obj() for s in self.all_states()) if o is not None]
@@ -65,7 +67,7 @@ class IdentityMap:
         if _dead:
             sweep_dead()
         out = []
-        for key, state in list(self._dict.items()):
+        for key, state in list(self.by_key.items()):
             obj = state.obj()
             if obj is not None:
                 out.append((key, obj))
@@ -74,39 +76,39 @@ class IdentityMap:
     def all_states(self) -> list[InstanceState]:
         if _dead:
             sweep_dead()
-        return list(self._dict.values())
+        return list(self.by_key.values())
 
-    # state management (used by the session only) ------------------------------
+    # state management (the session's bookkeeping and the loaders) -------------
     def get_state(self, key: tuple[Any, ...]) -> InstanceState | None:
-        return self._dict.get(key)
+        return self.by_key.get(key)
 
     def add_state(self, state: InstanceState) -> None:
-        self._dict[state.key] = state  # type: ignore[index]
+        self.by_key[state.key] = state  # type: ignore[index]
         if state.modified:
-            self._hold(state)
+            self.hold(state)
 
-    def _hold(self, state: InstanceState) -> None:
+    def hold(self, state: InstanceState) -> None:
         obj = state.obj()
         if obj is not None:
             state._strong = obj
-            self._modified.add(state)
+            self.modified.add(state)
 
     def release(self, state: InstanceState) -> None:
         """The object's changes are flushed: hold it weakly again."""
         state._strong = None
-        self._modified.discard(state)
+        self.modified.discard(state)
 
     def remove_state(self, state: InstanceState) -> None:
-        if state.key is not None and self._dict.get(state.key) is state:
-            del self._dict[state.key]
-        self._modified.discard(state)
+        if state.key is not None and self.by_key.get(state.key) is state:
+            del self.by_key[state.key]
+        self.modified.discard(state)
         state._strong = None
 
     def clear(self) -> None:
-        for state in self._modified:
+        for state in self.modified:
             state._strong = None
-        self._dict.clear()
-        self._modified.clear()
+        self.by_key.clear()
+        self.modified.clear()
 
     def __repr__(self) -> str:
-        return f"<IdentityMap {len(self._dict)} object(s), {len(self._modified)} modified>"
+        return f"<IdentityMap {len(self.by_key)} object(s), {len(self.modified)} modified>"

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.sql.selectable import ForUpdateArg
 
 from . import direct, exc
+from .lifecycle import autoflush
+from .protocols import loaders
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def entity_loader(
@@ -35,7 +37,7 @@ def entity_loader(
     cls = mapper.class_
     new = cls.__new__
     keys = mapper.column_attr_keys
-    imap = session.identity_map._dict
+    imap = session.identity_map.by_key
     sid = session.hash_key
     pk_idx = tuple(offset + i for i in mapper.pk_indexes)
     end = offset + len(keys)
@@ -49,12 +51,12 @@ def entity_loader(
             d.update(zip(keys, values))
             state.reset_changes()
             session.identity_map.release(state)
-            state.expired = False
-        elif state.expired:
+        else:  # expired, or with columns known to be NULL: the row fills them in
             for k, v in zip(keys, values):
                 if k not in d:
                     d[k] = v
-            state.expired = False
+        state.expired = False
+        state.known_none = None
         return obj
 
     factory = _loader_factory(mapper, offset)
@@ -105,7 +107,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         if state is not None:
             obj = state()  # state.obj(), without the method lookup
             if obj is not None:
-                if populate or state.expired:
+                if populate or state.expired or state.known_none:
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
@@ -116,6 +118,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
         st.committed = {{}}
         st.modified = st.expired = st.was_deleted = False
         st._strong = st.load_options = st.load_context = st.empty_collections = None
+        st.known_none = None
         obj.__dict__ = {{{fill}, STATE: st}}
         imap[key] = st
         return obj
@@ -130,7 +133,7 @@ def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
 
 
 def _connection(session: Session, mapper: Mapper) -> Any:
-    return session._connection_for_bind(session.get_bind(mapper))
+    return session.transactions.connection_for_bind(session.get_bind(mapper))
 
 
 def _row_by_pk(session: Session, mapper: Mapper, keys: tuple[str, ...] | None,
@@ -183,10 +186,7 @@ def row_is_gone(session: Session, state: InstanceState, obj: object) -> bool:
     try:
         load_expired_attributes(state, None)
     except exc.ObjectDeletedError:
-        session.identity_map.remove_state(state)
-        state.was_deleted = True
-        if session._transaction is not None:
-            session._transaction._deleted[state] = obj
+        session.objects.row_deleted(state, obj, session.transactions.current)
         return True
     return False
 
@@ -207,7 +207,7 @@ def get_by_identity(
     if None in pk:
         return None  # primary key columns are NOT NULL: no row can match
     key = (mapper.class_, pk, None)
-    state = session.identity_map._dict.get(key)
+    state = session.identity_map.by_key.get(key)
     if state is not None and not populate_existing and not with_for_update:
         obj = state()  # state.obj()
         if obj is not None:
@@ -216,7 +216,7 @@ def get_by_identity(
             return obj
     if _dead:
         sweep_dead()  # a session that only ever get()s must not collect dead entries
-    session._autoflush()
+    autoflush(session)
     if (
         options
         or execution_options
@@ -245,7 +245,7 @@ def get_by_identity(
     if row is None:
         return None
     populate = populate_existing or bool(with_for_update)
-    cache = session._loader_cache
+    cache = session.objects.loader_cache
     loader = cache.get((mapper, populate))
     if loader is None:
         loader = cache[(mapper, populate)] = entity_loader(session, mapper, 0, len(row), populate)
@@ -265,16 +265,20 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         )
     mapper = state.mapper
     d = obj.__dict__
-    missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+    known_none = state.known_none or ()
+    missing = tuple(k for k in mapper.column_attr_keys if k not in d and k not in known_none)
     if not missing:
         state.expired = False
         return
-    if session._implicit_io_guard is not None:
-        session._implicit_io_guard(state, key)
-    if session._flushable():
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, key)
+    if session.objects.flushable():
         # a load autoflushes first, as a query does (SQLAlchemy's behaviour)
-        session._autoflush()
-        missing = tuple(k for k in mapper.column_attr_keys if k not in d)
+        autoflush(session)
+        known_none = state.known_none or ()
+        missing = tuple(k for k in mapper.column_attr_keys
+                        if k not in d and k not in known_none)
         if not missing:
             state.expired = False
             return
@@ -288,6 +292,32 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+
+
+def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
+    """Before the flush UPDATEs or DELETEs an object whose primary key is
+    expired: load its expired, unchanged attributes (one SELECT), as
+    SQLAlchemy's ORM reads the key from the object; raises
+    ``ObjectDeletedError`` when the row is gone."""
+    mapper = state.mapper
+    d = obj.__dict__
+    known_none = state.known_none or ()
+    committed = state.committed
+    missing = tuple(k for k in mapper.column_attr_keys
+                    if k not in d and k not in known_none and k not in committed)
+    if not missing:
+        return
+    row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
+    if row is None:
+        raise exc.ObjectDeletedError(
+            f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
+            f"present (primary key {state.key[1]!r}); the flush cannot write it. Expunge "  # type: ignore[index]
+            "it from the session or roll back"
+        )
+    for k, v in zip(missing, row):
+        d[k] = v
+    if all(k in d or k in known_none for k in mapper.column_attr_keys):
+        state.expired = False
 
 
 def refresh_state(
@@ -317,6 +347,7 @@ def refresh_state(
             d[k] = v
             state.committed.pop(k, None)
     if attribute_names is None:
+        state.known_none = None  # every column was just loaded
         for n in mapper.relationships:
             if n not in state.committed:
                 d.pop(n, None)
@@ -344,6 +375,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
         for k in mapper.relationships:
             d.pop(k, None)
         state.committed = {}
+        state.known_none = None
     else:
         for k in attribute_names:
             if k not in mapper.attrs:
@@ -352,6 +384,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
                 )
             d.pop(k, None)
             state.committed.pop(k, None)
+        state.forget_known_none(attribute_names)
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
@@ -360,7 +393,7 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
 
 def expire_all_states(session: Session, states: list[InstanceState]) -> None:
     """``expire_state(session, s, None)`` for many states, in one tight loop."""
-    modified = session.identity_map._modified
+    modified = session.identity_map.modified
     last_mapper = None
     keys: tuple[str, ...] = ()
     for state in states:
@@ -381,3 +414,7 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
             state._strong = None
             modified.discard(state)
         state.expired = True
+        state.known_none = None
+
+
+loaders.load_expired_attributes = load_expired_attributes

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import exc
 from .mapping.collections import InstrumentedList
-from .state import instance_state
+from .state import expired_new, instance_state, refuse_expired_new
 
 if TYPE_CHECKING:
     from .mapping.relationships import Relationship
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 
 def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
@@ -46,24 +46,7 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
     d = instance.__dict__
     key = state.key
     if key is None:
-        if state.session_id == session.hash_key:
-            warnings.warn(
-                f"Instance {exc.instance_str(instance)} is already pending in this Session "
-                "and is being merged again: merge() copies it onto a new pending object "
-                "(both will be INSERTed); add() it instead, or merge() it only once",
-                exc.SAWarning,
-                stacklevel=3,
-            )
-        if not load:
-            raise exc.InvalidRequestError(
-                f"merge(load=False) was given {exc.instance_str(instance)}, which is "
-                f"{'pending' if state.session_id is not None else 'transient'} (never "
-                "flushed); load=False only merges objects that have a row (persistent or "
-                "detached). Flush it first, or use load=True"
-            )
-        pk = mapper.primary_key_from_dict(d)
-        if None not in pk:
-            key = mapper.identity_key_from_values(pk)
+        key = _key_of_new(session, state, mapper, d, instance, load)
     merged = None
     if key is not None:
         merged = session.identity_map.get(key)
@@ -77,12 +60,9 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
                     "attributes changed since it was loaded (dirty); with load=False only "
                     "clean objects (as loaded) can be merged. Flush it first, or use load=True"
                 )
-            if session._transaction is None:
-                session._autobegin("merge()")
+            session.transactions.autobegin("merge()")
             merged = cls.__new__(cls)
-            mstate = instance_state(merged)
-            mstate.key = key
-            session._attach_persistent(mstate, merged)
+            session.objects.attach_persistent(instance_state(merged), merged, key)
         else:
             merged = session.get(cls, key[1], options=options)
     if merged is None:
@@ -93,6 +73,14 @@ def merge(session: Session, instance: Any, load: bool, memo: dict[Any, Any],
     if key is not None:
         memo[("key", key)] = merged
     if merged is not instance:
+        mstate = instance_state(merged)
+        if mstate.known_none:
+            # what the given object does not have is expired on the session's
+            # object rather than still known to be NULL
+            unknown = [k for k in mstate.known_none if k not in d]
+            if unknown:
+                mstate.forget_known_none(unknown)
+                mstate.expired = True
         if load:
             for k in mapper.column_attr_keys:
                 if k in d:
@@ -119,6 +107,37 @@ def _forget_changes(obj: Any) -> None:
         session = state.session
         if session is not None:
             session.identity_map.release(state)
+
+
+def _key_of_new(session: Session, state: Any, mapper: Any, d: dict[str, Any],
+                instance: Any, load: bool) -> Any:
+    """The identity key merge() uses for an object with no key of its own (a
+    transient or pending one): from its primary key values, or None."""
+    if state.session_id == session.hash_key:
+        warnings.warn(
+            f"Instance {exc.instance_str(instance)} is already pending in this Session "
+            "and is being merged again: merge() copies it onto a new pending object "
+            "(both will be INSERTed); add() it instead, or merge() it only once",
+            exc.SAWarning,
+            stacklevel=4,
+        )
+    if not load:
+        raise exc.InvalidRequestError(
+            f"merge(load=False) was given {exc.instance_str(instance)}, which is "
+            f"{'pending' if state.session_id is not None else 'transient'} (never "
+            "flushed); load=False only merges objects that have a row (persistent or "
+            "detached). Flush it first, or use load=True"
+        )
+    pk = mapper.primary_key_from_dict(d)
+    if state.expired and None in pk and state in expired_new:
+        # its key expired before its INSERT was rolled back: SQLAlchemy's
+        # merge() reads it and cannot load it
+        for k in mapper.pk_keys:
+            if k not in d:
+                refuse_expired_new(state, k)
+    if None not in pk:
+        return mapper.identity_key_from_values(pk)
+    return None
 
 
 def _merge_relationship(session: Session, rel: Relationship, source: Any, target: Any,

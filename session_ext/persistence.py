@@ -25,12 +25,13 @@ from sqlalchemy import and_, bindparam, func, select
 
 from . import exc
 from .direct import dialect_cache, options_change_sql, raise_as_core
+from .loading import load_before_write
 from .state import NO_VALUE, STATE_ATTR
 
 if TYPE_CHECKING:
+    from .flushplan import FlushPlan
     from .mapping.mapper import Mapper
     from .state import InstanceState
-    from .unitofwork import FlushPlan
 
 Item = tuple["InstanceState", object]
 _MISSING = object()
@@ -223,6 +224,12 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
     col_key = {k: attrs[k].column.key for k in keys}
     same_keys = all(k == c for k, c in col_key.items())
     fetch = [k for k in keys if k in mapper.fetch_on_insert and k not in present]
+    if len(present) + len(fetch) < len(keys):
+        # columns with no value and no default of any kind: NULL in the row,
+        # and known to be so without being loaded (see InstanceState.known_none)
+        omitted = frozenset(keys).difference(present, fetch)
+        for (state, _obj), _params in rows:
+            state.known_none = omitted
     columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch
@@ -520,6 +527,11 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             continue
         if conn is None:
             conn = plan.connection(mapper)
+        if state.key is not None:
+            for k in pk_keys:
+                if k not in d:  # expired: SQLAlchemy reads the key, loading the object
+                    load_before_write(plan.session, state, obj)
+                    break
         if onupdates:
             for key, onupdate in onupdates.items():
                 if key not in changes:
@@ -547,11 +559,20 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
             group = groups[tuple(changes)] = []
         group.append((item, params))
         updated.append(item)
-    if not groups:
-        return
-    assert conn is not None
+    if groups:
+        assert conn is not None
+        _run_update_groups(plan, mapper, conn, groups)
+
+
+def _run_update_groups(plan: FlushPlan, mapper: Mapper, conn: Any,
+                       groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]]) -> None:
+    """One executemany UPDATE per set of changed columns."""
+    col_key = mapper.attr_to_column_key
+    pk_params = mapper.pk_param_names
+    undo = plan.undo
     dialect = conn.dialect
     table = mapper.table
+
     def build() -> Any:
         return table.update().where(_pk_where(mapper))
 
@@ -590,7 +611,13 @@ def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     if mapper.has_self_reference and len(items) > 1:
         items = list(reversed(_sort_self_referential(mapper, items)))
     params_list = []
-    for state, _obj in items:
+    pk_keys = mapper.pk_keys
+    for state, obj in items:
+        d = obj.__dict__
+        for k in pk_keys:
+            if k not in d:  # expired: SQLAlchemy reads the key, loading the object
+                load_before_write(plan.session, state, obj)
+                break
         pk = state.key[1]  # type: ignore[index]
         params_list.append({f"_se_pk_{i}": v for i, v in enumerate(pk)})
     table = mapper.table

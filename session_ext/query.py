@@ -20,7 +20,7 @@ from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
     from .pagination import Pagination
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 _T = TypeVar("_T")
 

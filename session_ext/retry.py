@@ -55,6 +55,18 @@ def is_retryable(error: BaseException) -> bool:
     return sqlstate_of(error) in RETRYABLE_SQLSTATES
 
 
+def _check_retry_arguments(retries: object, backoff: float) -> None:
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise exc.ArgumentError(
+            f"run_in_transaction(retries={retries!r}): retries must be an integer >= 0 "
+            "(the number of attempts after the first)"
+        )
+    if backoff < 0:
+        raise exc.ArgumentError(
+            f"run_in_transaction(backoff={backoff!r}): backoff must be >= 0 seconds"
+        )
+
+
 def run_in_transaction(
     session_factory: Callable[[], _S],
     fn: Callable[[_S], _T],
@@ -101,15 +113,7 @@ def run_in_transaction(
     expired, unless the factory has ``expire_on_commit=False``): return ids
     or plain values rather than objects.
     """
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        raise exc.ArgumentError(
-            f"run_in_transaction(retries={retries!r}): retries must be an integer >= 0 "
-            "(the number of attempts after the first)"
-        )
-    if backoff < 0:
-        raise exc.ArgumentError(
-            f"run_in_transaction(backoff={backoff!r}): backoff must be >= 0 seconds"
-        )
+    _check_retry_arguments(retries, backoff)
     scoped = isinstance(session_factory, scoped_session)
     attempt = 0
     while True:

@@ -388,9 +388,6 @@ class QueryProperty:
                 "declarative base with a __tablename__), or use session.execute(select(...))"
             )
         session = self.scoped.registry()
-        cls = self.query_cls or session._query_cls
-        if cls is None:
-            from .query import Query
-
-            cls = Query
-        return cls(owner, session=session)
+        if self.query_cls is not None:
+            return self.query_cls(owner, session=session)
+        return session.query(owner)  # the session's query_cls, or Query

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import exc
 
 if TYPE_CHECKING:
-    from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import MapperLike as Mapper
+    from .protocols import SessionLike as Session
 
 STATE_ATTR = "_se_state"
 
@@ -137,6 +137,7 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         "load_options",
         "load_context",
         "empty_collections",
+        "known_none",
         "__weakref__",
     )
 
@@ -176,6 +177,11 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         #: {key: empty collection} read on a transient/pending object and not yet
         #: changed; kept out of ``__dict__`` (not a loaded value) until its first change
         self.empty_collections = None
+        #: column keys left out of the object's INSERT (no default of any kind):
+        #: not loaded, but known to be NULL, so reading one gives None without
+        #: SQL; expiring it, or a row loaded for the object, forgets it (None:
+        #: no such key)
+        self.known_none = None
         return self
 
     def __init__(self, obj: object, mapper: Mapper, key: Any = None,
@@ -249,7 +255,15 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
     @property
     def expired_attributes(self) -> set[str]:
-        return self.unloaded if self.key is not None else set()
+        if self.key is None:
+            return set()
+        return self.unloaded - self.known_none if self.known_none else self.unloaded
+
+    def forget_known_none(self, keys: Any = None) -> None:
+        """``keys`` (all when None) are no longer known to be NULL: expired."""
+        known = self.known_none
+        if known:
+            self.known_none = None if keys is None else (known.difference(keys) or None)
 
     @property
     def modified_keys(self) -> set[str]:
@@ -265,10 +279,10 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
         if sid is not None and self.key is not None and not self.was_deleted:
             session = _sessions.get(sid)
             if session is not None:
-                if session._transaction is None:
-                    session._autobegin("changing an attribute of a persistent object")
+                if session.transactions.current is None:
+                    session.transactions.autobegin("changing an attribute of a persistent object")
                 self.modified = True
-                session.identity_map._hold(self)
+                session.identity_map.hold(self)
                 return
         self.modified = True
 
@@ -390,7 +404,7 @@ def sweep_dead() -> None:
         if sid != last_sid:
             last_sid = sid
             session = get_session(sid)
-            imap = session.identity_map._dict if session is not None else None
+            imap = session.identity_map.by_key if session is not None else None
         # an object that died can't have been held as modified: only the map entry
         key = state.key
         if imap is not None and imap.get(key) is state:

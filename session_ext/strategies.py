@@ -41,7 +41,7 @@ from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
 
 #: IN lists longer than this are split (SQLite allows 32,766 parameters)
 IN_CHUNK = 30_000
@@ -281,20 +281,22 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if values is None:
         return rel.empty_value(state)
     if rel.identity_lookup:
-        target_state = session.identity_map._dict.get((rel.mapper.class_, values, None))
+        target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
         if target_state is not None:
             target = target_state.obj()
-            if target is not None and target_state not in session._deleted:
+            if target is not None and target_state not in session.objects.deleted:
                 return target
         from .loading import get_by_identity
 
-        if session._implicit_io_guard is not None:
-            session._implicit_io_guard(state, rel.key)
+        guard = session.objects.implicit_io_guard
+        if guard is not None:
+            guard(state, rel.key)
         if session.n_plus_one:
             _note_lazy_load(session, state, rel)
         return get_by_identity(session, rel.mapper, values)  # autoflushes on a miss
-    if session._implicit_io_guard is not None:
-        session._implicit_io_guard(state, rel.key)
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, rel.key)
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
@@ -513,7 +515,7 @@ def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pen
                           populate: bool, joined: list[Path]) -> list[Any]:
     """Targets already in the identity map cost no SQL; the rest in one SELECT."""
     target = rel.mapper
-    imap = session.identity_map._dict
+    imap = session.identity_map.by_key
     wanted: dict[tuple[Any, ...], Any] = {}
     missing: list[tuple[Any, ...]] = []
     for _st, _obj, vals in pending:

@@ -9,9 +9,19 @@ States: ``ACTIVE`` -> (``PREPARED``) -> ``COMMITTED`` / ``ROLLED_BACK`` -> ``CLO
 and the transaction refuses further work with ``PendingRollbackError`` until
 it (or the whole session) is rolled back.
 
+The legal state changes are the table :data:`TRANSITIONS`; every change goes
+through :meth:`SessionTransaction._become`, which refuses any other.
+
 Each transaction records which objects it inserted, deleted, updated or
 re-keyed, so that rolling it back can put the session's objects back in step
-with the database (see :meth:`Session._restore_after_rollback`).
+with the database (:meth:`session_ext.lifecycle.ObjectBookkeeping.restore_after_rollback`).
+
+:class:`TransactionStack` (``session.transactions``) owns the session's
+current-transaction pointer and the open ``with session.begin():`` block:
+transactions begin through it and report their end to it, and it calls the
+session back through the :class:`TransactionHooks` it was given (flush before
+commit, after commit, after rollback) -- plain functions of the session, so
+this module needs nothing of the ``Session`` class.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ from __future__ import annotations
 import enum
 import logging
 import warnings
-from typing import TYPE_CHECKING, Any
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -27,7 +39,7 @@ from . import exc
 from .engines import transaction_aborted
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .protocols import SessionLike as Session
     from .state import InstanceState
 
 log = logging.getLogger("session_ext.transaction")
@@ -42,6 +54,158 @@ class TxState(enum.Enum):
     COMMITTED = "committed"
     ROLLED_BACK = "rolled back"
     CLOSED = "closed"
+
+
+#: the legal state changes of a transaction (see SessionTransaction._become)
+TRANSITIONS: dict[TxState, frozenset[TxState]] = {
+    # a flush fails / prepare() / commit / rollback / close
+    TxState.ACTIVE: frozenset({TxState.DEACTIVE, TxState.PREPARED, TxState.COMMITTED,
+                               TxState.ROLLED_BACK, TxState.CLOSED}),
+    # after a failed flush: only ending it
+    TxState.DEACTIVE: frozenset({TxState.ROLLED_BACK, TxState.CLOSED}),
+    TxState.PREPARED: frozenset({TxState.COMMITTED, TxState.ROLLED_BACK, TxState.CLOSED}),
+    # an ended transaction can still be closed (session.close() walks the stack),
+    # and rolling back a rolled-back one again changes nothing
+    TxState.COMMITTED: frozenset({TxState.CLOSED}),
+    TxState.ROLLED_BACK: frozenset({TxState.ROLLED_BACK, TxState.CLOSED}),
+    TxState.CLOSED: frozenset({TxState.CLOSED, TxState.ROLLED_BACK}),
+}
+
+
+class TransactionHooks(NamedTuple):
+    """What the stack asks of its session, as functions taking the session."""
+
+    #: ``(session, tx)``: flush what is pending before ``tx`` commits or prepares
+    flush_for_commit: Callable[[Any, SessionTransaction], None]
+    #: ``(session, tx)``: the root transaction committed
+    after_commit: Callable[[Any, SessionTransaction], None]
+    #: ``(session, tx, dirty_only)``: ``tx`` rolled back; put objects back in step
+    after_rollback: Callable[[Any, SessionTransaction, bool], None]
+    #: ``(session)``: nothing pending, deleted or changed
+    is_clean: Callable[[Any], bool]
+
+
+class TransactionStack:
+    """A session's transactions: the innermost one (``current``; its parents
+    are the rest of the stack), the innermost open ``with begin():`` block
+    (``ctx``), and whether the session may begin again at all.
+
+    Only this class and the transactions it made move ``current``: a new
+    transaction becomes current when it begins, and when it ends its parent
+    does (None for the root).  It holds its session weakly (the session
+    holds it)."""
+
+    __slots__ = ("current", "ctx", "closed_for_good", "hooks", "_session")
+
+    def __init__(self, session: Session, hooks: TransactionHooks) -> None:
+        self._session = weakref.ref(session)
+        self.hooks = hooks
+        #: the innermost transaction, None when none is begun
+        self.current: SessionTransaction | None = None
+        #: the transaction of the innermost open ``with session.begin():`` block
+        self.ctx: SessionTransaction | None = None
+        #: why this session may not begin again (None: it may)
+        self.closed_for_good: str | None = None
+
+    @property
+    def session(self) -> Session:
+        return self._session()  # type: ignore[return-value]
+
+    # -- beginning ---------------------------------------------------------------------
+    def autobegin(self, operation: str = "this operation") -> SessionTransaction:
+        """The current transaction, begun now if there is none.
+
+        Only bookkeeping: the connection is acquired (and the database
+        transaction begun) when the first statement needs it."""
+        tx = self.current
+        if tx is not None:
+            return tx
+        self.check_can_begin()
+        session = self.session
+        if not session.autobegin:
+            raise exc.InvalidRequestError(
+                f"Autobegin is disabled on this Session; call session.begin() before {operation}"
+            )
+        tx = self.current = SessionTransaction(session)
+        return tx
+
+    def begin(self) -> SessionTransaction:
+        """Begin the root transaction explicitly (``session.begin()``)."""
+        self.check_can_begin()
+        if self.current is not None:
+            raise exc.InvalidRequestError(
+                "A transaction is already begun on this Session; commit or roll it back "
+                "first, or use begin_nested() for a SAVEPOINT"
+            )
+        tx = self.current = SessionTransaction(self.session, origin="begin")
+        return tx
+
+    def begin_nested(self, parent: SessionTransaction) -> SessionTransaction:
+        """Begin a SAVEPOINT inside ``parent``, the current transaction."""
+        assert parent is self.current
+        tx = SessionTransaction(self.session, parent=parent, nested=True, origin="begin_nested")
+        self.current = tx
+        return tx
+
+    def check_can_begin(self) -> None:
+        """Raise if no new transaction may start now (see check_ctx)."""
+        if self.ctx is not None:
+            self.check_ctx()
+        if self.closed_for_good is not None:
+            raise exc.InvalidRequestError(self.closed_for_good)
+
+    def check_ctx(self) -> None:
+        """Inside ``with session.begin():`` whose transaction already ended
+        (committed, rolled back or closed inside the block, or its flush
+        failed), no new transaction or connection may be used."""
+        ctx = self.ctx
+        if ctx is None or ctx.is_active:
+            return
+        failure = ctx._failure
+        why = (
+            f"it was rolled back because a flush failed ({type(failure).__name__}: {failure})"
+            if failure is not None
+            else f"it is already {ctx._state.value} (by a commit(), rollback() or close() "
+            "inside the block)"
+        )
+        block = "session.begin_nested()" if ctx.nested else "session.begin()"
+        raise exc.InvalidRequestError(
+            f"Can't use the session inside this 'with {block}:' block: {why}. "
+            "Leave the block first; a new transaction can begin after it"
+        ) from failure
+
+    def connection_for_bind(
+        self, bind: Any, execution_options: dict[str, Any] | None = None
+    ) -> Connection:
+        """The current transaction's connection to ``bind`` (autobeginning)."""
+        if self.ctx is not None:
+            self.check_ctx()
+        tx = self.current or self.autobegin("acquiring a connection")
+        return tx.connection_for_bind(bind, execution_options)
+
+    # -- ending ------------------------------------------------------------------------
+    def ended(self, tx: SessionTransaction) -> None:
+        """``tx`` committed or rolled back: its parent is current again."""
+        self.current = tx.parent if tx.nested else None
+
+    def close_all(self) -> None:
+        """Close every transaction of the stack, innermost first."""
+        tx = self.current
+        if tx is not None:
+            while tx is not None:
+                tx.close()
+                tx = tx.parent
+            self.current = None
+
+    def entered(self, tx: SessionTransaction) -> SessionTransaction | None:
+        """``with tx:`` began: it is the innermost block; returns the outer one."""
+        outer = self.ctx
+        self.ctx = tx
+        return outer
+
+    def exited(self, tx: SessionTransaction, outer: SessionTransaction | None) -> None:
+        if self.ctx is tx:
+            self.ctx = outer
 
 
 class _ConnectionHandle:
@@ -74,20 +238,23 @@ class SessionTransaction:
         origin: str = "autobegin",
     ) -> None:
         self.session = session
+        self._stack: TransactionStack = session.transactions
         self.parent = parent
         self.nested = nested
         self.origin = origin
         self._connections: dict[Any, _ConnectionHandle] = {}
         self._state = TxState.ACTIVE
         self._failure: BaseException | None = None
+        # what this transaction flushed, written by the object bookkeeping
+        # (session_ext.lifecycle) and read back by it when rolling back:
         #: states whose INSERT was flushed in this transaction
-        self._new: dict[InstanceState, None] = {}
+        self.flushed_new: dict[InstanceState, None] = {}
         #: states whose DELETE was flushed in this transaction (-> object, held strongly)
-        self._deleted: dict[InstanceState, object] = {}
+        self.flushed_deleted: dict[InstanceState, object] = {}
         #: states whose UPDATE was flushed in this transaction
-        self._dirty: set[InstanceState] = set()
+        self.flushed_dirty: set[InstanceState] = set()
         #: states whose identity key changed in this transaction (-> old key)
-        self._key_switches: dict[InstanceState, tuple[Any, ...]] = {}
+        self.key_switches: dict[InstanceState, tuple[Any, ...]] = {}
         #: the ``with`` block this one was entered inside of (see __enter__)
         self._outer_ctx: SessionTransaction | None = None
         #: the SQL of the last database error inside this (root) transaction
@@ -108,6 +275,14 @@ class SessionTransaction:
     def __repr__(self) -> str:
         kind = "nested" if self.nested else "root"
         return f"<SessionTransaction {kind} {self._state.value} origin={self.origin}>"
+
+    def _become(self, state: TxState) -> None:
+        """Change state, as :data:`TRANSITIONS` allows."""
+        if state not in TRANSITIONS[self._state]:
+            raise exc.InvalidRequestError(
+                f"A {self._state.value} transaction cannot become {state.value}"
+            )
+        self._state = state
 
     # -- connections ----------------------------------------------------------
     def check_active(self, operation: str) -> None:
@@ -205,30 +380,31 @@ class SessionTransaction:
                 "twophase=True"
             )
         self.check_active("prepare")
-        self.session._flush_for_commit(self)
+        self._stack.hooks.flush_for_commit(self.session, self)
         for handle in self._connections.values():
             if handle.transaction is not None and hasattr(handle.transaction, "prepare"):
                 handle.transaction.prepare()
-        self._state = TxState.PREPARED
+        self._become(TxState.PREPARED)
 
     def commit(self) -> None:
         session = self.session
+        stack = self._stack
         if self._state is not TxState.PREPARED:
             self.check_active("commit")
-            session._flush_for_commit(self)
+            stack.hooks.flush_for_commit(session, self)
         if self.nested:
             for handle in self._connections.values():
                 if handle.transaction is not None and handle.transaction.is_active:
                     handle.transaction.commit()
             parent = self.parent
             assert parent is not None
-            parent._new.update(self._new)
-            parent._deleted.update(self._deleted)
-            parent._dirty |= self._dirty
-            for state, key in self._key_switches.items():
-                parent._key_switches.setdefault(state, key)
-            self._state = TxState.COMMITTED
-            session._transaction = parent
+            parent.flushed_new.update(self.flushed_new)
+            parent.flushed_deleted.update(self.flushed_deleted)
+            parent.flushed_dirty |= self.flushed_dirty
+            for state, key in self.key_switches.items():
+                parent.key_switches.setdefault(state, key)
+            self._become(TxState.COMMITTED)
+            stack.ended(self)
             return
         self._refuse_if_aborted()
         if session.twophase and self._state is not TxState.PREPARED:
@@ -243,22 +419,22 @@ class SessionTransaction:
         except BaseException:
             self._end_failed_commit()
             self._rollback_connections()
-            self._state = TxState.ROLLED_BACK
+            self._become(TxState.ROLLED_BACK)
             self._close_connections()
-            session._transaction = None
-            session._restore_after_rollback(self, dirty_only=False)
+            stack.ended(self)
+            stack.hooks.after_rollback(session, self, False)
             raise
-        self._state = TxState.COMMITTED
+        self._become(TxState.COMMITTED)
         self._close_connections()
-        session._transaction = None
+        stack.ended(self)
         log.debug("session %s: committed", session.hash_key)
-        session._after_commit(self)
+        stack.hooks.after_commit(session, self)
 
     def rollback(self) -> None:
         """Roll back this transaction (and any nested ones inside it)."""
         session = self.session
         # roll back inner transactions first
-        current = session._transaction
+        current = self._stack.current
         while current is not None and current is not self:
             current._rollback_connections()
             current._end_rolled_back()
@@ -266,11 +442,9 @@ class SessionTransaction:
         self._rollback_connections()
         log.debug("session %s: rolled back %s transaction", session.hash_key,
                   "a nested" if self.nested else "the")
-        if self.nested:
-            session._transaction = self.parent
-        else:
+        if not self.nested:
             self._close_connections()
-            session._transaction = None
+        self._stack.ended(self)
         self._end_rolled_back()
 
     def _end_rolled_back(self) -> None:
@@ -278,10 +452,11 @@ class SessionTransaction:
         in step.  After a failed flush that was done already: only changes
         made since then are discarded (with SQLAlchemy's warning)."""
         failed = self._state is TxState.DEACTIVE
-        self._state = TxState.ROLLED_BACK
+        self._become(TxState.ROLLED_BACK)
         session = self.session
+        hooks = self._stack.hooks
         if failed:
-            if session._is_clean():
+            if hooks.is_clean(session):
                 return
             warnings.warn(
                 "Session's state has been changed on a non-active transaction - this "
@@ -289,7 +464,7 @@ class SessionTransaction:
                 exc.SAWarning,
                 stacklevel=5,
             )
-        session._restore_after_rollback(self, dirty_only=self.nested)
+        hooks.after_rollback(session, self, self.nested)
 
     def close(self) -> None:
         """End without restoring objects (the session is expunging them anyway).
@@ -303,20 +478,20 @@ class SessionTransaction:
         else:
             self._rollback_connections(include_external=False, skip_owned=True)
         self._close_connections()
-        self._state = TxState.CLOSED
+        self._become(TxState.CLOSED)
 
     def fail(self, error: BaseException) -> None:
         """A flush failed: undo its database work now, put the session's objects
         back in step at once (as SQLAlchemy does) and refuse work until rollback."""
         self._rollback_connections()
-        self._state = TxState.DEACTIVE
+        self._become(TxState.DEACTIVE)
         self._failure = error
-        self.session._restore_after_rollback(self, dirty_only=self.nested)
+        self._stack.hooks.after_rollback(self.session, self, self.nested)
         # restored: what this transaction wrote is forgotten
-        self._new = {}
-        self._deleted = {}
-        self._dirty = set()
-        self._key_switches = {}
+        self.flushed_new = {}
+        self.flushed_deleted = {}
+        self.flushed_dirty = set()
+        self.key_switches = {}
 
     def _rollback_connections(self, include_external: bool = True,
                               skip_owned: bool = False) -> None:
@@ -392,12 +567,10 @@ class SessionTransaction:
     # the session remembers its transaction; once that transaction has ended
     # inside the block (an inner commit(), rollback() or close(), or a failed
     # flush), starting another one or acquiring a connection raises until the
-    # block is left (Session._check_trans_ctx), so work meant for the block's
+    # block is left (TransactionStack.check_ctx), so work meant for the block's
     # transaction never silently lands in a new one.
     def __enter__(self) -> SessionTransaction:
-        session = self.session
-        self._outer_ctx = session._trans_ctx
-        session._trans_ctx = self
+        self._outer_ctx = self._stack.entered(self)
         return self
 
     def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
@@ -416,7 +589,5 @@ class SessionTransaction:
                 # an exception, or a failed flush the block caught: nothing is committed
                 self.rollback()
         finally:
-            session = self.session
-            if session._trans_ctx is self:
-                session._trans_ctx = self._outer_ctx
+            self._stack.exited(self, self._outer_ctx)
             self._outer_ctx = None

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
 from . import _gc, dependency, exc, persistence
+from .flushplan import FlushPlan, UndoLog  # noqa: F401  (UndoLog: the older import path)
 from .loading import row_is_gone
 from .state import (
     NO_VALUE,
-    STATE_ATTR,
     InstanceState,
     _dead,
     expired_new,
@@ -43,7 +43,7 @@ from .state import (
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
-    from .session import Session
+    from .protocols import SessionLike as Session
     from .transaction import SessionTransaction
 
 
@@ -51,8 +51,8 @@ log = logging.getLogger("session_ext.flush")
 
 
 @functools.lru_cache(maxsize=512)
-def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
-    """Tables sorted so that referenced tables come first.
+def table_order(tables: tuple[Table, ...], skip: frozenset[Any] = frozenset()) -> tuple[Table, ...]:
+    """Tables sorted so that referenced tables come first, else in the given order.
 
     ``skip``: foreign key constraints written by post_update (they do not order
     tables); remaining cycles are broken arbitrarily.
@@ -66,108 +66,11 @@ def table_order(tables: frozenset[Table], skip: frozenset[Any] = frozenset()) ->
     return tuple(t for t in ordered if t in tables)
 
 
-_BATCH = object()
-
-
-class UndoLog:
-    """Attribute writes made during a flush, to put back if it fails."""
-
-    __slots__ = ("entries",)
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[dict[str, Any], str, Any]] = []
-
-    def set(self, d: dict[str, Any], key: str, value: Any) -> None:
-        self.entries.append((d, key, d.get(key, NO_VALUE)))
-        d[key] = value
-
-    def unset(self, d: dict[str, Any], key: str) -> None:
-        if key in d:
-            self.entries.append((d, key, d.pop(key)))
-
-    def set_new(self, dicts: list[dict[str, Any]], key: str, values: Any) -> None:
-        """``d[key] = value`` for many objects that had no value for ``key`` (new
-        rows' generated keys): one log entry for the whole batch."""
-        for d, value in zip(dicts, values):
-            d[key] = value
-        self.entries.append((dicts, key, _BATCH))  # type: ignore[arg-type]
-
-    def undo(self, inserted: set[InstanceState]) -> None:
-        """Put back what the flush wrote, except on the new objects in
-        ``inserted`` (their table's INSERTs all ran): as in SQLAlchemy, they keep
-        their generated keys and defaults when the failed flush's rollback makes
-        them transient."""
-        for d, key, old in reversed(self.entries):
-            if old is _BATCH:
-                for each in d:  # type: ignore[attr-defined]
-                    if each.get(STATE_ATTR) not in inserted:
-                        each.pop(key, None)
-                continue
-            if inserted and d.get(STATE_ATTR) in inserted:
-                continue
-            if old is NO_VALUE:
-                d.pop(key, None)
-            else:
-                d[key] = old
-        self.entries.clear()
-
-
-class FlushPlan:
-    """Everything one flush will do, grouped per mapper."""
-
-    def __init__(self, session: Session, tx: SessionTransaction,
-                 whole_session: bool = True) -> None:
-        self.session = session
-        self.tx = tx
-        self.undo = UndoLog()
-        self.inserts: dict[Mapper, list[tuple[InstanceState, object]]] = {}
-        self.updates: dict[Mapper, list[tuple[InstanceState, object]]] = {}
-        self.deletes: dict[Mapper, list[tuple[InstanceState, object]]] = {}
-        #: post-update rows (relationship cycles): (state, obj, {column key: value})
-        self.post_updates: list[tuple[InstanceState, object, dict[str, Any]]] = []
-        self.unchanged: list[InstanceState] = []
-        self.inserted: list[tuple[InstanceState, object]] = []
-        self.updated: list[tuple[InstanceState, object]] = []
-        self.deleted: list[tuple[InstanceState, object]] = []
-        #: association-table rows to write: (table, insert rows, delete rows) per table
-        self.secondary_inserts: dict[Table, list[dict[str, Any]]] = {}
-        self.secondary_deletes: dict[Table, list[dict[str, Any]]] = {}
-        self.key_switches: list[tuple[InstanceState, tuple[Any, ...]]] = []
-        #: key syncs per dependent state: [(relationship, source object or None)]
-        self.syncs: dict[InstanceState, list[tuple[Any, Any]]] = {}
-        #: syncs of post_update relationships: (state, obj, relationship, source)
-        self.post_syncs: list[tuple[InstanceState, object, Any, Any]] = []
-        #: many-to-many changes: (relationship, parent, child, adding)
-        self.m2m: list[tuple[Any, Any, Any, bool]] = []
-        #: new objects that replace a deleted row with the same key (written as UPDATE)
-        self.replacing: dict[InstanceState, InstanceState] = {}
-        #: True when the flush covers every object (no ``objects=`` subset)
-        self.whole_session = whole_session
-        #: persistent objects holding the key of a new row being INSERTed
-        self.conflicts: list[InstanceState] = []
-        #: the mapper whose INSERTs and UPDATEs are being emitted (see _kept_on_failure)
-        self.emitting: Mapper | None = None
-
-    def add_sync(self, state: InstanceState, obj: object, rel: Any, source: Any) -> None:
-        if rel.post_update:
-            self.post_syncs.append((state, obj, rel, source))
-        else:
-            self.syncs.setdefault(state, []).append((rel, source))
-
-    def connection(self, mapper: Mapper | None, table: Table | None = None) -> Any:
-        session = self.session
-        if mapper is not None:
-            bind = session.get_bind(mapper)
-        else:
-            bind = session.get_bind(None, clause=table)
-        return self.tx.connection_for_bind(bind)
-
-
 def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None) -> None:
     inserts = plan.inserts
     last_mapper = None
     bucket: list[tuple[InstanceState, object]] = []
-    for item in session._new.items():
+    for item in session.objects.new.items():
         state = item[0]
         if only is not None and state not in only:
             continue
@@ -176,12 +79,12 @@ def _collect(session: Session, plan: FlushPlan, only: set[InstanceState] | None)
             last_mapper = mapper
             bucket = inserts.setdefault(mapper, [])
         bucket.append(item)
-    for state, obj in list(session._deleted.items()):
+    for state, obj in list(session.objects.deleted.items()):
         if only is not None and state not in only:
             continue
         plan.deletes.setdefault(state.mapper, []).append((state, obj))
-    deleting = session._deleted
-    for state in list(session.identity_map._modified):
+    deleting = session.objects.deleted
+    for state in list(session.identity_map.modified):
         if state in deleting or (only is not None and state not in only):
             continue
         obj = state.obj()
@@ -199,7 +102,7 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
     the duplicate key as the ``IntegrityError`` applications catch.
     """
     imap = session.identity_map
-    if not imap._dict:
+    if not imap.by_key:
         return
     for mapper, items in plan.inserts.items():
         pk_keys = mapper.pk_keys
@@ -214,7 +117,7 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
             holder = existing.obj()
             if holder is None:
                 continue
-            if existing in session._deleted:
+            if existing in session.objects.deleted:
                 continue  # replacing a deleted row: DELETE runs first for this key
             if existing.expired and row_is_gone(session, existing, holder):
                 continue
@@ -237,7 +140,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx, whole_session=only is None)
     debug = log.isEnabledFor(logging.DEBUG)
-    size = len(session._new) + len(session._deleted) + len(session.identity_map._modified)
+    objects = session.objects
+    size = len(objects.new) + len(objects.deleted) + len(session.identity_map.modified)
     with _gc.paused(size):
         try:
             if expired_new:
@@ -252,7 +156,7 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
-        _settle(session, tx, plan)
+        session.objects.settle_flush(tx, plan)
     if debug:
         log.debug(
             "flush: %d inserted, %d updated, %d deleted (%s)",
@@ -263,13 +167,15 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
 
 
 def _check_expired_new(session: Session) -> None:
-    """New objects whose INSERT was rolled back while attributes were expired:
-    SQLAlchemy cannot flush them until those attributes are set again."""
-    for state in list(session._new):
+    """New objects whose INSERT was rolled back while their primary key was
+    expired: SQLAlchemy cannot flush them until the key is set again."""
+    for state in list(session.objects.new):
         if state in expired_new and state.expired:
             d = state.obj().__dict__  # type: ignore[union-attr]
-            if all(k in d for k in state.mapper.column_attr_keys):
-                state.expired = False  # every attribute set again
+            if all(k in d for k in state.mapper.pk_keys):
+                # its key is known (set again, or never expired): SQLAlchemy INSERTs
+                # it, other expired columns as not given
+                state.expired = False
                 expired_new.discard(state)
             else:
                 refuse_expired_new(state, None)
@@ -338,8 +244,11 @@ def _synced_pk(plan: FlushPlan, state: InstanceState, d: dict[str, Any],
 
 
 def _emit(plan: FlushPlan) -> None:
-    mappers = set(plan.inserts) | set(plan.updates) | set(plan.deletes)
-    tables = frozenset(m.table for m in mappers)
+    # in the order of "module.ClassName" where dependencies leave a choice (also
+    # between tables), as SQLAlchemy: which rows a failing flush wrote shows
+    mappers = sorted(set(plan.inserts) | set(plan.updates) | set(plan.deletes),
+                     key=lambda m: f"{m.class_.__module__}.{m.class_.__name__}")
+    tables = tuple(dict.fromkeys(m.table for m in mappers))
     skip = frozenset(
         fk.constraint
         for m in mappers
@@ -368,7 +277,11 @@ def _emit(plan: FlushPlan) -> None:
                 plan.inserted.extend(items)
             if not updates_first:
                 _emit_updates(plan, mapper)
+            if plan.outside_syncs:
+                dependency.apply_outside_syncs(plan, mapper)
     plan.emitting = None
+    if plan.outside_syncs:
+        dependency.apply_outside_syncs(plan, None)
     dependency.post_update_values(plan)
     persistence.write_post_updates(plan)
     if plan.m2m:
@@ -388,70 +301,3 @@ def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
     if items:
         dependency.apply_syncs(plan, items)
         persistence.update_rows(plan, mapper, items)
-
-
-def _settle(session: Session, tx: SessionTransaction, plan: FlushPlan) -> None:
-    """Every statement succeeded: move objects to their new states."""
-    imap = session.identity_map
-    new = session._new
-    deleting = session._deleted
-    for state, obj in plan.deleted:
-        deleting.pop(state, None)
-        imap.remove_state(state)
-        state.was_deleted = True
-        tx._deleted[state] = obj
-    replaced = [(s, s.obj()) for s in plan.replacing]
-    imap_dict = imap._dict
-    tx_new = tx._new
-    last_mapper = None
-    cls: Any = None
-    pk_keys: tuple[str, ...] = ()
-    pk0 = ""
-    settled = plan.inserted + replaced
-    # a whole-session flush settles every pending object: clear ``new`` at once
-    whole = plan.whole_session and len(settled) == len(new)
-    for state, obj in settled:
-        d = obj.__dict__  # type: ignore[union-attr]
-        mapper = state.mapper
-        if mapper is not last_mapper:
-            last_mapper = mapper
-            cls = mapper.class_
-            pk_keys = mapper.pk_keys
-            pk0 = pk_keys[0] if len(pk_keys) == 1 else ""
-        if pk0:
-            key = (cls, (d.get(pk0),), None)
-        else:
-            key = (cls, tuple([d.get(k) for k in pk_keys]), None)
-        state.key = key
-        if not whole:
-            del new[state]
-        if state.modified or state.committed:
-            state.reset_changes()
-        imap_dict[key] = state
-    if whole:
-        new.clear()
-    for state in plan.conflicts:
-        # the INSERT succeeded after all (the row was gone): the new object owns the key
-        if imap_dict.get(state.key) is not state:  # type: ignore[arg-type]
-            imap.remove_state(state)
-            state.session_id = None
-    tx_new.update(dict.fromkeys([state for state, _obj in settled]))
-    for state, old_key in plan.key_switches:
-        # the identity key follows a flushed primary key change
-        imap.remove_state(state)
-        state.key = state.mapper.identity_key_from_values(
-            state.mapper.primary_key_from_dict(state.obj().__dict__)  # type: ignore[union-attr]
-        )
-        imap.add_state(state)
-        tx._key_switches.setdefault(state, old_key)
-    for state in plan.unchanged:
-        # no column changed, but relationships may have: a SAVEPOINT rolled back
-        # later must expire this object too, so its collections reload
-        tx._dirty.add(state)
-        state.reset_changes()
-        imap.release(state)
-    for state, _obj in plan.updated:
-        if state not in plan.replacing:
-            tx._dirty.add(state)
-        state.reset_changes()
-        imap.release(state)

@@ -154,6 +154,44 @@ def test_generated_keys_follow_the_order_objects_were_added(engine):
     assert [title for _, title in rows] == ["first", None, None, "x", None, "y", "z", None]
 
 
+@functools.cache
+def independent_models(kind: str) -> SimpleNamespace:
+    """Six classes on six tables that do not reference each other."""
+    orm: Any = sa_orm if kind == "sa" else se
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    classes = [
+        type(name, (Base,), {
+            "__tablename__": f"indep_{name.lower()}",
+            "id": Column(Integer, primary_key=True),
+            "label": Column(String(20), nullable=False),
+        })
+        for name in ("Apple", "Berry", "Cherry", "Date", "Elder", "Fig")
+    ]
+    return SimpleNamespace(Base=Base, Session=orm.Session, classes=classes)
+
+
+@pytest.mark.parametrize("failing", [0, 5])
+def test_independent_tables_flush_in_class_name_order(engine, failing):
+    """Where foreign keys leave the order open, tables are written in the order of
+    their classes' names, as SQLAlchemy does: a flush failing on one table leaves
+    the objects of the tables after it without keys. Before: set order."""
+
+    def program(m, engine):
+        objs = [cls(label=None if i == failing else "x") for i, cls in enumerate(m.classes)]
+        with m.Session(engine) as session, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            session.add_all(reversed(objs))
+            raised = raised_name(session.flush)
+            return raised, [o.__dict__.get("id") for o in objs]
+
+    result = run_each(independent_models, engine, program)
+    assert result["se"] == result["sa"]
+    assert result["se"] == ("IntegrityError", [None] * 6 if failing == 0 else [1] * 5 + [None])
+
+
 # --------------------------------------------------------------------------- 2. same key again
 
 
@@ -215,6 +253,33 @@ def test_expired_holder_of_the_key_whose_row_is_gone_gives_way(engine):
 
     result = run_both(engine, program)
     assert result["se"] == result["sa"] == (("detached", "persistent"), ["new"], True)
+
+
+def test_live_holder_of_the_key_whose_row_is_gone_is_detached(engine):
+    """A detached object whose INSERT was rolled back is added again after
+    merge() made a new copy with its key: the copy's INSERT succeeds and owns
+    the key.  Kept difference (docs/differences.md, "An object whose key a new
+    object's INSERT took over is detached"): session_ext detaches the old
+    object; SQLAlchemy still calls it persistent though the session no longer
+    contains it."""
+
+    def program(m, engine):
+        with m.Session(engine) as session:
+            old = m.Tag(name="a", label="old")
+            session.add(old)
+            session.flush()
+            session.close()  # detached; its row rolled back
+            copy = session.merge(old)
+            session.add(old)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", sa_exc.SAWarning)
+                session.flush()
+            return (lifecycle(m, old), old in session, lifecycle(m, copy),
+                    session.get(m.Tag, "a") is copy)
+
+    result = run_both(engine, program)
+    assert result["sa"] == ("persistent", False, "persistent", True)
+    assert result["se"] == ("detached", False, "persistent", True)
 
 
 @pytest.mark.parametrize("flush_between", [False, True])
@@ -640,3 +705,56 @@ def test_eager_statement_is_what_execute_runs(engine, count_statements):
     shown = str(se.eager_statement(stmt).compile(dialect=engine.dialect))
     assert [" ".join(s.split()) for s in _selects(stmts)] == [" ".join(shown.split())]
     assert "LEFT OUTER JOIN" in shown
+
+
+def _raised_class(fn: Any) -> str:
+    try:
+        fn()
+    except sa_exc.SQLAlchemyError as err:
+        return type(err).__name__
+    return "ok"
+
+
+def test_flush_loads_an_expired_object_it_updates_or_deletes(engine):
+    """SQLAlchemy reads the primary key of each object it UPDATEs or DELETEs;
+    an expired one is loaded first (its unchanged attributes, one SELECT), and
+    a row that is gone raises ObjectDeletedError there."""
+
+    def program(m, engine):
+        with m.Session(engine) as session:
+            session.add_all([m.User(name="a"), m.User(name="b"), m.User(name="c")])
+            session.commit()
+            one, two, three = session.scalars(select(m.User).order_by(m.User.id)).all()
+            session.commit()  # expires all three
+            one.name = "z"
+            session.delete(two)
+            session.flush()
+            loaded = sorted(k for k in one.__dict__ if not k.startswith("_")), sorted(
+                k for k in two.__dict__ if not k.startswith("_") and k != "addresses")
+            session.commit()
+            with engine.begin() as conn:
+                conn.execute(delete(m.User.__table__).where(m.User.id == 3))
+            three.name = "gone"
+            gone = _raised_class(session.flush)
+        return loaded, gone
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ((["id", "name"], ["id", "name"]), "ObjectDeletedError")
+
+
+def test_setting_an_expired_primary_key_loads_it_first(engine):
+    def program(m, engine):
+        _seed_tag(m, engine)
+        with m.Session(engine) as session:
+            tag = session.get(m.Tag, "a")
+            session.commit()
+            tag.name = "b"
+            loaded = sorted(k for k in tag.__dict__ if not k.startswith("_"))
+            session.commit()
+            with engine.begin() as conn:
+                conn.execute(delete(m.Tag.__table__))
+            gone = _raised_class(lambda: setattr(tag, "name", "c"))
+        return loaded, gone
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == (["label", "name"], "ObjectDeletedError")

@@ -354,3 +354,56 @@ def test_an_object_attached_through_a_backref_is_not_saved(engine):
     assert out[2] == [(1, "ann")]
     assert out[3] == [(1, 1, "e1")]
     assert out[4] == [(1, 3, "e1")]
+
+
+# =========================================================== collections: refused changes
+def _refused_collection_changes(m: SimpleNamespace, engine: Any) -> list[Any]:
+    out: list[Any] = []
+    with m.Session(engine) as s:
+        s.add_all([m.User(id=1, name="ann"), m.Keyword(word="k")])
+        s.commit()
+    with m.Session(engine) as s:
+        u = s.get(m.User, 1)
+        other = m.Session(engine)
+        a = m.Address(email="e")
+        other.add(a)  # pending in another session: the cascade refuses it
+        try:
+            u.addresses.append(a)
+            out.append("appended")
+        except Exception as err:  # noqa: BLE001
+            out.append(type(err).__name__)
+        out.append((list(u.addresses), a.__dict__.get("user"), listed(s.dirty)))
+        other.close()
+    with m.Session(engine) as s:
+        k = s.get(m.Keyword, "k")
+    # detached, collection never loaded: replacing it needs the old members
+    try:
+        k.users = []
+        out.append("replaced")
+    except Exception as err:  # noqa: BLE001
+        out.append(type(err).__name__)
+    out.append("users" in k.__dict__)
+    return out
+
+
+def test_refused_collection_changes_leave_objects_unchanged(engine):
+    """An append the cascade refuses runs no backref and leaves the owner
+    unmodified; replacing an unloaded collection of a detached object raises
+    DetachedInstanceError (the removed members cannot be known)."""
+    assert same_on_both(MODELS, engine, _refused_collection_changes) == [
+        "InvalidRequestError", ([], None, []), "DetachedInstanceError", False,
+    ]
+
+
+def _orphaned_through_backref(m: SimpleNamespace, engine: Any) -> list[Any]:
+    with m.Session(engine) as s:
+        u = m.User(name="ann")
+        a = m.Address(email="e")
+        s.add(a)
+        a.user = u  # u comes along (save-update), a joins u.addresses
+        a.user = None  # the backref removes a from u.addresses: a pending orphan
+        return [listed(s.new), a in s, list(u.addresses)]
+
+
+def test_pending_orphan_made_through_a_backref_is_expunged(engine):
+    assert same_on_both(MODELS, engine, _orphaned_through_backref) == [["User(None)"], False, []]

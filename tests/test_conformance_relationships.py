@@ -428,6 +428,49 @@ def test_child_removed_while_detached_is_cascaded_and_cleared(engine, cascade_ow
     assert rows == ([(2, 1)] if cascade_owner else [(1, None), (2, 1)])
 
 
+def test_children_outside_the_session_get_the_parent_key_but_are_not_saved(engine):
+    """A child attached to a parent's collection but not in the session (attached
+    through the backref, or expunged): the flush does not save it, yet copies the
+    parent's new key into it; a child removed while outside the session gets its
+    key cleared (not with delete-orphan), and rollback() leaves both as they are.
+    Before: session_ext left the foreign keys untouched."""
+
+    def program(m, engine):
+        with m.Session(engine) as s, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            u = m.User(name="ann")
+            s.add(u)
+            a = m.Address(email="e")
+            a.user = u  # through the backref: a stays transient
+            o = m.Owner(items=[m.Item()])
+            s.add(o)
+            s.commit()
+            assert len(u.addresses) == 0
+            kept = o.items[0]
+            gone = m.Address(email="f")
+            u.addresses.append(gone)
+            s.flush()
+            s.expunge(gone)
+            s.expunge(kept)
+            u.addresses.remove(gone)
+            o.items.remove(kept)
+            s.flush()
+            flushed = (a.__dict__.get("user_id"), a in s, gone.__dict__.get("user_id"),
+                       kept.__dict__.get("owner_id"))
+            s.rollback()
+            after = (a.__dict__.get("user_id"), gone.__dict__.get("user_id"),
+                     kept.__dict__.get("owner_id"))
+        with engine.connect() as c:
+            rows = [tuple(r) for r in c.execute(text(
+                f"SELECT id, user_id FROM {m.flavor}_addresses ORDER BY id"))]
+        return flushed, after, rows
+
+    flushed, after, rows = same_on_both(MODELS, engine, program)
+    assert flushed == (1, False, None, 1)
+    assert after == (1, None, 1)
+    assert rows == []
+
+
 def test_replaced_many_to_one_value_comes_along_on_add(engine):
     """The user an address pointed at before it was re-pointed while detached is
     cascaded into the new session too (its collection changed)."""

@@ -547,3 +547,58 @@ def test_an_object_expired_before_its_insert_was_rolled_back_stays_expired(engin
     assert se[:5] == ["transient", [], ("raised", "DetachedInstanceError"),
                       ("raised", "InvalidRequestError"), ("raised", "InvalidRequestError")]
     assert [r[1] for r in se[5]] == ["e3"]  # a new key (PostgreSQL's sequence moved on)
+
+
+def program_key_expired_then_rolled_back(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    session = api["Session"](engine)
+    k = m.Keyword(word="a")  # weight: left out of the INSERT, known to be None
+    session.add(k)
+    session.flush()
+    session.expire(k, ["word"])
+    session.rollback()
+    seen = [state(api, k), outcome(lambda: k.weight), outcome(lambda: k.word),
+            outcome(lambda: session.merge(k))]
+    u = m.User(name="ann", nickname="x")  # age: left out of the INSERT
+    session.add(u)
+    session.flush()
+    session.expire(u, ["nickname"])
+    session.rollback()
+    session.add(u)
+    seen.append(outcome(session.flush))  # only its key counts: INSERTed, nickname NULL
+    session.commit()
+    seen.append(session.execute(select(m.User.name, m.User.nickname, m.User.age)).all())
+    session.close()
+    return seen
+
+
+def test_only_the_attributes_expired_before_the_rollback_stay_expired(engine):
+    """Before: every unloaded attribute counted as expired (k.weight raised, the
+    flush refused u although its key was loaded) and merge() ignored the expired
+    key (a new copy)."""
+    sa, se = on_both(engine, program_key_expired_then_rolled_back)
+    assert se == sa
+    assert se[:5] == ["transient", ("ok", None), ("raised", "DetachedInstanceError"),
+                      ("raised", "DetachedInstanceError"), ("ok", None)]
+    assert [tuple(r) for r in se[5]] == [("ann", None, None)]
+
+
+def program_flush_of_nothing_after_failed_flush(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    session = api["Session"](engine)
+    session.add(m.User(name=None))  # NOT NULL violation
+    seen = [outcome(session.flush), outcome(lambda: session.execute(select(m.User)).all())]
+    seen.append(outcome(session.flush))  # nothing left to write
+    session.add(m.User(name="ann"))
+    seen.append(outcome(session.flush))
+    session.rollback()
+    session.close()
+    return seen
+
+
+def test_flush_with_nothing_to_write_after_a_failed_flush_does_nothing(engine):
+    """Before: PendingRollbackError although there was nothing to flush."""
+    sa, se = on_both(engine, program_flush_of_nothing_after_failed_flush)
+    assert se == sa
+    assert se == [("raised", "IntegrityError"), ("raised", "PendingRollbackError"),
+                  ("ok", None), ("raised", "PendingRollbackError")]

@@ -37,7 +37,7 @@ _STREAMING = ("stream_results", "yield_per")
 
 
 def refuse_implicit_io(state: InstanceState, key: str | None) -> None:
-    """The sync session's ``_implicit_io_guard``: SQL an attribute access needs
+    """The sync session's ``objects.implicit_io_guard``: SQL an attribute access needs
     runs only inside an awaited call (a greenlet); anywhere else the asyncio
     driver cannot run it, so say what to do instead of failing deep in Core."""
     if in_greenlet():
@@ -168,7 +168,7 @@ class AsyncSession:
             kw["binds"] = {key: sync_bind(value) for key, value in binds.items()}
         #: the sync session that does the work (use it inside run_sync())
         self.sync_session: Session = self.sync_session_class(**kw)
-        self.sync_session._implicit_io_guard = refuse_implicit_io
+        self.sync_session.objects.implicit_io_guard = refuse_implicit_io
         self.sync_session._async_session = weakref.ref(self)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ context
@@ -266,7 +266,7 @@ class AsyncSession:
         """The object with this primary key, or None (no SQL on an identity-map hit)."""
         if not kw:
             try:
-                state = self.sync_session._identity_dict.get((entity, (ident,), None))
+                state = self.sync_session.identity_map.by_key.get((entity, (ident,), None))
             except TypeError:  # an unhashable ident: the session's long way
                 state = None
             if state is not None and not state.expired:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..protocols import loaders
 from ..state import (
     NO_VALUE,
     STATE_ATTR,
@@ -22,7 +23,7 @@ from ..state import (
 if TYPE_CHECKING:
     from sqlalchemy.schema import Column
 
-    from .mapper import Mapper
+    from ..protocols import MapperLike as Mapper  # mapper.py imports this module
 
 
 class ColumnAttribute:
@@ -30,13 +31,14 @@ class ColumnAttribute:
 
     is_relationship = False
 
-    __slots__ = ("mapper", "key", "column", "_compare")
+    __slots__ = ("mapper", "key", "column", "_compare", "_is_pk")
 
     def __init__(self, mapper: Mapper, key: str, column: Column[Any]) -> None:
         self.mapper = mapper
         self.key = key
         self.column = column
         self._compare = column.type.compare_values
+        self._is_pk = bool(column.primary_key)
 
     def __get__(self, obj: object | None, owner: type | None = None) -> Any:
         if obj is None:
@@ -53,6 +55,10 @@ class ColumnAttribute:
             # transient or pending: the INSERT will carry whatever is set; no history
             d[self.key] = value
             return
+        if self._is_pk and self.key not in d and self.key not in state.committed:
+            # an expired primary key is loaded before it changes, as SQLAlchemy
+            # does (it keeps the old key's history); raises if the row is gone
+            loaders.load_expired_attributes(state, self.key)
         if not state.modified:
             # the first change: the session holds the object strongly and begins
             # its transaction if needed (which may raise: nothing is changed then)
@@ -71,13 +77,16 @@ class ColumnAttribute:
     def _load_missing(self, obj: object) -> Any:
         state: InstanceState = instance_state(obj)
         if state.key is None:
-            if state.expired and state in expired_new:
+            if state.expired and state in expired_new and not (
+                state.known_none and self.key in state.known_none
+            ):  # expired before the rollback (one its INSERT left out is still None)
                 refuse_expired_new(state, self.key)
             # transient / pending: a never-set column reads as None, as in SQLAlchemy
             return None
-        from ..loading import load_expired_attributes
-
-        load_expired_attributes(state, self.key)
+        known_none = state.known_none
+        if known_none and self.key in known_none:
+            return None  # left out of the INSERT: NULL, and not loaded (no SQL)
+        loaders.load_expired_attributes(state, self.key)
         return obj.__dict__.get(self.key)
 
     def values_differ(self, old: Any, new: Any) -> bool:

@@ -72,10 +72,33 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         if item is not None and self._state is not None:
             self._rel._collection_removed(self._state, item)  # type: ignore[union-attr]
 
+    def _before_add(self, item: Any) -> None:
+        """``_before_change()`` then ``_added(item)``; when the events refuse the
+        item (the cascade: an object of another session), the owner is left as
+        unchanged as SQLAlchemy leaves it: not modified for this."""
+        state = self._state
+        if state is None:
+            self._added(item)
+            return
+        was_modified = state.modified
+        key = self._rel.key  # type: ignore[union-attr]
+        had_key = key in state.committed
+        self._before_change()
+        try:
+            self._added(item)
+        except BaseException:
+            if not had_key:
+                state.committed.pop(key, None)
+            if not was_modified and not state.committed and state.modified:
+                state.modified = False
+                session = state.session
+                if session is not None:
+                    session.identity_map.release(state)
+            raise
+
     # list API -------------------------------------------------------------------
     def append(self, item: Any) -> None:
-        self._before_change()
-        self._added(item)
+        self._before_add(item)
         super().append(item)
 
     def _append_quiet(self, item: Any) -> None:
@@ -99,8 +122,7 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         return self
 
     def insert(self, index: SupportsIndex, item: Any) -> None:
-        self._before_change()
-        self._added(item)
+        self._before_add(item)
         super().insert(index, item)
 
     def remove(self, item: Any) -> None:

@@ -9,16 +9,13 @@ database generates, and cached Core statements.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
 from .attributes import ColumnAttribute
-
-if TYPE_CHECKING:
-    from .declarative import Registry
 
 ENTITY_ANNOTATION = "session_ext_mapper"
 
@@ -36,7 +33,8 @@ def mapper_for_table(table: Any) -> Mapper | None:
 class Mapper:
     """Maps one class to one table."""
 
-    def __init__(self, class_: type, table: Table, registry: Registry) -> None:
+    def __init__(self, class_: type, table: Table, registry: Any) -> None:
+        # registry: the declarative.Registry (which imports this module)
         self.class_ = class_
         self.table = table
         self.local_table = table

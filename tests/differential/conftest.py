@@ -35,6 +35,7 @@ from .models import LIBRARIES, TABLES, Models, build_models
 
 ENV_MODE = "SESSION_EXT_DIFFERENTIAL"
 ENV_SHRINK = "SESSION_EXT_DIFFERENTIAL_SHRINK"
+ENV_EXAMPLES = "SESSION_EXT_DIFFERENTIAL_EXAMPLES"
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 #: examples per backend and steps per program
 MODES = {
@@ -66,7 +67,8 @@ def budget(differential_mode: str) -> tuple[settings, int]:
     mode = MODES[differential_mode]
     return (
         settings(
-            max_examples=mode["max_examples"],
+            # SESSION_EXT_DIFFERENTIAL_EXAMPLES=n: n programs per backend instead
+            max_examples=int(os.environ.get(ENV_EXAMPLES, mode["max_examples"])),
             derandomize=mode["derandomize"],
             deadline=None,
             database=None if mode["derandomize"] else settings.default.database,

@@ -144,4 +144,7 @@ def build_models(library: str) -> Models:
         def __repr__(self) -> str:
             return f"<Keyword word={self.__dict__.get('word')!r}>"
 
+    # relationships resolved now (both libraries do it lazily): the backref
+    # ``Note.author`` exists from the start of a program
+    Base.registry.configure()
     return Models(library, Base, Base.metadata, User, Address, Note, Keyword)

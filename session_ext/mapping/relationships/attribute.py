@@ -87,8 +87,9 @@ class RelationshipAttribute:
             )
         new_items = list(value)
         old = d.get(key, NO_VALUE)
-        if old is NO_VALUE and state.key is not None and state.session is not None:
-            old = getattr(obj, key)  # load so that removed members are known
+        if old is NO_VALUE and state.key is not None:
+            # load so that removed members are known (detached: DetachedInstanceError)
+            old = getattr(obj, key)
         old_items = () if old is NO_VALUE or old is None else old
         old_members = members(old_items)
         new_members = members(new_items)
@@ -184,7 +185,7 @@ class RelationshipAttribute:
             return NO_VALUE
         if None in values:
             return None
-        found = session.identity_map._dict.get((self.mapper.class_, values, None))
+        found = session.identity_map.by_key.get((self.mapper.class_, values, None))
         obj = found.obj() if found is not None else None
         return obj if obj is not None else NO_VALUE
 

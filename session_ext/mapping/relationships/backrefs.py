@@ -97,6 +97,11 @@ class BackrefEvents:
                 coll._remove_quiet(item)
             elif tstate.key is not None and not tstate.modified:
                 tstate.mark_modified()  # not loaded: modified all the same, as in SQLAlchemy
+            if "delete-orphan" in self.cascade:
+                istate = instance_state(item)
+                session = tstate.session
+                if istate.key is None and session is not None and istate.session is session:
+                    session.expunge(item)  # a pending orphan is never inserted
         else:
             current = self._known_value(target)
             # unknown: ``target`` was in ``item``'s collection, so it pointed at ``item``
@@ -110,10 +115,12 @@ class BackrefEvents:
     # called with the objects (never None) added to / removed from a collection
     def _collection_added(self, state: InstanceState, item: Any) -> None:
         self._check_type(item)
+        # the cascade first, as in SQLAlchemy: when it refuses the item (an object
+        # of another session), the backref has not run and nothing changed
+        self._cascade_on_attach(state, item)
         owner = state.obj()
         if self.partner is not None and owner is not None:
             self.partner._add_to(item, owner)
-        self._cascade_on_attach(state, item)
 
     def _collection_removed(self, state: InstanceState, item: Any) -> None:
         owner = state.obj()
