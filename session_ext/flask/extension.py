@@ -100,6 +100,8 @@ class SessionExt:
         #: the declarative base of this extension's models
         self.Model: type[Any] = make_model(self, model_class, metadata,
                                            autonaming=not disable_autonaming)
+        if getattr(self.Model, "query_class", None) is None:
+            self.Model.query_class = self.Query  # as in Flask-SQLAlchemy: db.Model.query_class
         self._add_models_to_shell = add_models_to_shell
         if app is not None:
             self.init_app(app)

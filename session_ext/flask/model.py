@@ -133,10 +133,12 @@ def make_model(
     A subclass of :class:`session_ext.DeclarativeBase` that is already a base
     is used as it is (its metadata wins; ``metadata=`` must then be omitted or
     the same object); any other class becomes a mixin of a new base, whose
-    metaclass gives default table names unless ``autonaming`` is False.
-    ``Model.query_class`` is the extension's ``Query`` unless the class sets
-    its own.
+    metaclass gives default table names unless ``autonaming`` is False.  A
+    base whose metaclass is a :class:`ModelMeta` already
+    (``declarative_base(cls=Model, metaclass=...)``) is always used as it is.
     """
+    if isinstance(model_class, ModelMeta) and DeclarativeBase in model_class.__bases__:
+        return _adopt_model_base(db, model_class, metadata)
     if isinstance(model_class, type) and DeclarativeBase in model_class.__bases__:
         if metadata is not None and metadata is not model_class.metadata:
             raise exc.ArgumentError(
@@ -145,8 +147,8 @@ def make_model(
             )
         if not isinstance(model_class.__dict__.get("query"), QueryProperty):
             model_class.query = QueryProperty(db)  # type: ignore[assignment, attr-defined]
-        if getattr(model_class, "query_class", None) is None:
-            model_class.query_class = db.Query  # type: ignore[attr-defined]
+        if not hasattr(model_class, "query_class"):
+            model_class.query_class = None  # type: ignore[attr-defined]
         return model_class
     if model_class is not None and not isinstance(model_class, type):
         raise exc.ArgumentError(
@@ -166,10 +168,23 @@ def make_model(
         "metadata": metadata if metadata is not None else MetaData(),
         "query": QueryProperty(db),
     }
-    if getattr(mixin, "query_class", None) is None:
-        namespace["query_class"] = db.Query
+    if not hasattr(mixin, "query_class"):
+        namespace["query_class"] = None
     metaclass = ModelMeta if autonaming else ModelMetaNoName
     return metaclass("Model", (mixin, DeclarativeBase), namespace)  # type: ignore[no-any-return]
+
+
+def _adopt_model_base(db: _Extension, base: Any, metadata: MetaData | None) -> Any:
+    """``db.Model`` for a base built with a :class:`ModelMeta` (names and bind
+    keys are its metaclass's already): the base itself, given ``query``."""
+    if metadata is not None and metadata is not base.metadata:
+        raise exc.ArgumentError(
+            f"model_class {base.__name__} is a declarative base with its own "
+            "metadata; pass metadata=None (or that same MetaData)"
+        )
+    if not isinstance(base.__dict__.get("query"), QueryProperty):
+        base.query = QueryProperty(db)
+    return base
 
 
 def sync_bind_keys(base: type[DeclarativeBase]) -> None:
