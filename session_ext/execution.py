@@ -44,7 +44,7 @@ def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
     for element in statement._raw_columns:
         mapper = entity_of(element)
         if mapper is not None:
-            out.append((mapper, len(mapper.columns)))
+            out.append((mapper, len(mapper.select_columns)))
         elif hasattr(element, "_select_iterable") and element.is_selectable:
             out.append((None, len(list(element._select_iterable))))
         else:
@@ -66,6 +66,9 @@ def execute(
         if any(m is not None for m, _ in layout):
             entities = layout
             first_mapper = next(m for m, _ in layout if m is not None)
+            statement = single_table_criteria(statement, layout)
+        if statement._from_obj:
+            statement = _select_from_criteria(statement)
     opts = dict(statement._execution_options) if hasattr(statement, "_execution_options") else {}
     opts.update(execution_options)
     if opts.get("autoflush", True):
@@ -105,7 +108,26 @@ def eager_statement(statement: Any) -> Any:
     if not any(m is not None for m, _ in layout):
         return statement
     explicit_only = statement._execution_options.get("_se_explicit_eager_only", False)
+    statement = single_table_criteria(statement, layout)
     return _EagerLoading(statement, layout, not explicit_only).statement
+
+
+def _select_from_criteria(statement: Any) -> Any:
+    """``select(...).select_from(Manager)``: the single-table subclass's criterion."""
+    for element in statement._from_obj:
+        mapper = entity_of(element)
+        if mapper is not None and mapper.single_criteria is not None:
+            statement = statement.where(mapper.single_criteria)
+    return statement
+
+
+def single_table_criteria(statement: Any, layout: list[tuple[Mapper | None, int]]) -> Any:
+    """``statement`` limited to the rows of the single-table subclasses it
+    selects (``select(Manager)``: ``WHERE employee.type IN ('manager')``)."""
+    for mapper, _n in layout:
+        if mapper is not None and mapper.single_criteria is not None:
+            statement = statement.where(mapper.single_criteria)
+    return statement
 
 
 _SESSION_OPTIONS = frozenset(
@@ -178,7 +200,7 @@ def _execute_dml(
             pk_select = pk_select.where(statement.whereclause)
         imap = session.identity_map.by_key
         for row in conn.execute(pk_select, params):
-            state = imap.get((mapper.class_, tuple(row), None))
+            state = imap.get((mapper.identity_class, tuple(row), None))
             if state is not None:
                 obj = state.obj()
                 if obj is not None:
@@ -217,11 +239,12 @@ def _evaluate_matches(
     pk_keys = mapper.pk_keys
     keys = mapper.column_attr_keys
     out = []
+    icls = mapper.identity_class
     for key, state in list(session.identity_map.by_key.items()):
-        if key[0] is not cls and not issubclass(key[0], cls):
+        if key[0] is not icls and not issubclass(key[0], cls):
             continue
         obj = state()  # state.obj()
-        if obj is None:
+        if obj is None or (icls is not cls and not isinstance(obj, cls)):
             continue
         d = obj.__dict__
         if not any(k in d for k in pk_keys):
@@ -331,7 +354,7 @@ def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
 
 
 def _has_objects_of(session: Session, mapper: Mapper) -> bool:
-    cls = mapper.class_
+    cls = mapper.identity_class
     return any(key[0] is cls for key in session.identity_map.by_key)
 
 

@@ -33,58 +33,114 @@ def entity_loader(
     populate_existing: bool = False,
 ) -> Callable[[Any], Any]:
     """A function turning a result row into the session's object for ``mapper``,
-    whose columns sit at ``row[offset : offset + len(mapper.columns)]``."""
+    whose columns sit at ``row[offset : offset + len(mapper.select_columns)]``.
+    For a class of a polymorphic hierarchy, the row's discriminator picks the
+    class of each object (the choice is made here, once, not per row for
+    other classes)."""
+    if mapper.polymorphic_on is None:
+        return _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
+    return _polymorphic_loader(session, mapper, offset, row_width, populate_existing)
+
+
+def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width: int,
+                        populate_existing: bool) -> Callable[[Any], Any]:
+    """Rows of ``mapper``'s SELECT to objects of the class their discriminator names."""
+    pos = offset + mapper.select_columns.index(mapper.polymorphic_on)  # type: ignore[arg-type]
+    default = _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
+    by_value = {}
+    for sub in mapper.self_and_descendants():
+        if sub.polymorphic_identity is not None:
+            by_value[sub.polymorphic_identity] = (
+                default if sub is mapper
+                else _object_loader(session, sub, mapper, offset, row_width, populate_existing)
+            )
+    get = by_value.get
+    known = mapper.polymorphic_map
+
+    def load(row: Any) -> Any:
+        fn = get(row[pos])
+        if fn is None:
+            value = row[pos]
+            if value is not None and value in known:
+                raise exc.InvalidRequestError(
+                    f"Row with discriminator {value!r} is a {known[value].class_.__name__}, "
+                    f"not a {mapper.class_.__name__}"
+                )
+            if value is not None:
+                raise exc.InvalidRequestError(
+                    f"No such polymorphic_identity {value!r} is defined in the hierarchy "
+                    f"of {mapper.class_.__name__}"
+                )
+            return default(row)
+        return fn(row)
+
+    return load
+
+
+def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int,
+                   row_width: int, populate_existing: bool) -> Callable[[Any], Any]:
+    """Rows laid out as ``layout``'s SELECT to objects of ``mapper``'s class
+    (the same mapper unless loading polymorphically)."""
     cls = mapper.class_
     new = cls.__new__
-    keys = mapper.column_attr_keys
+    fill = _fill_positions(mapper, layout, offset)
     imap = session.identity_map.by_key
     sid = session.hash_key
-    pk_idx = tuple(offset + i for i in mapper.pk_indexes)
-    end = offset + len(keys)
-    whole_row = offset == 0 and end == row_width
     State = InstanceState
 
     def existing(state: InstanceState, obj: Any, row: Any) -> Any:
         d = obj.__dict__
-        values = row if whole_row else row[offset:end]
         if populate_existing:
-            d.update(zip(keys, values))
+            for k, i in fill:
+                d[k] = row[i]
             state.reset_changes()
             session.identity_map.release(state)
         else:  # expired, or with columns known to be NULL: the row fills them in
-            for k, v in zip(keys, values):
+            for k, i in fill:
                 if k not in d:
-                    d[k] = v
+                    d[k] = row[i]
         state.expired = False
         state.known_none = None
         return obj
 
-    factory = _loader_factory(mapper, offset)
+    factory = _loader_factory(mapper, layout, offset)
     return factory(  # type: ignore[no-any-return]
-        cls, new, imap, sid, mapper, State, existing, populate_existing,
-        STATE_ATTR, (None,) * len(pk_idx),
+        cls, mapper.identity_class, new, imap, sid, mapper, State, existing,
+        populate_existing, STATE_ATTR, (None,) * len(mapper.pk_indexes),
     )
 
 
-def _loader_factory(mapper: Mapper, offset: int) -> Any:
-    """A per-class row loader, generated once per (class, column offset).
+def _fill_positions(mapper: Mapper, layout: Mapper, offset: int) -> list[tuple[str, int]]:
+    """(attribute key, row index) of ``mapper``'s attributes in ``layout``'s SELECT."""
+    out: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    col_to_key = mapper.col_to_key
+    for i, col in enumerate(layout.select_columns):
+        key = col_to_key.get(col)
+        if key is not None and key not in seen:
+            seen.add(key)
+            out.append((key, offset + i))
+    return out
+
+
+def _loader_factory(mapper: Mapper, layout: Mapper, offset: int) -> Any:
+    """A per-class row loader, generated once per (class, layout, column offset).
 
     The new object's ``__dict__`` is built by one dict display with the
     attribute names written in, which is several times cheaper than filling
     it key by key; the code is otherwise the same for every class.
     """
-    cache_key = ("row_loader", offset)
+    cache_key = ("row_loader", layout, offset)
     factory = mapper._stmt_cache.get(cache_key)
     if factory is not None:
         return factory
-    keys = mapper.column_attr_keys
-    pk_idx = [offset + i for i in mapper.pk_indexes]
+    pk_idx = [offset + layout.select_columns.index(c) for c in mapper.primary_key]
     if len(pk_idx) == 1:
         ident = (
             f"pkv = row[{pk_idx[0]}]\n"
             "        if pkv is None:\n"
             "            return None\n"
-            "        key = (cls, (pkv,), None)"
+            "        key = (icls, (pkv,), None)"
         )
     else:
         items = ", ".join(f"row[{i}]" for i in pk_idx)
@@ -92,11 +148,11 @@ def _loader_factory(mapper: Mapper, offset: int) -> Any:
             f"ident = ({items},)\n"
             "        if ident == nones:\n"
             "            return None\n"
-            "        key = (cls, ident, None)"
+            "        key = (icls, ident, None)"
         )
-    fill = ", ".join(f"{k!r}: row[{offset + i}]" for i, k in enumerate(keys))
+    fill = ", ".join(f"{k!r}: row[{i}]" for k, i in _fill_positions(mapper, layout, offset))
     source = f"""
-def make(cls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
+def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
     imap_get = imap.get
     new_ref = weakref.ref.__new__
     gone = _object_gone
@@ -206,11 +262,13 @@ def get_by_identity(
     (a query with ``options`` when given: loader options apply to a miss)."""
     if None in pk:
         return None  # primary key columns are NOT NULL: no row can match
-    key = (mapper.class_, pk, None)
+    key = (mapper.identity_class, pk, None)
     state = session.identity_map.by_key.get(key)
     if state is not None and not populate_existing and not with_for_update:
         obj = state()  # state.obj()
         if obj is not None:
+            if mapper.inherits is not None and not isinstance(obj, mapper.class_):
+                return None  # get(Manager, 1) when 1 is an Engineer
             if state.expired and state.unloaded and row_is_gone(session, state, obj):
                 return None
             return obj

@@ -281,7 +281,7 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if values is None:
         return rel.empty_value(state)
     if rel.identity_lookup:
-        target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
+        target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
         if target_state is not None:
             target = target_state.obj()
             if target is not None and target_state not in session.objects.deleted:
@@ -407,15 +407,18 @@ def apply_joined(
             rel = mapper.relationships[key]
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
             joins = LOADER_STRATEGIES[strategy].joins
-            if not joins or rel._primaryjoin is not None or unsafe:
+            # a single-table subclass target: its discriminator criterion is
+            # added by the SELECT of selectin loading
+            single = rel.mapper.single_criteria is not None
+            if not joins or rel._primaryjoin is not None or unsafe or single:
                 strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
                 continue
             stmt, talias = _add_join(stmt, rel, from_elem)
-            stmt = stmt.add_columns(*[talias.c[c.key] for c in rel.mapper.columns])
+            stmt = stmt.add_columns(*[talias.c[c.key] for c in rel.mapper.select_columns])
             steps.append(JoinedStep(rel, slot, next_slot, width))
-            width += len(rel.mapper.columns)
+            width += len(rel.mapper.select_columns)
             queue.append((next_slot, rel.mapper, talias, child_paths, visited | {rel}))
             next_slot += 1
         post[slot] = (mapper, rest, visited)
@@ -523,7 +526,7 @@ def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pen
             continue
         hit = None
         if rel.uses_target_pk:
-            tstate = imap.get((target.class_, vals, None))
+            tstate = imap.get((target.identity_class, vals, None))
             hit = tstate.obj() if tstate is not None else None
         wanted[vals] = hit
         if hit is None:

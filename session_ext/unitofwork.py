@@ -262,7 +262,11 @@ def _emit(plan: FlushPlan) -> None:
         by_table.setdefault(m.table, []).append(m)
     order = table_order(tables, skip)
     for table in order:
-        for mapper in by_table.get(table, ()):
+        here = by_table.get(table, ())
+        if len(here) > 1:  # classes of one single-table hierarchy
+            _emit_shared_table(plan, here)
+            continue
+        for mapper in here:
             plan.emitting = mapper
             # UPDATEs first, as SQLAlchemy does (a row renamed away frees a unique
             # value for a new row), unless they may point at the table's new rows
@@ -294,6 +298,35 @@ def _emit(plan: FlushPlan) -> None:
             if items:
                 persistence.delete_rows(plan, mapper, items)
                 plan.deleted.extend(items)
+
+
+def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper]) -> None:
+    """The rows of several classes sharing one table: UPDATEs, then the new rows
+    in the order they were added (as SQLAlchemy does), each run of one class
+    in one go."""
+    for mapper in mappers:
+        plan.emitting = mapper
+        _emit_updates(plan, mapper)
+    pending = {m: plan.inserts[m] for m in mappers if plan.inserts.get(m)}
+    if not pending:
+        return
+    states = {state for items in pending.values() for state, _obj in items}
+    run: list[Any] = []
+    run_mapper: Any = None
+    runs: list[tuple[Mapper, list[Any]]] = []
+    for state, obj in plan.session.objects.new.items():
+        if state not in states:
+            continue
+        if state.mapper is not run_mapper:
+            run_mapper, run = state.mapper, []
+            runs.append((run_mapper, run))
+        run.append((state, obj))
+    for mapper, items in runs:
+        plan.emitting = mapper
+        for level in dependency.insert_levels(plan, mapper, items):
+            dependency.apply_syncs(plan, level)
+            persistence.insert_rows(plan, mapper, level)
+        plan.inserted.extend(items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:

@@ -67,6 +67,11 @@ class Registry:
             from .relationships import configure_registry
 
             configure_registry(self)
+            for mapper in self.mappers:  # parents come first: backrefs reach subclasses
+                if mapper.inherits is not None:
+                    for key, rel in mapper.inherits.relationships.items():
+                        if key not in mapper.relationships:
+                            mapper.relationships[key] = mapper.attrs[key] = rel
 
     def add(self, cls: type) -> None:
         self._by_name.setdefault(cls.__name__, []).append(cls)
@@ -114,10 +119,14 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
     """Columns and other mapped properties of ``cls``: own body plus mixins."""
     columns: dict[str, Column[Any]] = {}
     props: dict[str, Any] = {}
+    parent = _inherited_mapper(cls)
+    inherited = set(parent.class_.__mro__) if parent is not None else set()
     for klass in reversed(cls.__mro__):
         if klass is object or klass is DeclarativeBase or _is_base(klass):
             continue
         own = klass is cls
+        if not own and klass in inherited:
+            continue  # a mapped class inherited from (or its mixins): mapped already
         for key, value in list(vars(klass).items()):
             if isinstance(value, declared_attr):
                 if key.startswith("__"):
@@ -146,21 +155,82 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
     return columns, props
 
 
+def _inherited_mapper(cls: type) -> Mapper | None:
+    """The mapper of the nearest mapped class ``cls`` inherits from."""
+    for klass in cls.__mro__[1:]:
+        mapper = klass.__dict__.get("__mapper__")
+        if mapper is not None:
+            return mapper  # type: ignore[no-any-return]
+    return None
+
+
+def _subclass_tablename(cls: type) -> Any:
+    """A subclass of a mapped class names its own table in its body or through a
+    ``@declared_attr`` (an inherited plain ``__tablename__`` does not count)."""
+    if "__tablename__" in cls.__dict__:
+        return cls.__dict__["__tablename__"]
+    for klass in cls.__mro__[1:]:
+        value = klass.__dict__.get("__tablename__")
+        if isinstance(value, declared_attr):
+            return cls.__tablename__  # type: ignore[attr-defined]
+        if value is not None:
+            return None
+    return None
+
+
+def _mapper_args(cls: type, parent: Mapper | None) -> dict[str, Any]:
+    args = getattr(cls, "__mapper_args__", None) or {}
+    if parent is not None and "__mapper_args__" not in cls.__dict__:
+        owner = next(k for k in cls.__mro__ if "__mapper_args__" in k.__dict__)
+        if not isinstance(owner.__dict__["__mapper_args__"], declared_attr):
+            args = {}  # the parent's own arguments: not this class's identity
+    return dict(args)
+
+
+def _single_table(cls: type, parent: Mapper, columns: dict[str, Column[Any]]) -> Table:
+    """Single-table inheritance: the subclass's columns join the parent's table."""
+    table = parent.table
+    for key, col in columns.items():
+        if col.name is None:
+            col.name = key
+        if col.key is None or col.key != key:
+            col.key = key
+        existing = table.c.get(col.key)
+        if existing is not None and existing is not col:
+            raise exc.ArgumentError(
+                f"Column {key!r} of single-table subclass {cls.__name__} conflicts with the "
+                f"existing column {existing!r} of table {table.name!r}"
+            )
+        if col.primary_key:
+            raise exc.ArgumentError(
+                f"Single-table subclass {cls.__name__} declares primary key column {key!r}: "
+                "the primary key comes from the base class's table"
+            )
+        table.append_column(col)
+    return table
+
+
 def _map_class(cls: type) -> None:
     base = next(b for b in cls.__mro__ if _is_base(b))
     registry: Registry = base.registry  # type: ignore[attr-defined]
     metadata = registry.metadata
-    for klass in cls.__mro__[1:]:
-        if "__mapper__" in vars(klass):
-            raise exc.ArgumentError(
-                f"Class {cls.__name__} inherits from mapped class {klass.__name__}; "
-                "mapped class inheritance is not supported. Put the shared columns on a "
-                "mixin or an __abstract__ base instead"
-            )
+    parent = _inherited_mapper(cls)
     columns, props = _collect_properties(cls)
     table = cls.__dict__.get("__table__")
-    tablename = getattr(cls, "__tablename__", None)
-    if table is None:
+    if parent is None:
+        tablename = getattr(cls, "__tablename__", None)
+    else:
+        tablename = _subclass_tablename(cls)
+    if parent is not None and table is None and tablename is None:
+        table = _single_table(cls, parent, columns)
+        col_for_key = {key: table.c[key] for key in columns}
+    elif parent is not None:
+        raise exc.ArgumentError(
+            f"Class {cls.__name__} inherits from mapped class {parent.class_.__name__} and "
+            "names its own table: joined-table inheritance is not supported yet; leave out "
+            "__tablename__/__table__ for single-table inheritance"
+        )
+    elif table is None:
         if tablename is None:
             raise exc.ArgumentError(
                 f"Class {cls.__name__} has no __tablename__ or __table__: give it one, or set "
@@ -175,38 +245,55 @@ def _map_class(cls: type) -> None:
         table = Table(tablename, metadata, *columns.values(), *args, **kwargs)
         col_for_key = {key: table.c[key] for key in columns}
     else:
-        if not isinstance(table, Table):
-            raise exc.ArgumentError(
-                f"{cls.__name__}.__table__ must be a sqlalchemy Table, not {type(table).__name__}"
-            )
-        col_for_key = {}
-        for key, col in columns.items():
-            if col.table is not table:
-                raise exc.ArgumentError(
-                    f"{cls.__name__} declares __table__ and also Column {key!r}; with "
-                    "__table__ the columns come from the table: remove the Column"
-                )
-            col_for_key[key] = col
+        col_for_key = _own_table_columns(cls, table, columns)
     try:
-        mapper = Mapper(cls, table, registry)
+        mapper = Mapper(cls, table, registry, inherits=parent)
     except exc.ArgumentError:
         if "__table__" not in cls.__dict__:
             metadata.remove(table)
         raise
     cls.__mapper__ = mapper  # type: ignore[attr-defined]
     cls.__table__ = table  # type: ignore[attr-defined]
+    if parent is not None:
+        for key, attr in parent.column_attrs.items():
+            mapper.add_column_attribute(key, attr.column)
+        mapper.relationships.update(parent.relationships)
+        mapper.attrs.update(parent.relationships)
     for key, col in col_for_key.items():
         setattr(cls, key, mapper.add_column_attribute(key, col))
     mapper.configure_columns()
+    margs = _mapper_args(cls, parent)
+    mapper.set_polymorphic(margs.get("polymorphic_on"), margs.get("polymorphic_identity"))
+    if parent is not None or mapper.polymorphic_on is not None:
+        mapper.refresh_hierarchy()
     for key, prop in props.items():
         prop._se_declare(mapper, key)
-    _column_inits[cls] = (registry, mapper)
+    ident = mapper.polymorphic_identity
+    disc = mapper.col_to_key.get(mapper.polymorphic_on) if ident is not None else None  # type: ignore[arg-type]
+    _column_inits[cls] = (registry, mapper, (disc, ident) if disc is not None else None)
     registry.add(cls)
+
+
+def _own_table_columns(cls: type, table: Any, columns: dict[str, Column[Any]]) -> dict[str, Any]:
+    if not isinstance(table, Table):
+        raise exc.ArgumentError(
+            f"{cls.__name__}.__table__ must be a sqlalchemy Table, not {type(table).__name__}"
+        )
+    col_for_key = {}
+    for key, col in columns.items():
+        if col.table is not table:
+            raise exc.ArgumentError(
+                f"{cls.__name__} declares __table__ and also Column {key!r}; with "
+                "__table__ the columns come from the table: remove the Column"
+            )
+        col_for_key[key] = col
+    return col_for_key
 
 
 #: mapped class -> (registry, mapper), for the constructor: one dict lookup
 #: instead of class attribute and ``__dict__`` lookups per new object
-_column_inits: dict[type, tuple[Registry, Mapper]] = {}
+#: and the discriminator (attribute key, value) its new objects get (or None)
+_column_inits: dict[type, tuple[Registry, Mapper, tuple[str, Any] | None]] = {}
 
 
 def _clause_element(cls: type) -> Any:
@@ -255,11 +342,13 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
     def __init__(self, **kwargs: Any) -> None:
         cls = type(self)
         mapped = _column_inits.get(cls)  # one dict lookup: this runs once per new object
-        registry, mapper = mapped if mapped is not None else (cls.registry, None)
+        registry, mapper, disc = mapped if mapped is not None else (cls.registry, None, None)
         if registry.relationships_pending:
             registry.configure()
         d = self.__dict__
         fresh = STATE_ATTR not in d
+        if disc is not None and fresh:
+            d[disc[0]] = disc[1]  # the discriminator of a new object of the class
         if fresh and mapper is not None and mapper.column_attr_set.issuperset(kwargs):
             d.update(kwargs)  # what the column descriptors do for a new object
             return

@@ -33,12 +33,32 @@ def mapper_for_table(table: Any) -> Mapper | None:
 class Mapper:
     """Maps one class to one table."""
 
-    def __init__(self, class_: type, table: Table, registry: Any) -> None:
+    def __init__(self, class_: type, table: Table, registry: Any,
+                 inherits: Mapper | None = None) -> None:
         # registry: the declarative.Registry (which imports this module)
         self.class_ = class_
         self.table = table
         self.local_table = table
         self.registry = registry
+        #: the mapper of the mapped class this one inherits from (None: a root)
+        self.inherits = inherits
+        self.base_mapper: Mapper = inherits.base_mapper if inherits is not None else self
+        #: the class of identity keys: the hierarchy's root, so that get(Employee, 1)
+        #: and get(Manager, 1) find the same object
+        self.identity_class: type = self.base_mapper.class_
+        #: the discriminator column of the hierarchy (None: no polymorphic loading)
+        self.polymorphic_on: Column[Any] | None = (
+            inherits.polymorphic_on if inherits is not None else None)
+        self.polymorphic_identity: Any = None
+        #: discriminator value -> mapper, shared by the whole hierarchy
+        self.polymorphic_map: dict[Any, Mapper] = (
+            inherits.polymorphic_map if inherits is not None else {})
+        #: the mappers inheriting from this one directly
+        self.subclass_mappers: list[Mapper] = []
+        #: WHERE criterion a single-table subclass adds to its SELECTs (None: none)
+        self.single_criteria: Any = None
+        if inherits is not None:
+            inherits.subclass_mappers.append(self)
         self.attrs: dict[str, Any] = {}
         self.column_attrs: dict[str, ColumnAttribute] = {}
         self.relationships: dict[str, Any] = {}
@@ -63,17 +83,24 @@ class Mapper:
 
     def configure_columns(self) -> None:
         """Freeze the precomputed column layout once all attributes are added."""
-        cols = list(self.table.columns)
-        missing = [c for c in cols if c not in self.col_to_key]
-        for c in missing:  # columns of the table with no attribute: map by key
-            setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
+        layout = list(self.table.columns)
+        if self.inherits is None and not hasattr(self, "columns"):
+            missing = [c for c in layout if c not in self.col_to_key]
+            for c in missing:  # columns of the table with no attribute: map by key
+                setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
+        #: the columns ``select(cls)`` yields, in order (single-table inheritance:
+        #: those of the whole hierarchy's table, mapped here or not)
+        self.select_columns: tuple[Column[Any], ...] = tuple(layout)
+        cols = [c for c in layout if c in self.col_to_key]
         #: column attribute keys in the table's column order (the SELECT order)
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
         self.columns: tuple[Column[Any], ...] = tuple(cols)
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
-        self.column_types: tuple[Any, ...] = tuple(c.type for c in cols)
+        #: the types of ``select_columns``
+        self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
         self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
-        self.pk_indexes: tuple[int, ...] = tuple(cols.index(c) for c in self.primary_key)
+        #: positions of the primary key columns in ``select_columns``
+        self.pk_indexes: tuple[int, ...] = tuple(layout.index(c) for c in self.primary_key)
         self.pk_param_names: tuple[str, ...] = tuple(
             f"_se_pk_{i}" for i in range(len(self.primary_key))
         )
@@ -115,6 +142,64 @@ class Mapper:
             fk.target_fullname.rpartition(".")[0] == fullname for fk in self.table.foreign_keys
         )
 
+    # -- inheritance ----------------------------------------------------------------
+    def set_polymorphic(self, on: Any, identity: Any) -> None:
+        """``__mapper_args__``' ``polymorphic_on`` (a column or the name of a
+        column attribute) and ``polymorphic_identity``."""
+        if on is not None:
+            if isinstance(on, str):
+                attr = self.column_attrs.get(on)
+                col = attr.column if attr is not None else self.table.c.get(on)
+            else:
+                col = getattr(on, "column", on)  # a mapped_column()-like wrapper
+                if not isinstance(col, Column):
+                    col = on.__clause_element__() if hasattr(on, "__clause_element__") else on
+            if col is None or col not in self.col_to_key:
+                raise exc.ArgumentError(
+                    f"polymorphic_on={on!r} of {self.class_.__name__} is not a column "
+                    "mapped by the class: name one of its columns (or its attribute name)"
+                )
+            self.polymorphic_on = col
+        if identity is not None:
+            if self.polymorphic_on is None:
+                raise exc.ArgumentError(
+                    f"{self.class_.__name__} has polymorphic_identity={identity!r} but its "
+                    "hierarchy has no polymorphic_on column: set polymorphic_on in the "
+                    "base class's __mapper_args__"
+                )
+            self.polymorphic_identity = identity
+            self.polymorphic_map[identity] = self
+
+    def iterate_to_root(self) -> list[Mapper]:
+        out: list[Mapper] = []
+        m: Mapper | None = self
+        while m is not None:
+            out.append(m)
+            m = m.inherits
+        return out
+
+    def self_and_descendants(self) -> list[Mapper]:
+        out = [self]
+        for sub in self.subclass_mappers:
+            out.extend(sub.self_and_descendants())
+        return out
+
+    def is_single_table(self) -> bool:
+        """True for a single-table subclass (it shares its parent's table)."""
+        return self.inherits is not None and self.inherits.table is self.table
+
+    def refresh_hierarchy(self) -> None:
+        """After a class joined the hierarchy: every mapper's column layout
+        (the shared table may have grown) and single-table criteria anew."""
+        for m in self.base_mapper.self_and_descendants():
+            m._stmt_cache.clear()
+            m.configure_columns()
+            m.single_criteria = None
+            if m.is_single_table() and m.polymorphic_on is not None:
+                idents = [d.polymorphic_identity for d in m.self_and_descendants()
+                          if d.polymorphic_identity is not None]
+                m.single_criteria = m.polymorphic_on.in_(idents)
+
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
         self.registry.configure()
@@ -122,7 +207,7 @@ class Mapper:
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (self.class_, pk, None)
+        return (self.identity_class, pk, None)
 
     def primary_key_from_dict(self, d: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(d.get(k) for k in self.pk_keys)
@@ -162,6 +247,8 @@ class Mapper:
             stmt = select(*cols).where(
                 and_(*(c == bindparam(f"_se_pk_{i}") for i, c in enumerate(self.primary_key)))
             )
+            if self.single_criteria is not None:
+                stmt = stmt.where(self.single_criteria)
             self._stmt_cache[cache_key] = stmt
         return stmt
 

@@ -185,7 +185,7 @@ class RelationshipAttribute:
             return NO_VALUE
         if None in values:
             return None
-        found = session.identity_map.by_key.get((self.mapper.class_, values, None))
+        found = session.identity_map.by_key.get((self.mapper.identity_class, values, None))
         obj = found.obj() if found is not None else None
         return obj if obj is not None else NO_VALUE
 
