@@ -63,6 +63,7 @@ def test_sqlalchemy_keys_configure_an_app_that_only_changed_its_imports(tmp_path
         assert ext.session.scalar(select(Note.text)) == "hello"
         with ext.engines["remote"].connect() as conn:
             assert conn.scalar(select(Remote.id)) == 7
+        ext.session.remove()  # its open transaction would block the DROP on PostgreSQL
         ext.drop_all()
     _dispose(app)
 
