@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import exc
+from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr

@@ -27,7 +27,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import exc
+from . import exc, listening
 from .identity import IdentityMap
 from .state import (
     STATE_ATTR,
@@ -115,12 +115,20 @@ class ObjectBookkeeping:
         if state.key is None:
             state.session_id = self.hash_key
             self.new[state] = obj
+            if listening.session:
+                _fire(self, "after_attach", obj)
+                _fire(self, "transient_to_pending", obj)
         else:
             self.attach_persistent(state, obj)
 
     def add_new(self, instances: Any, new_state: Any, cascade: Any) -> None:
         """``add_all()``'s loop: new objects without relationships become pending
         right here; any other object goes through ``cascade(obj, set())``."""
+        if listening.session and _listens(self, "after_attach", "transient_to_pending"):
+            # each object through add(), firing its events
+            for obj in instances:
+                cascade(obj, set())
+            return
         hash_key = self.hash_key
         new = self.new
         last_cls: Any = None
@@ -171,8 +179,12 @@ class ObjectBookkeeping:
                 f"Can't attach instance {exc.state_str(state)}: another instance with key "
                 f"{state.key[1]!r} is already present in this session; use merge() instead"  # type: ignore[index]
             )
+        attaching = listening.session and state.session_id != self.hash_key
         state.session_id = self.hash_key
         self.identity_map.add_state(state)  # holds it strongly if it has changes
+        if attaching:
+            _fire(self, "after_attach", obj)
+            _fire(self, "detached_to_persistent", obj)
 
     def attach_for_delete(self, state: InstanceState, obj: object) -> None:
         """``delete()`` of an object not (or no longer) in the identity map:
@@ -245,15 +257,32 @@ class ObjectBookkeeping:
         """Objects whose rows the committed transaction deleted are detached."""
         for state in tx.flushed_deleted:
             state.session_id = None
+        if listening.session:
+            for obj in list(tx.flushed_deleted.values()):
+                _fire(self, "deleted_to_detached", obj)
 
     # -- pending / persistent -> transient / detached -------------------------------------
     def expunge_state(self, state: InstanceState) -> None:
+        event = (_leaving_event(state) if listening.session and state.session_id == self.hash_key
+                 else None)
+        obj = state.obj() if event is not None else None  # held while it is fired
         self.new.pop(state, None)
         self.deleted.pop(state, None)
         self.identity_map.remove_state(state)
         state.session_id = None
+        if event is not None:
+            _fire(self, event, obj)
 
     def expunge_all(self) -> None:
+        leaving = None
+        if listening.session:
+            leaving = [(_leaving_event(s), s.obj()) for s in
+                       [*self.identity_map.all_states(), *self.new, *self.deleted]]
+        self._expunge_all()
+        for event, obj in leaving or ():
+            _fire(self, event, obj)
+
+    def _expunge_all(self) -> None:
         # every entry goes: no need to sweep out those of collected objects first
         for state in list(self.identity_map.by_key.values()):
             state.session_id = None
@@ -300,6 +329,11 @@ class ObjectBookkeeping:
                 imap.remove_state(state)
                 state.session_id = None
         tx.flushed_new.update(dict.fromkeys([state for state, _obj in settled]))
+        if listening.session and _listens(self, "persistent_to_deleted", "pending_to_persistent"):
+            for _state, obj in plan.deleted:
+                _fire(self, "persistent_to_deleted", obj)
+            for _state, obj in settled:
+                _fire(self, "pending_to_persistent", obj)
         for state, old_key in plan.key_switches:
             # the identity key follows a flushed primary key change
             imap.remove_state(state)
@@ -372,8 +406,11 @@ class ObjectBookkeeping:
         # again, and what they hold counts as unchanged, as right after the flush
         for state in inserted:
             if state.session_id == hash_key:
+                obj = state.obj()
                 imap.remove_state(state)
                 state.session_id = None
+                if listening.session:
+                    _fire(self, "persistent_to_transient", obj)
             state.key = None
             state.was_deleted = False
             _mark_flushed(state)
@@ -391,6 +428,8 @@ class ObjectBookkeeping:
             existing = imap.get_state(state.key)  # type: ignore[arg-type]
             if existing is None or existing.obj() is None:
                 imap.add_state(state)
+            if listening.session:
+                _fire(self, "deleted_to_persistent", state.obj())
         if dirty_only:
             return [s for s in set(tx.flushed_dirty) | set(imap.modified)
                     if s.session_id == hash_key and s.key is not None]
@@ -464,3 +503,27 @@ def autoflush(session: SessionLike) -> None:
                     "session.no_autoflush block if this flush is occurring prematurely"
                 )
             raise
+
+
+def _leaving_event(state: InstanceState) -> str:
+    """The Session event of ``state`` leaving its session."""
+    if state.key is None:
+        return "pending_to_transient"
+    return "deleted_to_detached" if state.was_deleted else "persistent_to_detached"
+
+
+def _listens(book: ObjectBookkeeping, *names: str) -> bool:
+    """The session of ``book`` has a listener for one of the events ``names``."""
+    session = listening.session_for(book.hash_key)
+    if session is None:
+        return False
+    dispatch = session.dispatch  # type: ignore[attr-defined]
+    return any(getattr(dispatch, name) for name in names)
+
+
+def _fire(book: ObjectBookkeeping, name: str, obj: object) -> None:
+    """Fire the Session event ``name`` for ``obj`` (callers test
+    ``listening.session`` first: no cost without listeners)."""
+    session = listening.session_for(book.hash_key)
+    if session is not None and obj is not None:
+        getattr(session.dispatch, name)(session, obj)  # type: ignore[attr-defined]

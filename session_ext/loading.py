@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql.selectable import ForUpdateArg
 
-from . import direct, exc
+from . import direct, exc, listening
 from .lifecycle import autoflush
 from .protocols import loaders
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead
@@ -104,10 +104,38 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
         return obj
 
     factory = _loader_factory(mapper, layout, offset)
+    if listening.session and session.dispatch.loaded_as_persistent:  # type: ignore[attr-defined]
+        return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing,
+                              populate_existing)
     return factory(  # type: ignore[no-any-return]
         cls, mapper.identity_class, new, imap, sid, mapper, State, existing,
         populate_existing, STATE_ATTR, (None,) * len(mapper.pk_indexes),
     )
+
+
+def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: Any, sid: int,
+                   mapper: Mapper, existing: Any, populate: bool) -> Any:
+    """The row loader, firing ``loaded_as_persistent`` for each object it
+    creates (used only while such a listener exists)."""
+    created: list[Any] = []
+
+    def recording_new(c: type) -> Any:
+        obj = new(c)
+        created.append(obj)
+        return obj
+
+    load = factory(cls, mapper.identity_class, recording_new, imap, sid, mapper, InstanceState,
+                   existing, populate, STATE_ATTR, (None,) * len(mapper.pk_indexes))
+    fire = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
+
+    def load_firing(row: Any) -> Any:
+        obj = load(row)
+        if created:
+            created.clear()
+            fire(session, obj)
+        return obj
+
+    return load_firing
 
 
 def _fill_positions(mapper: Mapper, layout: Mapper, offset: int) -> list[tuple[str, int]]:

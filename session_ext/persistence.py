@@ -140,6 +140,10 @@ def _executemany_insert(conn: Any, mapper: Mapper, columns: tuple[str, ...],
 
 
 def insert_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:  # joined-table inheritance: the root table's row first
+        for part in mapper.table_parts:
+            insert_rows(plan, part, items)
+        return
     conn = plan.connection(mapper)
     if mapper.has_self_reference and len(items) > 1:
         items = _sort_self_referential(mapper, items)
@@ -228,8 +232,11 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
         # columns with no value and no default of any kind: NULL in the row,
         # and known to be so without being loaded (see InstanceState.known_none)
         omitted = frozenset(keys).difference(present, fetch)
+        # joined-table inheritance: the INSERT of each table after the first adds its columns
+        later = mapper.part_of is not None and mapper is not mapper.part_of.table_parts[0]
         for (state, _obj), _params in rows:
-            state.known_none = omitted
+            state.known_none = state.known_none | omitted if later and state.known_none \
+                else omitted
     columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch
@@ -496,6 +503,9 @@ def _pk_where(mapper: Mapper) -> Any:
 
 
 def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:
+        _update_parts(plan, mapper, items)
+        return
     attrs = mapper.attrs
     pk_keys = mapper.pk_keys
     pk_params = mapper.pk_param_names
@@ -564,6 +574,22 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
         _run_update_groups(plan, mapper, conn, groups)
 
 
+def _update_parts(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    """Joined-table inheritance: an UPDATE of each table with changed columns;
+    an object counts as updated if any of its tables was."""
+    n_unchanged, n_updated, n_switches = (
+        len(plan.unchanged), len(plan.updated), len(plan.key_switches))
+    for part in mapper.table_parts:
+        update_rows(plan, part, items)
+    updated = list(dict.fromkeys(plan.updated[n_updated:]))
+    written = {state for state, _obj in updated}
+    unchanged = [s for s in dict.fromkeys(plan.unchanged[n_unchanged:]) if s not in written]
+    switches = list(dict.fromkeys(plan.key_switches[n_switches:]))
+    plan.updated[n_updated:] = updated
+    plan.unchanged[n_unchanged:] = unchanged
+    plan.key_switches[n_switches:] = switches
+
+
 def _run_update_groups(plan: FlushPlan, mapper: Mapper, conn: Any,
                        groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]]) -> None:
     """One executemany UPDATE per set of changed columns."""
@@ -607,6 +633,10 @@ def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper:
 
 # --------------------------------------------------------------------------- DELETE
 def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
+    if mapper.table_parts:  # joined-table inheritance: the subclass's row first
+        for part in reversed(mapper.table_parts):
+            delete_rows(plan, part, items)
+        return
     conn = plan.connection(mapper)
     if mapper.has_self_reference and len(items) > 1:
         items = list(reversed(_sort_self_referential(mapper, items)))

@@ -117,8 +117,8 @@ class _TransactionControl:
         self._close()
 
     def _close(self) -> None:
+        self.expunge_all()  # objects first, then the transactions, as SQLAlchemy orders them
         self.transactions.close_all()
-        self.expunge_all()
 
     def in_transaction(self) -> bool:
         return self.transactions.current is not None

@@ -408,8 +408,8 @@ def apply_joined(
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
             joins = LOADER_STRATEGIES[strategy].joins
             # a single-table subclass target: its discriminator criterion is
-            # added by the SELECT of selectin loading
-            single = rel.mapper.single_criteria is not None
+            # added by the SELECT of selectin loading; a joined-table one: its join
+            single = rel.mapper.single_criteria is not None or bool(rel.mapper.table_parts)
             if not joins or rel._primaryjoin is not None or unsafe or single:
                 strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.engine import Connection, Engine
 
-from . import exc
+from . import exc, listening
 from .engines import transaction_aborted
 
 if TYPE_CHECKING:
@@ -259,6 +259,8 @@ class SessionTransaction:
         self._outer_ctx: SessionTransaction | None = None
         #: the SQL of the last database error inside this (root) transaction
         self.failed_statement: str | None = None
+        if listening.session:
+            session.dispatch.after_transaction_create(session, self)  # type: ignore[attr-defined]
 
     # -- inspection -----------------------------------------------------------
     @property
@@ -328,10 +330,13 @@ class SessionTransaction:
             conn = self.parent.connection_for_bind(bind, execution_options)
             trans = conn.begin_nested() if self.nested else None
             self._connections[bind] = _ConnectionHandle(conn, trans, False)
-            return conn
-        self._connections[bind] = handle = self._begin_root(bind, execution_options)
-        log.debug("session %s: began a transaction on %r", self.session.hash_key, bind)
-        return handle.connection
+        else:
+            self._connections[bind] = handle = self._begin_root(bind, execution_options)
+            log.debug("session %s: began a transaction on %r", self.session.hash_key, bind)
+            conn = handle.connection
+        if listening.session:
+            self.session.dispatch.after_begin(self.session, self, conn)  # type: ignore[attr-defined]
+        return conn
 
     def _begin_root(self, bind: Any, execution_options: dict[str, Any] | None) -> _ConnectionHandle:
         session = self.session
@@ -391,6 +396,8 @@ class SessionTransaction:
         stack = self._stack
         if self._state is not TxState.PREPARED:
             self.check_active("commit")
+            if listening.session:
+                session.dispatch.before_commit(session)  # type: ignore[attr-defined]
             stack.hooks.flush_for_commit(session, self)
         if self.nested:
             for handle in self._connections.values():
@@ -405,6 +412,7 @@ class SessionTransaction:
                 parent.key_switches.setdefault(state, key)
             self._become(TxState.COMMITTED)
             stack.ended(self)
+            self._fire_end()
             return
         self._refuse_if_aborted()
         if session.twophase and self._state is not TxState.PREPARED:
@@ -423,12 +431,20 @@ class SessionTransaction:
             self._close_connections()
             stack.ended(self)
             stack.hooks.after_rollback(session, self, False)
+            self._fire_end()
             raise
         self._become(TxState.COMMITTED)
         self._close_connections()
         stack.ended(self)
         log.debug("session %s: committed", session.hash_key)
+        if listening.session:
+            session.dispatch.after_commit(session)  # type: ignore[attr-defined]
         stack.hooks.after_commit(session, self)
+        self._fire_end()
+
+    def _fire_end(self) -> None:
+        if listening.session:
+            self.session.dispatch.after_transaction_end(self.session, self)  # type: ignore[attr-defined]
 
     def rollback(self) -> None:
         """Roll back this transaction (and any nested ones inside it)."""
@@ -446,6 +462,8 @@ class SessionTransaction:
             self._close_connections()
         self._stack.ended(self)
         self._end_rolled_back()
+        if listening.session:
+            session.dispatch.after_soft_rollback(session, self)  # type: ignore[attr-defined]
 
     def _end_rolled_back(self) -> None:
         """Mark this transaction rolled back and put the session's objects back
@@ -455,8 +473,11 @@ class SessionTransaction:
         self._become(TxState.ROLLED_BACK)
         session = self.session
         hooks = self._stack.hooks
+        if not failed and listening.session:
+            session.dispatch.after_rollback(session)  # type: ignore[attr-defined]
         if failed:
             if hooks.is_clean(session):
+                self._fire_end()
                 return
             warnings.warn(
                 "Session's state has been changed on a non-active transaction - this "
@@ -465,6 +486,7 @@ class SessionTransaction:
                 stacklevel=5,
             )
         hooks.after_rollback(session, self, self.nested)
+        self._fire_end()
 
     def close(self) -> None:
         """End without restoring objects (the session is expunging them anyway).
@@ -479,6 +501,7 @@ class SessionTransaction:
             self._rollback_connections(include_external=False, skip_owned=True)
         self._close_connections()
         self._become(TxState.CLOSED)
+        self._fire_end()
 
     def fail(self, error: BaseException) -> None:
         """A flush failed: undo its database work now, put the session's objects
@@ -486,6 +509,8 @@ class SessionTransaction:
         self._rollback_connections()
         self._become(TxState.DEACTIVE)
         self._failure = error
+        if listening.session:
+            self.session.dispatch.after_rollback(self.session)  # type: ignore[attr-defined]
         self._stack.hooks.after_rollback(self.session, self, self.nested)
         # restored: what this transaction wrote is forgotten
         self.flushed_new = {}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Table, sort_tables_and_constraints
 
-from . import _gc, dependency, exc, persistence
+from . import _gc, dependency, exc, listening, persistence
 from .flushplan import FlushPlan, UndoLog  # noqa: F401  (UndoLog: the older import path)
 from .loading import row_is_gone
 from .state import (
@@ -139,6 +139,9 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
         sweep_dead()
     only = None if objects is None else {instance_state(o) for o in objects}
     plan = FlushPlan(session, tx, whole_session=only is None)
+    dispatch = session.dispatch if listening.session else None  # type: ignore[attr-defined]
+    if dispatch is not None and dispatch.before_flush:
+        dispatch.before_flush(session, plan, objects)
     debug = log.isEnabledFor(logging.DEBUG)
     objects = session.objects
     size = len(objects.new) + len(objects.deleted) + len(session.identity_map.modified)
@@ -151,12 +154,16 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             _convert_replacements(session, plan)
             _check_identity_conflicts(session, plan)
             _emit(plan)
+            if dispatch is not None:
+                dispatch.after_flush(session, plan)
         except BaseException as error:
             plan.undo.undo(_kept_on_failure(plan))
             tx.fail(error)
             log.debug("flush failed and was rolled back: %r", error)
             raise
         session.objects.settle_flush(tx, plan)
+    if dispatch is not None:
+        dispatch.after_flush_postexec(session, plan)
     if debug:
         log.debug(
             "flush: %d inserted, %d updated, %d deleted (%s)",
@@ -248,7 +255,7 @@ def _emit(plan: FlushPlan) -> None:
     # between tables), as SQLAlchemy: which rows a failing flush wrote shows
     mappers = sorted(set(plan.inserts) | set(plan.updates) | set(plan.deletes),
                      key=lambda m: f"{m.class_.__module__}.{m.class_.__name__}")
-    tables = tuple(dict.fromkeys(m.table for m in mappers))
+    tables = tuple(dict.fromkeys(t for m in mappers for t in _tables_of(m)))
     skip = frozenset(
         fk.constraint
         for m in mappers
@@ -259,12 +266,12 @@ def _emit(plan: FlushPlan) -> None:
     )
     by_table: dict[Table, list[Mapper]] = {}
     for m in mappers:
-        by_table.setdefault(m.table, []).append(m)
+        by_table.setdefault(_tables_of(m)[0], []).append(m)
     order = table_order(tables, skip)
     for table in order:
         here = by_table.get(table, ())
-        if len(here) > 1:  # classes of one single-table hierarchy
-            _emit_shared_table(plan, here)
+        if len(here) > 1 or (here and here[0].table_parts):  # classes of one hierarchy
+            _emit_shared_table(plan, here, order)
             continue
         for mapper in here:
             plan.emitting = mapper
@@ -275,10 +282,7 @@ def _emit(plan: FlushPlan) -> None:
                 _emit_updates(plan, mapper)
             items = plan.inserts.get(mapper)
             if items:
-                for level in dependency.insert_levels(plan, mapper, items):
-                    dependency.apply_syncs(plan, level)
-                    persistence.insert_rows(plan, mapper, level)
-                plan.inserted.extend(items)
+                _insert(plan, mapper, items)
             if not updates_first:
                 _emit_updates(plan, mapper)
             if plan.outside_syncs:
@@ -292,15 +296,52 @@ def _emit(plan: FlushPlan) -> None:
         dependency.secondary_rows(plan)
         persistence.write_secondary(plan, deletes=True)
         persistence.write_secondary(plan, deletes=False)
+    _emit_deletes(plan, mappers, order)
+
+
+def _tables_of(mapper: Mapper) -> list[Table]:
+    """The tables a flush writes for ``mapper``'s objects, root first."""
+    parts = mapper.table_parts
+    return [p.local_table for p in parts] if parts else [mapper.local_table]
+
+
+def _emit_deletes(plan: FlushPlan, mappers: list[Mapper], order: tuple[Table, ...]) -> None:
+    """DELETEs, dependent tables first (joined-table inheritance: each table's
+    rows at that table's place, the subclass's before the base's)."""
     for table in reversed(order):
-        for mapper in by_table.get(table, ()):
+        for mapper in mappers:
             items = plan.deletes.get(mapper)
-            if items:
+            if items and not mapper.table_parts and mapper.local_table is table:
+                if listening.mapper:
+                    _fire(plan, mapper, "before_delete", items)
                 persistence.delete_rows(plan, mapper, items)
+                if listening.mapper:
+                    _fire(plan, mapper, "after_delete", items)
                 plan.deleted.extend(items)
+        # the classes of a joined hierarchy: one DELETE per table for all of them
+        first = None
+        rows: list[Any] = []
+        finished: list[tuple[Mapper, list[Any]]] = []
+        for mapper in mappers:
+            items = plan.deletes.get(mapper)
+            for part in mapper.table_parts if items else ():
+                if part.local_table is table:
+                    first = first or part
+                    rows.extend(items)
+                    if listening.mapper and part is mapper.table_parts[-1]:
+                        _fire(plan, mapper, "before_delete", items)  # its first DELETE
+                    if part is mapper.table_parts[0]:
+                        plan.deleted.extend(items)
+                        finished.append((mapper, items))
+        if first is not None:
+            persistence.delete_rows(plan, first, rows)
+        if listening.mapper:
+            for mapper, items in finished:
+                _fire(plan, mapper, "after_delete", items)
 
 
-def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper]) -> None:
+def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper],
+                       order: tuple[Table, ...] = ()) -> None:
     """The rows of several classes sharing one table: UPDATEs, then the new rows
     in the order they were added (as SQLAlchemy does), each run of one class
     in one go."""
@@ -321,16 +362,89 @@ def _emit_shared_table(plan: FlushPlan, mappers: list[Mapper]) -> None:
             run_mapper, run = state.mapper, []
             runs.append((run_mapper, run))
         run.append((state, obj))
+    if any(m.table_parts for m in mappers):
+        _insert_joined_runs(plan, runs, order)
+        return
     for mapper, items in runs:
         plan.emitting = mapper
-        for level in dependency.insert_levels(plan, mapper, items):
-            dependency.apply_syncs(plan, level)
-            persistence.insert_rows(plan, mapper, level)
+        _insert(plan, mapper, items)
+
+
+def _insert(plan: FlushPlan, mapper: Mapper, items: list[Any]) -> None:
+    """The INSERTs of ``mapper``'s new objects, level by level (self-references)."""
+    for level in dependency.insert_levels(plan, mapper, items):
+        dependency.apply_syncs(plan, level)
+        if listening.mapper:
+            _fire(plan, mapper, "before_insert", level)
+        persistence.insert_rows(plan, mapper, level)
+        if listening.mapper:
+            _fire(plan, mapper, "after_insert", level)
+    plan.inserted.extend(items)
+
+
+def _insert_joined_runs(plan: FlushPlan, runs: list[tuple[Mapper, list[Any]]],
+                        order: tuple[Table, ...]) -> None:
+    """Joined-table inheritance, as SQLAlchemy: a table at a time, the rows of
+    each table in the order the objects were added (a self-referencing
+    class's levels go one after the other, each through all its tables)."""
+    deferred = []
+    for mapper, items in runs:
+        plan.emitting = mapper
+        levels = dependency.insert_levels(plan, mapper, items)
+        if len(levels) > 1:
+            for level in levels:
+                dependency.apply_syncs(plan, level)
+                if listening.mapper:
+                    _fire(plan, mapper, "before_insert", level)
+                persistence.insert_rows(plan, mapper, level)
+                if listening.mapper:
+                    _fire(plan, mapper, "after_insert", level)
+        else:
+            dependency.apply_syncs(plan, items)
+            if listening.mapper:
+                _fire(plan, mapper, "before_insert", items)
+            deferred.append((mapper, items))
         plan.inserted.extend(items)
+    for table in order:
+        for mapper, items in deferred:
+            for part in mapper.table_parts or (mapper,):
+                if part.local_table is table:
+                    plan.emitting = mapper
+                    persistence.insert_rows(plan, part, items)
+    if listening.mapper:
+        for mapper, items in deferred:
+            _fire(plan, mapper, "after_insert", items)
 
 
 def _emit_updates(plan: FlushPlan, mapper: Mapper) -> None:
     items = plan.updates.get(mapper)
     if items:
         dependency.apply_syncs(plan, items)
+        if listening.mapper:
+            _fire(plan, mapper, "before_update", items)
         persistence.update_rows(plan, mapper, items)
+        if listening.mapper:
+            _fire(plan, mapper, "after_update", items)
+
+
+def _fire(plan: FlushPlan, mapper: Mapper, name: str, items: list[Any]) -> None:
+    """Fire the mapper event ``name`` for each object: the mapper's own
+    listeners, then those of its mapped base classes registered with
+    ``propagate=True`` (only called when mapper listeners exist)."""
+    calls = []
+    own = getattr(mapper.dispatch, name)  # type: ignore[attr-defined]
+    if own:
+        calls.append(list(own))
+    for base in mapper.class_.__mro__[1:]:
+        base_mapper = base.__dict__.get("__mapper__")
+        if base_mapper is not None and base_mapper is not mapper:
+            coll = getattr(base_mapper.dispatch, name)
+            if coll:
+                calls.append([fn for fn in coll if fn in getattr(coll, "propagate", ())])
+    fns = [fn for group in calls for fn in group]
+    if not fns:
+        return
+    conn = plan.connection(mapper)
+    for _state, obj in items:
+        for fn in fns:
+            fn(mapper, conn, obj)

@@ -303,19 +303,3 @@ def test_eager_loading_a_relationship_to_a_subclass(engine: Any, loader: str) ->
     managers = same_on_both(models, engine, program)
     assert [e[0] for e in managers] == ["Manager"]
 
-
-def test_subclass_with_its_own_table_is_refused_with_a_clear_error() -> None:
-    class Base(se.DeclarativeBase):
-        pass
-
-    class Animal(Base):
-        __tablename__ = "animal"
-        id = Column(Integer, primary_key=True)
-        kind = Column(String(10))
-        __mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity": "animal"}
-
-    with pytest.raises(se_exc.ArgumentError, match="joined-table inheritance is not supported"):
-        class Dog(Animal):
-            __tablename__ = "dog"
-            id = Column(ForeignKey("animal.id"), primary_key=True)
-            __mapper_args__ = {"polymorphic_identity": "dog"}

@@ -54,8 +54,8 @@ class declared_attr:
 class Registry:
     """The classes of one declarative base, by name (for string lookups)."""
 
-    def __init__(self, metadata: MetaData) -> None:
-        self.metadata = metadata
+    def __init__(self, metadata: MetaData | None = None) -> None:
+        self.metadata = metadata if metadata is not None else MetaData()
         self._by_name: dict[str, list[type]] = {}
         self.mappers: list[Mapper] = []
         #: True while some relationship() has not been resolved yet
@@ -77,6 +77,13 @@ class Registry:
         self._by_name.setdefault(cls.__name__, []).append(cls)
         self._by_name.setdefault(f"{cls.__module__}.{cls.__qualname__}", []).append(cls)
         self.mappers.append(cls.__mapper__)  # type: ignore[attr-defined]
+
+    def map_imperatively(self, cls: type, table: Any, properties: dict[str, Any] | None = None
+                         ) -> Mapper:
+        """Map a plain class to a Core Table (see :mod:`session_ext.mapping.imperative`)."""
+        from .imperative import map_imperatively
+
+        return map_imperatively(self, cls, table, properties)
 
     def resolve(self, name: str) -> type:
         found = self._by_name.get(name)
@@ -222,14 +229,15 @@ def _map_class(cls: type) -> None:
     else:
         tablename = _subclass_tablename(cls)
     if parent is not None and table is None and tablename is None:
+        if parent.table_parts:
+            raise exc.ArgumentError(
+                f"Class {cls.__name__} names no table of its own, and its parent "
+                f"{parent.class_.__name__} uses joined-table inheritance: single-table "
+                "subclasses of a joined-table subclass are not supported; give "
+                f"{cls.__name__} a __tablename__"
+            )
         table = _single_table(cls, parent, columns)
         col_for_key = {key: table.c[key] for key in columns}
-    elif parent is not None:
-        raise exc.ArgumentError(
-            f"Class {cls.__name__} inherits from mapped class {parent.class_.__name__} and "
-            "names its own table: joined-table inheritance is not supported yet; leave out "
-            "__tablename__/__table__ for single-table inheritance"
-        )
     elif table is None:
         if tablename is None:
             raise exc.ArgumentError(
@@ -257,6 +265,8 @@ def _map_class(cls: type) -> None:
     if parent is not None:
         for key, attr in parent.column_attrs.items():
             mapper.add_column_attribute(key, attr.column)
+        for col, key in parent.col_to_key.items():  # joined: every table's column
+            mapper.col_to_key.setdefault(col, key)
         mapper.relationships.update(parent.relationships)
         mapper.attrs.update(parent.relationships)
     for key, col in col_for_key.items():

@@ -34,11 +34,22 @@ class Mapper:
     """Maps one class to one table."""
 
     def __init__(self, class_: type, table: Table, registry: Any,
-                 inherits: Mapper | None = None) -> None:
+                 inherits: Mapper | None = None, part_of: Mapper | None = None) -> None:
         # registry: the declarative.Registry (which imports this module)
         self.class_ = class_
-        self.table = table
+        #: the table of this class's own columns
         self.local_table = table
+        #: joined-table inheritance: the parent's table (or join) joined to
+        #: ``local_table``, which the class's SELECTs read; else ``local_table``
+        self.table: Any = table
+        if inherits is not None and table is not inherits.table:
+            self.table = inherits.table.join(table)
+        #: joined-table inheritance: the mapper of one table of the class's
+        #: rows (see :meth:`table_part`); None: a class mapped to a table
+        self.part_of = part_of
+        #: joined-table inheritance: one part mapper per table, root first
+        #: (what the flush writes); empty for a class mapped to one table
+        self.table_parts: tuple[Mapper, ...] = ()
         self.registry = registry
         #: the mapper of the mapped class this one inherits from (None: a root)
         self.inherits = inherits
@@ -59,9 +70,11 @@ class Mapper:
         self.single_criteria: Any = None
         if inherits is not None:
             inherits.subclass_mappers.append(self)
-        self.attrs: dict[str, Any] = {}
-        self.column_attrs: dict[str, ColumnAttribute] = {}
-        self.relationships: dict[str, Any] = {}
+        # dicts by key that also answer attribute access (``mapper.attrs.name``), as
+        # SQLAlchemy's do; iterating them gives keys (SQLAlchemy's: the properties)
+        self.attrs: dict[str, Any] = Properties()
+        self.column_attrs: dict[str, ColumnAttribute] = Properties()
+        self.relationships: dict[str, Any] = Properties()
         self.col_to_key: dict[Column[Any], str] = {}
         if not table.primary_key.columns:
             raise exc.ArgumentError(
@@ -69,10 +82,14 @@ class Mapper:
                 f"table {table.name!r} has no primary key column. Mark a column with "
                 "Column(..., primary_key=True) or give the Table a PrimaryKeyConstraint"
             )
-        self.primary_key: tuple[Column[Any], ...] = tuple(table.primary_key.columns)
+        # joined: the join's primary key is the root table's (the others equal it)
+        self.primary_key: tuple[Column[Any], ...] = (
+            tuple(table.primary_key.columns) if self.table is table
+            else tuple(c for c in self.base_mapper.primary_key if c in self.table.primary_key))
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = table._annotate({ENTITY_ANNOTATION: self})
-        _mapper_by_table.setdefault(table, self)
+        self._selectable = self.table._annotate({ENTITY_ANNOTATION: self})
+        if part_of is None:
+            _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
         attr = ColumnAttribute(self, key, column)
@@ -84,7 +101,7 @@ class Mapper:
     def configure_columns(self) -> None:
         """Freeze the precomputed column layout once all attributes are added."""
         layout = list(self.table.columns)
-        if self.inherits is None and not hasattr(self, "columns"):
+        if self.inherits is None and self.part_of is None and not hasattr(self, "columns"):
             missing = [c for c in layout if c not in self.col_to_key]
             for c in missing:  # columns of the table with no attribute: map by key
                 setattr(self.class_, c.key, self.add_column_attribute(c.key, c))
@@ -92,9 +109,15 @@ class Mapper:
         #: those of the whole hierarchy's table, mapped here or not)
         self.select_columns: tuple[Column[Any], ...] = tuple(layout)
         cols = [c for c in layout if c in self.col_to_key]
+        if self.table is not self.local_table:  # joined: one column per attribute
+            firsts: dict[str, Column[Any]] = {}
+            for c in cols:
+                firsts.setdefault(self.col_to_key[c], c)
+            cols = list(firsts.values())
         #: column attribute keys in the table's column order (the SELECT order)
         self.column_attr_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in cols)
-        self.columns: tuple[Column[Any], ...] = tuple(cols)
+        self.columns: tuple[Column[Any], ...] = Columns(cols)
+        self.columns._by_key = {self.col_to_key[c]: c for c in cols}  # type: ignore[attr-defined]
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
         #: the types of ``select_columns``
         self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
@@ -129,7 +152,7 @@ class Mapper:
                 self.python_defaults[key] = d
             elif d is not None or c.server_default is not None:
                 self.fetch_on_insert.add(key)
-            elif c.primary_key and c is self.table.autoincrement_column:
+            elif c.primary_key and c is getattr(c.table, "autoincrement_column", None):
                 self.fetch_on_insert.add(key)
             u = c.onupdate
             if u is not None and (u.is_scalar or u.is_callable):
@@ -137,10 +160,31 @@ class Mapper:
             elif u is not None or c.server_onupdate is not None:
                 self.fetch_on_update.add(key)
         # by name: the referenced table of another foreign key may not exist yet
-        fullname = self.table.fullname
+        fullname = self.local_table.fullname
         self.has_self_reference = any(
-            fk.target_fullname.rpartition(".")[0] == fullname for fk in self.table.foreign_keys
+            fk.target_fullname.rpartition(".")[0] == fullname
+            for fk in self.local_table.foreign_keys
         )
+        if self.table is not self.local_table:
+            self.table_parts = tuple(
+                self.table_part(m.local_table) for m in reversed(self.iterate_to_root())
+                if m.table is not m.inherits_table())
+
+    def inherits_table(self) -> Any:
+        """The table of the parent class (None for a root)."""
+        return self.inherits.table if self.inherits is not None else None
+
+    def table_part(self, table: Table) -> Mapper:
+        """Joined-table inheritance: a mapper of this class's attributes stored
+        in ``table`` (one table of its rows), which the flush writes as it
+        writes a class mapped to one table."""
+        part = Mapper(self.class_, table, self.registry, part_of=self)
+        part.identity_class = self.identity_class
+        for col, key in self.col_to_key.items():
+            if col.table is table:
+                part.add_column_attribute(key, col)
+        part.configure_columns()
+        return part
 
     # -- inheritance ----------------------------------------------------------------
     def set_polymorphic(self, on: Any, identity: Any) -> None:
@@ -249,6 +293,8 @@ class Mapper:
             )
             if self.single_criteria is not None:
                 stmt = stmt.where(self.single_criteria)
+            if self.table_parts:
+                stmt = stmt.select_from(self.table)
             self._stmt_cache[cache_key] = stmt
         return stmt
 
@@ -258,8 +304,62 @@ class Mapper:
     def __clause_element__(self) -> Any:
         return self._selectable
 
+    # -- SQLAlchemy's inspection names ------------------------------------------------
+    @property
+    def c(self) -> tuple[Column[Any], ...]:
+        return self.columns
+
+    @property
+    def entity(self) -> type:
+        return self.class_
+
+    @property
+    def persist_selectable(self) -> Table:
+        return self.table
+
+    @property
+    def selectable(self) -> Any:
+        return self._selectable
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.table]
+
     def __repr__(self) -> str:
         return f"<Mapper {self.class_.__name__} -> {self.table.name}>"
+
+
+class Properties(dict):  # type: ignore[type-arg]
+    """A dict of mapped properties by key that also answers ``props.key``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class Columns(tuple):  # type: ignore[type-arg]
+    """The mapped columns in table order; ``columns.name`` / ``columns["name"]``
+    give the column of an attribute."""
+
+    _by_key: dict[str, Column[Any]]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["_by_key"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, str):
+            return self._by_key[index]
+        return tuple.__getitem__(self, index)
+
+    def keys(self) -> list[str]:
+        return list(self._by_key)
 
 
 def class_mapper(cls: type) -> Mapper:

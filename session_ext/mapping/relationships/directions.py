@@ -96,7 +96,7 @@ class Direction:
 
     def criteria_sources(self, rel: Rel) -> tuple[Pairs, list[Any], set[Any]]:
         """(key pairs, join conditions given, tables extra criteria may name)."""
-        return rel.sync_pairs, [rel._primaryjoin], {rel.mapper.table}
+        return rel.sync_pairs, [rel._primaryjoin], {rel.mapper.table, rel.mapper.local_table}
 
     def configure_keys(self, rel: Rel) -> Any:
         """Set the attribute keys loading and flush use; return the lazy-load SELECT."""

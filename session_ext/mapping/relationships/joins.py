@@ -111,10 +111,10 @@ class JoinAnalysis:
 
     def _secondary_pairs(self) -> str:
         """Many-to-many: the key pairs of the secondary table with both sides."""
-        ptable = self.parent.table  # type: ignore[union-attr]
-        ttable = self.mapper.table
-        where = self.class_attribute
         sec = self.secondary
+        ptable = _side_table(self, self.parent, [sec])
+        ttable = _side_table(self, self.mapper, [sec])
+        where = self.class_attribute
         if self._primaryjoin is not None:
             ppairs = [p for p in self._pairs_from_join(self._primaryjoin) if p[1].table is sec]
         else:
@@ -143,8 +143,8 @@ class JoinAnalysis:
     def _direct_pairs(self) -> tuple[str, Pairs]:
         """One-to-many or many-to-one: the direction and the (referenced column,
         foreign key column) pairs."""
-        ptable = self.parent.table  # type: ignore[union-attr]
-        ttable = self.mapper.table
+        ptable = _side_table(self, self.parent, _own_tables(self.mapper))
+        ttable = _side_table(self, self.mapper, [ptable])
         where = self.class_attribute
         if self._primaryjoin is not None:
             pairs = self._pairs_from_join(self._primaryjoin)
@@ -156,9 +156,9 @@ class JoinAnalysis:
             fk_tables = {fk.table for _, fk in pairs}
             if ptable is ttable:
                 return self._self_ref_direction(pairs), pairs
-            if fk_tables == {ttable}:
+            if fk_tables <= set(_own_tables(self.mapper)):
                 return ONETOMANY, pairs
-            if fk_tables == {ptable}:
+            if fk_tables <= set(_own_tables(self.parent)):
                 return MANYTOONE, pairs
             raise exc.ArgumentError(f"Could not tell the direction of {where}")
         if ptable is ttable:
@@ -236,3 +236,24 @@ class JoinAnalysis:
         self.identity_lookup = self.uses_target_pk and self._primaryjoin is None
         #: keys a flush-time sync reads on the referenced object / writes as foreign key
         self.sync_source_keys, self.sync_dest_keys = kind.sync_keys(self)
+
+
+def _own_tables(mapper: Any) -> list[Any]:
+    """The tables of ``mapper``'s rows: one, or (joined-table inheritance) one
+    per class of its line, the subclass's first."""
+    parts = mapper.table_parts
+    return [p.local_table for p in reversed(parts)] if parts else [mapper.table]
+
+
+def _side_table(rel: Any, mapper: Any, others: list[Any]) -> Any:
+    """The table of ``mapper``'s rows the relationship's foreign keys name:
+    for joined-table inheritance the most specific table with a foreign key
+    to or from one of ``others``."""
+    if not mapper.table_parts:
+        return mapper.table
+    for table in _own_tables(mapper):
+        for other in others:
+            if other is not None and (
+                    rel._fk_pairs(table, other) or rel._fk_pairs(other, table)):
+                return table
+    return mapper.local_table

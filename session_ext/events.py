@@ -1,0 +1,203 @@
+"""Session and mapper events through Core's ``sqlalchemy.event``.
+
+SQLAlchemy's event system lets a library register its own event targets: an
+``Events`` subclass names the events (its methods give their signatures) and
+the class that receives the ``dispatch`` collection.  Here
+:class:`SessionEvents` targets session_ext's :class:`~session_ext.Session`
+and :class:`MapperEvents` its :class:`~session_ext.Mapper`, so::
+
+    from sqlalchemy import event
+
+    event.listen(session_or_factory_or_Session_class, "before_commit", fn)
+    event.listen(User, "before_insert", fn)      # fn(mapper, connection, target)
+
+work as on SQLAlchemy's ORM.  Nothing here imports ``sqlalchemy.orm``.
+
+Our event classes go first in Core's registry of event names, so a
+session_ext target never reaches the ORM's own event classes (which accept
+any class, ORM-mapped or not); every other target is left to them.
+
+Cost: registering a listener sets a flag in :mod:`session_ext.listening`;
+until then firing an event is one module attribute test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.event import base as _event_base
+
+from . import listening
+from .factory import sessionmaker
+from .mapping.mapper import Mapper
+from .scoping import scoped_session
+from .session import Session
+
+
+class SessionEvents(event.Events[Session]):
+    """The events of a session_ext ``Session`` (SQLAlchemy's names and arguments).
+
+    Listen on a session, a ``sessionmaker``, a ``scoped_session`` or a
+    ``Session`` class.  Listening on a factory gives it its own ``Session``
+    subclass (as SQLAlchemy's ``sessionmaker`` always does), so its listeners
+    apply to the sessions it creates from then on."""
+
+    _dispatch_target = Session
+
+    @classmethod
+    def _accept_with(cls, target: Any, identifier: str) -> Any:
+        if isinstance(target, scoped_session):
+            target = target.session_factory
+        if isinstance(target, sessionmaker):
+            return _factory_class(target)
+        if isinstance(target, type):
+            if issubclass(target, Session):
+                return target
+            if issubclass(target, scoped_session):
+                return Session
+            return None
+        if isinstance(target, Session):
+            return target
+        return None
+
+    @classmethod
+    def _listen(cls, event_key: Any, **kw: Any) -> None:
+        listening.session = True
+        super()._listen(event_key, **kw)
+
+    # -- transactions ------------------------------------------------------------
+    def after_transaction_create(self, session: Any, transaction: Any) -> None:
+        """A transaction (root or SAVEPOINT) was created."""
+
+    def after_transaction_end(self, session: Any, transaction: Any) -> None:
+        """A transaction ended (committed, rolled back or closed)."""
+
+    def before_commit(self, session: Any) -> None:
+        """Before a commit (of the root transaction or a SAVEPOINT), before its flush."""
+
+    def after_commit(self, session: Any) -> None:
+        """The root transaction committed."""
+
+    def after_rollback(self, session: Any) -> None:
+        """A database rollback happened (root, SAVEPOINT, or a failed flush's)."""
+
+    def after_soft_rollback(self, session: Any, previous_transaction: Any) -> None:
+        """``rollback()`` ended ``previous_transaction``."""
+
+    def after_begin(self, session: Any, transaction: Any, connection: Any) -> None:
+        """A transaction began on a connection."""
+
+    # -- flush -------------------------------------------------------------------
+    def before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:
+        """A flush with something to write is about to start."""
+
+    def after_flush(self, session: Any, flush_context: Any) -> None:
+        """The flush's SQL ran; objects are not settled yet (``session.new`` still lists them)."""
+
+    def after_flush_postexec(self, session: Any, flush_context: Any) -> None:
+        """The flush finished and objects are settled."""
+
+    # -- object lifecycle ----------------------------------------------------------
+    def after_attach(self, session: Any, instance: Any) -> None:
+        """An object was attached to the session (add, delete of a detached object)."""
+
+    def transient_to_pending(self, session: Any, instance: Any) -> None:
+        """``add()`` of a transient object."""
+
+    def pending_to_transient(self, session: Any, instance: Any) -> None:
+        """A pending object was expunged or discarded by a rollback."""
+
+    def pending_to_persistent(self, session: Any, instance: Any) -> None:
+        """A pending object's INSERT was flushed."""
+
+    def loaded_as_persistent(self, session: Any, instance: Any) -> None:
+        """An object was loaded into the session from a row."""
+
+    def persistent_to_deleted(self, session: Any, instance: Any) -> None:
+        """A persistent object's DELETE was flushed."""
+
+    def deleted_to_detached(self, session: Any, instance: Any) -> None:
+        """A deleted object left the session (commit, expunge, close)."""
+
+    def persistent_to_detached(self, session: Any, instance: Any) -> None:
+        """A persistent object was expunged (``expunge()``, ``close()``, ...)."""
+
+    def detached_to_persistent(self, session: Any, instance: Any) -> None:
+        """A detached object was attached (``add()``)."""
+
+    def persistent_to_transient(self, session: Any, instance: Any) -> None:
+        """A rollback undid the INSERT of an object."""
+
+    def deleted_to_persistent(self, session: Any, instance: Any) -> None:
+        """A rollback undid the DELETE of an object."""
+
+
+class MapperEvents(event.Events[Mapper]):
+    """Per-object flush events of a mapped class: ``fn(mapper, connection, target)``.
+
+    Listen on the mapped class, its mapper, or the ``Mapper`` class (every
+    mapper).  ``propagate=True`` on a class also fires for its mapped subclasses."""
+
+    _dispatch_target = Mapper
+
+    @classmethod
+    def _accept_with(cls, target: Any, identifier: str) -> Any:
+        if isinstance(target, Mapper):
+            return target
+        if isinstance(target, type):
+            if issubclass(target, Mapper):
+                return Mapper
+            mapper = target.__dict__.get("__mapper__")
+            if isinstance(mapper, Mapper):
+                return mapper
+        return None
+
+    @classmethod
+    def _listen(cls, event_key: Any, **kw: Any) -> None:
+        listening.mapper = True
+        super()._listen(event_key, **kw)
+
+    def before_insert(self, mapper: Any, connection: Any, target: Any) -> None:
+        """Before the object's INSERT."""
+
+    def after_insert(self, mapper: Any, connection: Any, target: Any) -> None:
+        """After the object's INSERT."""
+
+    def before_update(self, mapper: Any, connection: Any, target: Any) -> None:
+        """Before the object's UPDATE (for every changed object, as SQLAlchemy)."""
+
+    def after_update(self, mapper: Any, connection: Any, target: Any) -> None:
+        """After the object's UPDATE."""
+
+    def before_delete(self, mapper: Any, connection: Any, target: Any) -> None:
+        """Before the object's DELETE."""
+
+    def after_delete(self, mapper: Any, connection: Any, target: Any) -> None:
+        """After the object's DELETE."""
+
+
+def _factory_class(factory: sessionmaker[Any]) -> type:
+    """The factory's own Session subclass (made on the first listener), so its
+    listeners reach only the sessions it creates."""
+    cls = factory.class_
+    if cls.__dict__.get("_session_ext_factory") is not factory:
+        cls = type(cls.__name__, (cls,), {"_session_ext_factory": factory,
+                                          "__module__": cls.__module__,
+                                          "__qualname__": cls.__qualname__})
+        factory.class_ = cls
+    return cls
+
+
+def _first_in_registry(*classes: type) -> None:
+    """Put our event classes ahead of any other registered for the same names
+    (Core's private registry of event names, ``sqlalchemy.event.base``)."""
+    for evt_cls in classes:
+        for name in evt_cls.dispatch._event_names:  # type: ignore[attr-defined]
+            registered = _event_base._registrars[name]
+            if evt_cls in registered:
+                registered.remove(evt_cls)
+            registered.insert(0, evt_cls)
+
+
+_first_in_registry(SessionEvents, MapperEvents)
