@@ -28,6 +28,7 @@ from .pagination import paginate_select
 from .query import Query
 from .record_queries import record_queries_on
 from .session import NoAppContextError, Session, app_context_scope
+from .signals import listen_for_changes
 from .state import EXTENSION_KEY, AppState, state_for
 from .transactions import TestTransaction
 
@@ -143,6 +144,8 @@ class SessionExt:
         if config.record_queries:
             for engine in engines.values():
                 record_queries_on(engine)
+        if config.track_modifications:
+            listen_for_changes(Session)
         app.extensions[EXTENSION_KEY] = AppState(
             self, app, config, engines, session=self.session, model=self.Model
         )

@@ -22,7 +22,6 @@ from flask.ctx import AppContext
 from flask.globals import app_ctx
 
 from .. import exc
-from ..transaction import TransactionHooks
 from ..web.binds import RoutedSession
 from .signals import ModelChanges
 from .state import state_for
@@ -67,14 +66,9 @@ class Session(RoutedSession):
     "create_savepoint"`` so that ``commit()`` only releases a SAVEPOINT.
 
     With ``SESSION_EXT_TRACK_MODIFICATIONS`` on, :attr:`model_changes` notes
-    what each flush writes and sends :mod:`~session_ext.flask.signals` around
-    the commit of the outermost transaction: the session calls
-    ``model_changes.note(self)`` before each flush, and its transactions call
-    ``before_commit(self)`` when that commit starts, ``after_commit()`` when
-    it succeeded and ``clear()`` after a rollback (the transaction stack's
-    hooks, wrapped for tracking sessions only).  A subclass
-    (``session_options={"class_": ...}``) may replace ``model_changes`` with an
-    object of its own with these four methods.
+    what each flush writes, and :mod:`~session_ext.flask.signals` are sent
+    around the commit of the outermost transaction (session events drive it:
+    see :func:`~session_ext.flask.signals.listen_for_changes`).
     """
 
     #: the tracker of the commit signals (None: tracking is off)
@@ -96,41 +90,3 @@ class Session(RoutedSession):
             test_tx.track(self)
         if state.config.track_modifications:
             self.model_changes = ModelChanges(current_app._get_current_object())  # type: ignore[attr-defined]
-            self.transactions.hooks = _tracking_hooks(self.transactions.hooks)
-
-    # -- the commit signals: no work unless tracking is on ---------------------
-    def flush(self, objects: Any = None) -> None:
-        changes = self.model_changes
-        if changes is not None:
-            changes.note(self)
-        super().flush(objects)
-
-
-def _tracking_hooks(hooks: TransactionHooks) -> TransactionHooks:
-    """The transaction stack's hooks of a tracking session: ``hooks`` plus the
-    calls to its :class:`~session_ext.flask.signals.ModelChanges`."""
-    tracking = _TRACKING_HOOKS.get(hooks)
-    if tracking is not None:
-        return tracking
-
-    def flush_for_commit(session: Any, tx: Any) -> None:
-        if tx.parent is None:  # the outermost commit, not a SAVEPOINT's release
-            session.model_changes.before_commit(session)
-        hooks.flush_for_commit(session, tx)
-
-    def after_commit(session: Any, tx: Any) -> None:
-        hooks.after_commit(session, tx)
-        session.model_changes.after_commit()
-
-    def after_rollback(session: Any, tx: Any, dirty_only: bool) -> None:
-        hooks.after_rollback(session, tx, dirty_only)
-        session.model_changes.clear()
-
-    tracking = hooks._replace(flush_for_commit=flush_for_commit, after_commit=after_commit,
-                              after_rollback=after_rollback)
-    _TRACKING_HOOKS[hooks] = tracking
-    return tracking
-
-
-#: the core's hooks -> the same with tracking (one entry in practice)
-_TRACKING_HOOKS: dict[TransactionHooks, TransactionHooks] = {}

@@ -3,8 +3,12 @@ the objects a commit writes.
 
 With ``SESSION_EXT_TRACK_MODIFICATIONS = True`` (or Flask-SQLAlchemy's
 ``SQLALCHEMY_TRACK_MODIFICATIONS``) every ``db.session`` of the app keeps a
-:class:`ModelChanges`: before each flush, and when a commit starts, it notes
-the session's new, changed and deleted objects.  When the outermost
+:class:`ModelChanges` (``session.model_changes``): before each flush, and
+when a commit starts, it notes the session's new, changed and deleted
+objects.  Session events (``before_flush``, ``before_commit``,
+``after_commit``, ``after_rollback``, ``after_transaction_end``, listened on
+:class:`session_ext.flask.Session` once an app turns tracking on) drive it;
+sessions without a tracker ignore them.  When the outermost
 transaction commits, the receivers get ``changes``, a list of
 ``(obj, operation)`` tuples with ``operation`` one of ``"insert"``,
 ``"update"`` and ``"delete"``; the sender is the Flask app::
@@ -25,7 +29,8 @@ it had no primary key) and once more if it was then changed or deleted, as
 Flask-SQLAlchemy reports it.
 
 Tracking costs a pass over the session's new, changed and deleted objects
-per flush, so it is off by default; with it off, sessions do no extra work.
+per flush, so it is off by default; until an app turns it on no listener is
+registered.
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
+from sqlalchemy import event
 
 from ..state import instance_state
 
-__all__ = ["ModelChanges", "before_models_committed", "models_committed"]
+__all__ = ["ModelChanges", "before_models_committed", "listen_for_changes", "models_committed"]
 
 _signals = Namespace()
 
@@ -81,3 +87,57 @@ class ModelChanges:
 
     def clear(self) -> None:
         self.changes.clear()
+
+
+# --------------------------------------------------------------------------- the listeners
+def _tracker(session: Any) -> ModelChanges | None:
+    return getattr(session, "model_changes", None)
+
+
+def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
+    changes = _tracker(session)
+    if changes is not None:
+        changes.note(session)
+
+
+def _before_commit(session: Any) -> None:
+    changes = _tracker(session)
+    if changes is not None and not session.in_nested_transaction():
+        changes.before_commit(session)  # the outermost commit, not a SAVEPOINT's release
+
+
+def _after_commit(session: Any) -> None:
+    changes = _tracker(session)
+    if changes is not None:
+        changes.after_commit()
+
+
+def _after_rollback(session: Any) -> None:
+    changes = _tracker(session)
+    if changes is not None:
+        changes.clear()
+
+
+def _after_transaction_end(session: Any, transaction: Any) -> None:
+    # the outermost transaction ended without a commit (a failed commit, close()):
+    # what it noted was not committed and must not reach a later commit's signals
+    changes = _tracker(session)
+    if changes is not None and transaction.parent is None:
+        changes.clear()
+
+
+_LISTENERS = (
+    ("before_flush", _before_flush),
+    ("before_commit", _before_commit),
+    ("after_commit", _after_commit),
+    ("after_rollback", _after_rollback),
+    ("after_transaction_end", _after_transaction_end),
+)
+
+
+def listen_for_changes(session_class: type) -> None:
+    """Register the listeners on ``session_class`` (and so its subclasses);
+    idempotent."""
+    for name, listener in _LISTENERS:
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)

@@ -151,3 +151,13 @@ def test_flask_sqlalchemy_key_turns_it_on(make_app):
     app = make_app(SQLALCHEMY_TRACK_MODIFICATIONS=True)
     with app.app_context():
         assert isinstance(db.session().model_changes, signals.ModelChanges)
+
+
+def test_close_forgets_what_was_noted(received):
+    app, log = received
+    with app.app_context():
+        db.session.add(User(name="ada"))
+        db.session.flush()
+        db.session.close()  # the transaction is rolled back: nothing was committed
+        db.session.commit()
+    assert log == []
