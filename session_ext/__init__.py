@@ -10,9 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
+from .aliasing import AliasedClass, aliased
+from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
 from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
+from .mapping.bundle import Bundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
     MANYTOMANY,
@@ -25,6 +28,7 @@ from .mapping.relationships import (
     backref,
     relationship,
 )
+from .mapping.relationships.sqljoin import with_parent
 from .pagination import Pagination, paginate
 from .query import Query
 from .retry import run_in_transaction
@@ -40,6 +44,7 @@ from .state import History, InstanceState, instance_state
 from .strategies import (
     NPlusOneError,
     NPlusOneWarning,
+    contains_eager,
     joinedload,
     lazyload,
     noload,
@@ -61,6 +66,12 @@ def inspect(subject: Any) -> Any:
 
 
 __all__ = [
+    "AliasedClass",
+    "aliased",
+    "AppenderQuery",
+    "Bundle",
+    "WriteOnlyCollection",
+    "with_parent",
     "MANYTOMANY",
     "MANYTOONE",
     "ONETOMANY",
@@ -88,6 +99,7 @@ __all__ = [
     "eager_statement",
     "exc",
     "inspect",
+    "contains_eager",
     "joinedload",
     "lazyload",
     "noload",

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.util import find_tables
 
 from . import exc
+from .compat import find_tables, unannotated
 from .mapping.mapper import Mapper, entity_of, mapper_for_table
 
 
@@ -66,8 +66,8 @@ class BindRouter:
             return bind
         m = entity_of(table) or mapper_for_table(table)
         if m is None:
-            base = getattr(table, "_Annotated__element", None)
-            return binds.get(base) if base is not None else None
+            base = unannotated(table)
+            return binds.get(base) if base is not table else None
         for klass in m.class_.__mro__:
             bind = binds.get(klass)
             if bind is not None:

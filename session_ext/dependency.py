@@ -125,8 +125,8 @@ class _DirectionFlush:
         if rel.passive_deletes and rel.key not in d:
             return
         original = state.committed.get(rel.key, NO_VALUE)
-        if original is NO_VALUE:
-            original = getattr(obj, rel.key)
+        if original is NO_VALUE or rel.is_view:
+            original = rel.value_for_flush(obj)
         for child in rel._objects_in(original):
             self.child_of_deleted(session, plan, rel, obj, child)
 
@@ -148,6 +148,8 @@ class _ManyToOneFlush(_DirectionFlush):
                 return  # set and deleted again before the INSERT: no change
             current = None
         if old is not current:
+            if old is not NO_VALUE and old is not None:
+                _single_parent_orphan(session, rel, old, obj)
             if current is not None and not _in_flush(session, rel, current, obj):
                 return
             plan.add_sync(state, obj, rel, current)
@@ -197,6 +199,7 @@ class _ManyToManyFlush(_DirectionFlush):
         for child in hist.deleted:
             if instance_state(child).key is not None and state.key is not None:
                 plan.m2m.append((rel, obj, child, False))
+            _single_parent_orphan(session, rel, child, obj)
 
     def child_of_deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
                          obj: Any, child: Any) -> None:
@@ -275,6 +278,20 @@ def _orphan(session: Session, plan: FlushPlan, rel: Relationship, child: Any,
         plan.add_sync(cstate, child, rel, None)
         if not cstate.modified:
             cstate.mark_modified()
+
+
+def _single_parent_orphan(session: Session, rel: Relationship, item: Any, parent: Any) -> None:
+    """Many-to-one / many-to-many ``delete-orphan`` (``single_parent=True``):
+    ``item``, released by ``parent`` and taken by no other, is deleted."""
+    if not rel.cascade.delete_orphan or rel.has_other_parent(item, parent):
+        return
+    istate = instance_state(item)
+    if istate.session_id != session.hash_key:
+        return
+    if istate.key is None:
+        session.objects.expunge_state(istate)
+    elif istate not in session.objects.deleted:
+        session.delete(item)
 
 
 def _deletions(session: Session, plan: FlushPlan) -> None:

@@ -32,9 +32,27 @@ its own per-dialect type memos there), so it goes away with its engine.
 
 from __future__ import annotations
 
+import os
 from typing import Any, NoReturn
 
-from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
+from .compat import (
+    connection_options,
+    handle_driver_error,
+    plain_cursor_execution,
+    pool_connection,
+    unobserved_in_transaction,
+)
+
+#: True turns every Core bypass off: the direct lane here, the driver's tuples
+#: (rows read with ``cursor.fetchall()`` instead of Core's ``Row`` objects,
+#: SQLite INSERT/UPDATE batches sent as tuples with ``exec_driver_sql``) and
+#: PostgreSQL COPY for large INSERTs; every statement then runs through Core's
+#: ``Connection.execute``.  Set by ``SESSION_EXT_CORE_ONLY=1`` in the
+#: environment (read at import) or by assigning ``session_ext.direct.CORE_ONLY``
+#: (see docs/performance.md).
+CORE_ONLY = os.environ.get("SESSION_EXT_CORE_ONLY", "").strip().lower() not in (
+    "", "0", "false", "no",
+)
 
 #: execution options that change neither the SQL nor how its cursor is made
 HARMLESS_OPTIONS = frozenset(
@@ -58,21 +76,9 @@ def dialect_cache(dialect: Any) -> dict[Any, Any]:
     processors, and whether the direct lane may be used at all."""
     cache = dialect.__dict__.get(_CACHE_ATTR)
     if cache is None or len(cache) > _CACHE_BOUND:
-        cache = {_PLAIN: _plain_dialect(dialect)}
+        cache = {_PLAIN: plain_cursor_execution(dialect)}
         setattr(dialect, _CACHE_ATTR, cache)
     return cache  # type: ignore[no-any-return]
-
-
-def _plain_dialect(dialect: Any) -> bool:
-    """Whether this dialect object (including anything set on the object
-    itself) runs a statement with SQLAlchemy's default ``cursor.execute``."""
-    ctx = dialect.execution_ctx_cls
-    return bool(
-        getattr(dialect.do_execute, "__func__", None) is DefaultDialect.do_execute
-        and ctx.create_cursor is DefaultExecutionContext.create_cursor
-        and ctx.pre_exec is DefaultExecutionContext.pre_exec
-        and ctx.post_exec is DefaultExecutionContext.post_exec
-    )
 
 
 def row_processors(dialect: Any, codes: tuple[Any, ...], types: tuple[Any, ...]) -> Any:
@@ -95,44 +101,16 @@ def options_change_sql(conn: Any) -> bool:
     """Whether ``conn``'s execution options change the SQL or how its cursor
     is made (``schema_translate_map``, ``stream_results``, ...): statements
     session_ext compiled itself must then go through Core."""
-    options = conn._execution_options
+    options = connection_options(conn)
     return bool(options) and not options.keys() <= HARMLESS_OPTIONS
-
-
-def _watched(dispatch: Any) -> bool:
-    """Whether anyone listens to statement execution on this dispatcher
-    (a ``begin`` listener, as :func:`~session_ext.engines.configure_sqlite`
-    adds, does not count: the lane runs inside a transaction Core began)."""
-    return bool(
-        dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or dispatch.before_execute
-        or dispatch.after_execute
-    )
 
 
 def lane_for(conn: Any) -> dict[Any, Any] | None:
     """The dialect cache to run a session_ext statement on ``conn``'s cursor
     with, or None when Core must run it."""
-    if conn._echo or conn._dbapi_connection is None:
+    if CORE_ONLY or not unobserved_in_transaction(conn) or options_change_sql(conn):
         return None
-    if conn._has_events:  # listeners on this connection: the dispatcher joins the engine's
-        if _watched(conn.dispatch):
-            return None
-    elif conn.engine._has_events and _watched(conn.engine.dispatch):
-        return None
-    trans = conn._transaction
-    if trans is None or not trans.is_active or conn._trans_context_manager is not None:
-        return None  # Core autobegins, refuses or checks its with block
-    nested = conn._nested_transaction
-    if nested is not None and not nested.is_active:
-        return None
-    if options_change_sql(conn):
-        return None
-    dialect = conn.dialect
-    if dialect._has_events:
-        return None
-    cache = dialect_cache(dialect)
+    cache = dialect_cache(conn.dialect)
     return cache if cache[_PLAIN] else None
 
 
@@ -168,28 +146,13 @@ def _pk_key(mapper: Any, keys: tuple[str, ...] | None) -> tuple[Any, ...]:
 _MISS = object()
 
 
-class _ErrorContext:
-    """What Core's error handler reads of an execution context, so that it
-    treats an error of the lane as one of its own executions: driver errors
-    wrapped, anything else raised as it is."""
-
-    __slots__ = ()
-    executemany = False
-
-    def handle_dbapi_exception(self, e: BaseException) -> None:
-        pass
-
-
-_ERROR_CONTEXT = _ErrorContext()
-
-
 def raise_as_core(conn: Any, error: BaseException, statement: str, params: Any,
                   cursor: Any = None) -> NoReturn:
     """Raise ``error`` from a statement run on the driver behind Core's back
     exactly as Core would have: driver errors wrapped in SQLAlchemy's classes
     with the statement attached, disconnects detected and the connection
     invalidated, ``handle_error`` listeners called, anything else as it is."""
-    conn._handle_dbapi_exception(error, statement, params, cursor, _ERROR_CONTEXT)
+    handle_driver_error(conn, error, statement, params, cursor)
     raise error  # not reached: Core's handler raises
 
 
@@ -237,7 +200,7 @@ class OneRowSelect:
             params = dict(zip(self.named, params))
         cursor = None
         try:
-            cursor = conn._dbapi_connection.dbapi_connection.cursor()
+            cursor = pool_connection(conn).dbapi_connection.cursor()
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
             description = cursor.description

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .compat import option_engine_parent
 from .direct import raise_as_core
 
 _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -102,7 +103,7 @@ def configure_sqlite(
     """
     if engine.dialect.name != "sqlite" or engine in _configured:
         return engine
-    parent = getattr(engine, "_proxied", None)  # an engine.execution_options() copy
+    parent = option_engine_parent(engine)  # an engine.execution_options() copy
     if parent is not None and parent in _configured:
         return engine  # its parent's listeners already apply to it
     _configured.add(engine)

@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.sql.sqltypes import Concatenable, Integer, Numeric
+from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.types import Concatenable, Integer, Numeric
 
 from . import exc
+from .compat import type_affinity, where_criteria
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -189,7 +190,7 @@ class _Compiler:
 
 def _require(clause: Any, kinds: Any, op: Any) -> None:
     for side in (clause.left, clause.right):
-        affinity = side.type._type_affinity
+        affinity = type_affinity(side.type)
         if affinity is None or not issubclass(affinity, kinds):
             raise UnevaluatableError(
                 f"Cannot evaluate operator {op.__name__} in Python for the types "
@@ -255,7 +256,7 @@ def _tuple(parts: list[Evaluator]) -> Evaluator:
 def where_evaluator(mapper: Mapper, statement: Any, params: dict[str, Any] | None) -> Evaluator:
     """The statement's WHERE clause as a function of an object's ``__dict__``
     (True, False, None for unknown, or :data:`UNLOADED`)."""
-    criteria = statement._where_criteria
+    criteria = where_criteria(statement)
     if not criteria:
         return lambda d: True
     clause = criteria[0] if len(criteria) == 1 else and_(*criteria)

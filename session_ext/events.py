@@ -25,17 +25,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.event import base as _event_base
-
 from . import listening
+from .compat import LibraryEvents, put_events_first
 from .factory import sessionmaker
 from .mapping.mapper import Mapper
 from .scoping import scoped_session
 from .session import Session
 
 
-class SessionEvents(event.Events[Session]):
+class SessionEvents(LibraryEvents):
     """The events of a session_ext ``Session`` (SQLAlchemy's names and arguments).
 
     Listen on a session, a ``sessionmaker``, a ``scoped_session`` or a
@@ -43,10 +41,10 @@ class SessionEvents(event.Events[Session]):
     subclass (as SQLAlchemy's ``sessionmaker`` always does), so its listeners
     apply to the sessions it creates from then on."""
 
-    _dispatch_target = Session
+    _se_target = Session
 
     @classmethod
-    def _accept_with(cls, target: Any, identifier: str) -> Any:
+    def _se_accept(cls, target: Any) -> Any:
         if isinstance(target, scoped_session):
             target = target.session_factory
         if isinstance(target, sessionmaker):
@@ -62,9 +60,8 @@ class SessionEvents(event.Events[Session]):
         return None
 
     @classmethod
-    def _listen(cls, event_key: Any, **kw: Any) -> None:
+    def _se_on_listen(cls) -> None:
         listening.session = True
-        super()._listen(event_key, **kw)
 
     # -- transactions ------------------------------------------------------------
     def after_transaction_create(self, session: Any, transaction: Any) -> None:
@@ -133,16 +130,16 @@ class SessionEvents(event.Events[Session]):
         """A rollback undid the DELETE of an object."""
 
 
-class MapperEvents(event.Events[Mapper]):
+class MapperEvents(LibraryEvents):
     """Per-object flush events of a mapped class: ``fn(mapper, connection, target)``.
 
     Listen on the mapped class, its mapper, or the ``Mapper`` class (every
     mapper).  ``propagate=True`` on a class also fires for its mapped subclasses."""
 
-    _dispatch_target = Mapper
+    _se_target = Mapper
 
     @classmethod
-    def _accept_with(cls, target: Any, identifier: str) -> Any:
+    def _se_accept(cls, target: Any) -> Any:
         if isinstance(target, Mapper):
             return target
         if isinstance(target, type):
@@ -154,9 +151,8 @@ class MapperEvents(event.Events[Mapper]):
         return None
 
     @classmethod
-    def _listen(cls, event_key: Any, **kw: Any) -> None:
+    def _se_on_listen(cls) -> None:
         listening.mapper = True
-        super()._listen(event_key, **kw)
 
     def before_insert(self, mapper: Any, connection: Any, target: Any) -> None:
         """Before the object's INSERT."""
@@ -189,15 +185,4 @@ def _factory_class(factory: sessionmaker[Any]) -> type:
     return cls
 
 
-def _first_in_registry(*classes: type) -> None:
-    """Put our event classes ahead of any other registered for the same names
-    (Core's private registry of event names, ``sqlalchemy.event.base``)."""
-    for evt_cls in classes:
-        for name in evt_cls.dispatch._event_names:  # type: ignore[attr-defined]
-            registered = _event_base._registrars[name]
-            if evt_cls in registered:
-                registered.remove(evt_cls)
-            registered.insert(0, evt_cls)
-
-
-_first_in_registry(SessionEvents, MapperEvents)
+put_events_first(SessionEvents, MapperEvents)

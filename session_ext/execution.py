@@ -11,15 +11,28 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.engine.result import ChunkedIteratorResult, IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Delete, Update
+from sqlalchemy.sql.elements import ClauseList
+from sqlalchemy.sql.expression import Delete, Update
 
-from . import _gc, exc
+from . import _gc, direct, exc
+from .compat import (
+    EXECUTION_OPTIONS,
+    chunked_result,
+    dml_values,
+    has_multi_values,
+    raw_columns,
+    require_unique,
+    result_metadata,
+    rows_result,
+    select_froms,
+    selected_width,
+)
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
 from .lifecycle import autoflush
 from .loading import entity_loader
+from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
@@ -41,14 +54,14 @@ if TYPE_CHECKING:
 def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
     """For a select: (mapper or None, number of result columns) per selected element."""
     out: list[tuple[Mapper | None, int]] = []
-    for element in statement._raw_columns:
+    for element in raw_columns(statement):
         mapper = entity_of(element)
         if mapper is not None:
             out.append((mapper, len(mapper.select_columns)))
-        elif hasattr(element, "_select_iterable") and element.is_selectable:
-            out.append((None, len(list(element._select_iterable))))
+        elif isinstance(element, ClauseList):  # a Bundle's columns
+            out.append((None, len(element.clauses)))
         else:
-            out.append((None, 1))
+            out.append((None, selected_width(element)))
     return out
 
 
@@ -63,13 +76,13 @@ def execute(
     first_mapper = None
     if isinstance(statement, Select):
         layout = statement_entities(statement)
-        if any(m is not None for m, _ in layout):
+        if any(m is not None for m, _ in layout) or bundles_of(statement):
             entities = layout
-            first_mapper = next(m for m, _ in layout if m is not None)
+            first_mapper = next((m for m, _ in layout if m is not None), None)
             statement = single_table_criteria(statement, layout)
-        if statement._from_obj:
+        if select_froms(statement):
             statement = _select_from_criteria(statement)
-    opts = dict(statement._execution_options) if hasattr(statement, "_execution_options") else {}
+    opts = dict(getattr(statement, EXECUTION_OPTIONS, ()))
     opts.update(execution_options)
     if opts.get("autoflush", True):
         autoflush(session)
@@ -107,14 +120,14 @@ def eager_statement(statement: Any) -> Any:
     layout = statement_entities(statement)
     if not any(m is not None for m, _ in layout):
         return statement
-    explicit_only = statement._execution_options.get("_se_explicit_eager_only", False)
+    explicit_only = statement.get_execution_options().get("_se_explicit_eager_only", False)
     statement = single_table_criteria(statement, layout)
     return _EagerLoading(statement, layout, not explicit_only).statement
 
 
 def _select_from_criteria(statement: Any) -> Any:
     """``select(...).select_from(Manager)``: the single-table subclass's criterion."""
-    for element in statement._from_obj:
+    for element in select_froms(statement):
         mapper = entity_of(element)
         if mapper is not None and mapper.single_criteria is not None:
             statement = statement.where(mapper.single_criteria)
@@ -220,7 +233,7 @@ def _execute_dml(
                 expire_state(session, state, None)
                 continue
             row_deleted(state, obj, tx)
-    elif one_set and not statement._multi_values:
+    elif one_set and not has_multi_values(statement):
         _set_updated_values(session, mapper, statement, params, result, matched)
     else:
         keys = _updated_keys(statement, mapper, params)
@@ -279,7 +292,7 @@ def _set_updated_values(
     col_to_key = mapper.col_to_key
     by_name = {c.key: key for c, key in col_to_key.items()}
     set_values: dict[str, Any] = {}
-    for k, v in (statement._values or {}).items():
+    for k, v in dml_values(statement).items():
         attr = by_name.get(k) if isinstance(k, str) else col_to_key.get(k)
         if attr is not None:
             set_values[attr] = v
@@ -333,9 +346,7 @@ def _set_updated_values(
 
 def _updated_keys(statement: Any, mapper: Mapper, params: Any) -> list[str]:
     """Attribute keys an UPDATE sets (all column attributes if that can't be told)."""
-    values = getattr(statement, "_values", None) or dict(
-        getattr(statement, "_ordered_values", None) or ()
-    )
+    values = dml_values(statement)
     names: set[str] = set()
     for key in values or ():
         col = getattr(key, "key", key)
@@ -365,6 +376,7 @@ class _EagerLoading:
         self, statement: Any, layout: list[tuple[Mapper | None, int]], defaults: bool = True
     ) -> None:
         self.statement = statement
+        self.bundles = bundles_of(statement)
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         mappers = [m for m, _ in layout if m is not None]
@@ -394,13 +406,13 @@ def _entity_result(
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
     width = len(keys)
-    out_keys, getters, slots = _row_getters(session, layout, keys, populate)
+    out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles)
     steps = eager.steps
     for step in steps:
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
-    scalars_only = len(getters) == 1 and not isinstance(getters[0], int)
+    scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))
     if scalars_only and not steps:
         convert_rows = _entity_converter(getters[0], track)
     elif scalars_only and all(step.parent_slot == 0 for step in steps):
@@ -410,6 +422,8 @@ def _entity_result(
     else:
         convert_rows = _rows_converter(getters, slots, steps, n_slots, track, populate,
                                        scalars_only)
+    if eager.bundles:
+        convert_rows = _bundled(convert_rows, getters, eager)
 
     def convert(rows: Any) -> list[Any]:
         if _dead:
@@ -420,7 +434,7 @@ def _entity_result(
             _after_rows(session, eager, per_slot, populate)
         return data
 
-    metadata = SimpleResultMetaData(out_keys)
+    metadata = result_metadata(out_keys)
     yield_per = opts.get("yield_per")
     if yield_per:
         return _streamed_result(result, metadata, convert, steps, scalars_only, yield_per)
@@ -435,16 +449,17 @@ def _entity_result(
     if rows is None:
         rows = result.all()
     # a single entity hands out bare objects: .scalars() takes them as they are
-    out = IteratorResult(metadata, iter(convert(rows)), _source_supports_scalars=scalars_only)
+    out = rows_result(metadata, iter(convert(rows)), scalars_only)
     if steps and not opts.get(UNIQUE_OK) and any(step.rel.uselist for step in steps):
         # as SQLAlchemy's ORM: rows of joined eager loaded collections are only
         # handed out through .unique() (unique() replaces this filter)
-        out._unique_filter_state = (set(), _require_unique)
+        require_unique(out, _require_unique)
     return out
 
 
 def _row_getters(
-    session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool
+    session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
+    bundles: dict[int, Any],
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -459,6 +474,10 @@ def _row_getters(
             out_keys.append(mapper.class_.__name__)
             getters.append(entity_loader(session, mapper, offset, width, populate))
             slots.append(slot)
+        elif slot in bundles:  # its values as a tuple, made the bundle's value by _bundled
+            out_keys.append(bundles[slot].name)
+            getters.append(slice(offset, offset + n))
+            slots.append(None)
         else:
             for i in range(offset, offset + n):
                 out_keys.append(keys[i] if i < len(keys) else f"col_{i}")
@@ -466,6 +485,27 @@ def _row_getters(
                 slots.append(None)
         offset += n
     return out_keys, getters, slots
+
+
+def _bundled(convert_rows: Converter, getters: list[Any], eager: _EagerLoading) -> Converter:
+    """``convert_rows`` with each Bundle's tuple of values made its value."""
+    procs = {}
+    bundles = iter(eager.bundles.values())
+    for i, g in enumerate(getters):
+        if isinstance(g, slice):
+            procs[i] = next(bundles)._processor(eager.statement)
+
+    def convert(rows: Any) -> tuple[list[Any], list[list[Any]]]:
+        data, per_slot = convert_rows(rows)
+        out = []
+        for row in data:
+            values = list(row)
+            for i, proc in procs.items():
+                values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out, per_slot
+
+    return convert
 
 
 def _streamed_result(result: Any, metadata: Any, convert: Any, steps: list[JoinedStep],
@@ -481,10 +521,7 @@ def _streamed_result(result: Any, metadata: Any, convert: Any, steps: list[Joine
         for partition in result.partitions(size or yield_per):
             yield convert(partition)
 
-    streamed = ChunkedIteratorResult(
-        metadata, chunks, source_supports_scalars=scalars_only, raw=result,
-        dynamic_yield_per=False,
-    )
+    streamed = chunked_result(metadata, chunks, scalars_only, result)
     return streamed.yield_per(yield_per)
 
 
@@ -677,6 +714,8 @@ def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:
     are and Core's ``Row`` objects would only be made to be thrown away.
     Decided once per dialect, column types and cursor type codes.
     """
+    if direct.CORE_ONLY:
+        return None
     cursor = getattr(result, "cursor", None)
     description = getattr(cursor, "description", None)
     if description is None:

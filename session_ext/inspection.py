@@ -3,9 +3,8 @@
 Registers with Core's inspection registry, so that ``sqlalchemy.inspect(obj)``
 returns the object's :class:`~session_ext.InstanceState` and
 ``sqlalchemy.inspect(Model)`` its :class:`~session_ext.Mapper`, as they do for
-SQLAlchemy ORM classes.  Core offers no public registration call: this module
-is the one place that uses its private ``sqlalchemy.inspection._inspects``
-(and ``_registrars``, to stay idempotent).
+SQLAlchemy ORM classes.  Core offers no public registration call:
+:func:`session_ext.compat.register_inspection` wraps its private one.
 
 Covered: instances and classes of declarative bases.  Classes mapped with
 ``registry.map_imperatively`` are plain classes (their metaclass is ``type``,
@@ -16,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import inspection
-
+from .compat import register_inspection
 from .mapping.declarative import DeclarativeBase, _MappedClassMeta
 from .mapping.mapper import class_mapper
 from .state import instance_state
@@ -35,11 +33,8 @@ def _inspect_class(cls: Any) -> Any:
 
 def register() -> None:
     """Register session_ext's inspection targets with Core (once)."""
-    registered = inspection._registrars
-    if DeclarativeBase not in registered:
-        inspection._inspects(DeclarativeBase)(_inspect_instance)
-    if _MappedClassMeta not in registered:
-        inspection._inspects(_MappedClassMeta)(_inspect_class)
+    register_inspection(DeclarativeBase, _inspect_instance)
+    register_inspection(_MappedClassMeta, _inspect_class)
 
 
 register()

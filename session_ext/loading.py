@@ -13,9 +13,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.sql.selectable import ForUpdateArg
-
 from . import direct, exc, listening
+from .compat import ForUpdateArg
 from .lifecycle import autoflush
 from .protocols import loaders
 from .state import STATE_ATTR, InstanceState, _dead, _object_gone, sweep_dead

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+from .compat import ANNOTATIONS, raw_columns
 from .strategies import UNIQUE_OK
 
 
@@ -175,8 +176,8 @@ def paginate(
         # a page holds each parent of a joined eager collection once, as Flask-SQLAlchemy's
         result = session.execute(statement.limit(per_page).offset(offset),
                                  execution_options={UNIQUE_OK: True})
-        raw = statement._raw_columns
-        single_entity = len(raw) == 1 and getattr(raw[0], "_annotations", {}).get(
+        raw = raw_columns(statement)
+        single_entity = len(raw) == 1 and getattr(raw[0], ANNOTATIONS, {}).get(
             "session_ext_mapper"
         ) is not None
         items = list(result.scalars().all() if single_entity else result.all())

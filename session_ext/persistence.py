@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
 
-from . import exc
+from . import direct, exc
+from .compat import autoincrement_column, bind_processor
 from .direct import dialect_cache, options_change_sql, raise_as_core
 from .loading import load_before_write
 from .state import NO_VALUE, STATE_ATTR
@@ -81,7 +82,7 @@ def _driver_statement(conn: Any, mapper: Mapper, kind: str, names: tuple[str, ..
     ``exec_driver_sql`` still pass through Core's cursor events.
     """
     dialect = conn.dialect
-    if dialect.name != "sqlite" or not dialect.positional:
+    if dialect.name != "sqlite" or not dialect.positional or direct.CORE_ONLY:
         return None
     if options_change_sql(conn):
         return None  # schema_translate_map and the like: Core must render the SQL
@@ -382,16 +383,17 @@ def _copy_capable(conn: Any, mapper: Mapper, present: tuple[str, ...], fetch: li
     """PostgreSQL + psycopg 3, one integer key drawn from a sequence, and column
     types psycopg can adapt by itself (no SQLAlchemy bind processing)."""
     dialect = conn.dialect
-    if dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async:
+    if (dialect.name != "postgresql" or dialect.driver != "psycopg" or dialect.is_async
+            or direct.CORE_ONLY):
         return False  # psycopg's async connection (an AsyncSession) has no blocking COPY
     if len(mapper.pk_keys) != 1 or mapper.pk_keys[0] not in fetch:
         return False
     pk_col = mapper.primary_key[0]
-    if pk_col is not mapper.table.autoincrement_column or pk_col.default is not None:
+    if pk_col is not autoincrement_column(mapper.table) or pk_col.default is not None:
         return False
     for key in present:
         col = mapper.column_attrs[key].column
-        if col.type._cached_bind_processor(dialect) is not None:
+        if bind_processor(col.type, dialect) is not None:
             return False
     return True
 
@@ -448,7 +450,7 @@ def _rowid_ordered(dialect: Any, mapper: Mapper, fetch: list[str]) -> bool:
     col = mapper.primary_key[0]
     if not mapper.table.dialect_options["sqlite"].get("with_rowid", True):
         return False  # a WITHOUT ROWID table has no rowids to read keys from
-    return col is mapper.table.autoincrement_column and col.default is None
+    return col is autoincrement_column(mapper.table) and col.default is None
 
 
 def _sort_self_referential(mapper: Mapper, items: list[Item]) -> list[Item]:

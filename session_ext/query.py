@@ -15,7 +15,10 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.sql import Select
 
 from . import exc
+from .compat import has_limit, has_limit_or_offset, limit_and_offset
 from .mapping.mapper import class_mapper
+from .mapping.relationships import Relationship
+from .mapping.relationships.sqljoin import RelationshipJoin
 from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
@@ -112,11 +115,6 @@ class Query(Generic[_T]):
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False) -> Query[_T]:
         """JOIN ``target`` (a mapped class, table or relationship attribute)."""
-        rel_join = getattr(target, "_se_join_target", None)
-        if rel_join is not None and onclause is None:
-            target, onclause = rel_join()
-        elif onclause is not None and hasattr(onclause, "_se_join_target"):
-            onclause = onclause._se_join_target()[1]
         if onclause is None:
             stmt = self._select.join(target, isouter=isouter, full=full)
         else:
@@ -124,10 +122,18 @@ class Query(Generic[_T]):
         q = self._clone(stmt)
         if _is_entity(target):
             q._filter_by_entity = target
+        elif isinstance(target, (Relationship, RelationshipJoin)):  # filter_by() on its target
+            q._filter_by_entity = target.mapper.class_ if isinstance(target, Relationship) \
+                else target.rel.mapper.class_
         return q
 
     def outerjoin(self, target: Any, onclause: Any = None, *, full: bool = False) -> Query[_T]:
         return self.join(target, onclause, isouter=True, full=full)
+
+    def from_statement(self, statement: Any) -> Query[_T]:
+        """The query's entities loaded from the rows of ``statement`` (a ``text()``
+        or ``select()``), matched by column name."""
+        return self._clone(self._select.from_statement(statement))
 
     def limit(self, limit: int | None) -> Query[_T]:
         return self._clone(self._select.limit(limit))
@@ -217,7 +223,7 @@ class Query(Generic[_T]):
 
     def first(self) -> Any:
         """The first result (LIMIT 1), or None."""
-        stmt = self._select if self._select._limit_clause is not None else self._select.limit(1)
+        stmt = self._select if has_limit(self._select) else self._select.limit(1)
         result = self._execute(stmt)
         return result.scalars().first() if self._single_entity else result.first()
 
@@ -268,8 +274,8 @@ class Query(Generic[_T]):
 
     def _window(self, start: int, stop: int | None) -> Query[_T]:
         """LIMIT/OFFSET for rows start..stop, relative to any LIMIT/OFFSET already set."""
-        base_offset = self._select._offset or 0
-        base_limit = self._select._limit
+        base_limit, base_offset = limit_and_offset(self._select)
+        base_offset = base_offset or 0
         offset = base_offset + start
         limit = None if stop is None else max(stop - start, 0)
         if base_limit is not None:
@@ -284,7 +290,7 @@ class Query(Generic[_T]):
             raise exc.InvalidRequestError(
                 f"Query.{verb}() needs a query over exactly one mapped class"
             )
-        if self._select._limit_clause is not None or self._select._offset_clause is not None:
+        if has_limit_or_offset(self._select):
             raise exc.InvalidRequestError(
                 f"Can't call Query.{verb}() when limit() or offset() has been applied"
             )

@@ -108,6 +108,27 @@ class scope:  # noqa: N801 - used like a function: ``with scope():``
         self.__exit__(*exc_info)
 
 
+class entered:  # noqa: N801 - used like a function: ``with entered(s):``
+    """Make an existing :class:`Scope` current for the block, without closing
+    it at the end (a streaming response's body runs in its request's scope
+    after the view returned)."""
+
+    __slots__ = ("scope", "_token")
+
+    def __init__(self, existing: Scope) -> None:
+        self.scope = existing
+        self._token: contextvars.Token[Scope | None] | None = None
+
+    def __enter__(self) -> Scope:
+        self._token = _current.set(self.scope)
+        return self.scope
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
+
+
 def current_scope() -> Scope:
     """The scopefunc for ``with scope():`` blocks; raises outside one."""
     s = _current.get()

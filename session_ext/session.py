@@ -26,6 +26,7 @@ from sqlalchemy.sql import ClauseElement
 
 from . import _gc, exc, lifecycle, refreshing
 from .binds import BindRouter, unbound_error
+from .compat import EXECUTION_OPTIONS
 from .lifecycle import ObjectBookkeeping, autoflush
 from .loading import expire_all_states, get_by_identity, lock_arguments
 from .mapping.mapper import class_mapper
@@ -446,7 +447,7 @@ class Session(_TransactionControl):
             statement = text(statement)
         if self.execution_options:
             # the session's options, unless the statement or the call sets them
-            own = getattr(statement, "_execution_options", {})
+            own = getattr(statement, EXECUTION_OPTIONS, {})
             merged = {k: v for k, v in self.execution_options.items() if k not in own}
             if execution_options:
                 merged.update(execution_options)

@@ -22,11 +22,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
-from sqlalchemy.sql.base import ExecutableOption
-from sqlalchemy.sql.util import ClauseAdapter
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from . import exc
+from .compat import (
+    WITH_OPTIONS,
+    ClauseAdapter,
+    PathOption,
+    has_limit_or_offset,
+    order_by_clauses,
+)
 from .mapping.relationships import (
     LOADER_STRATEGIES,
     MANYTOMANY,
@@ -37,6 +41,7 @@ from .mapping.relationships import (
     Relationship,
     register_loader,
 )
+from .mapping.relationships.sqljoin import RelationshipJoin
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 
 if TYPE_CHECKING:
@@ -53,15 +58,39 @@ UNIQUE_OK = "_se_unique_ok"
 
 
 # --------------------------------------------------------------------------- options
-class LoaderOption(ExecutableOption):
-    """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
+class JoinedVariant(str):
+    """The "joined" strategy with options: ``joinedload(..., innerjoin=True)`` (an
+    INNER JOIN) or ``contains_eager()`` (the rows are read from ``target``, a FROM
+    element the statement joins itself; no join is added)."""
 
-    _traverse_internals = [("path_key", InternalTraversal.dp_plain_obj)]
-    inherit_cache = True
+    innerjoin: bool
+    contains: bool
+    target: Any
+
+    def __new__(cls, innerjoin: bool = False, contains: bool = False,
+                target: Any = None) -> JoinedVariant:
+        self = super().__new__(cls, "joined")
+        self.innerjoin, self.contains, self.target = innerjoin, contains, target
+        return self
+
+    def __repr__(self) -> str:
+        return "contains_eager" if self.contains else "joined(innerjoin)"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.innerjoin, self.contains, self.target)
+
+
+def _strategy_key(strategy: str) -> Any:
+    return strategy._key() if isinstance(strategy, JoinedVariant) else strategy
+
+
+class LoaderOption(PathOption):
+    """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
 
     def __init__(self, path: tuple[tuple[Relationship, str], ...]) -> None:
         self.path = path
-        self.path_key = tuple((rel.class_attribute, strategy) for rel, strategy in path)
+        self.path_key = tuple((rel.class_attribute, _strategy_key(strategy))
+                              for rel, strategy in path)
 
     def _chain(self, attr: Any, strategy: str) -> LoaderOption:
         rel = _as_relationship(attr)
@@ -77,14 +106,17 @@ class LoaderOption(ExecutableOption):
     def selectinload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "selectin")
 
-    def joinedload(self, attr: Any) -> LoaderOption:
-        return self._chain(attr, "joined")
+    def joinedload(self, attr: Any, innerjoin: bool = False) -> LoaderOption:
+        return self._chain(attr, JoinedVariant(innerjoin=True) if innerjoin else "joined")
+
+    def contains_eager(self, attr: Any, alias: Any = None) -> LoaderOption:
+        return self._chain(attr, _contains(attr, alias))
 
     def lazyload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "select")
 
-    def raiseload(self, attr: Any) -> LoaderOption:
-        return self._chain(attr, "raise")
+    def raiseload(self, attr: Any, sql_only: bool = False) -> LoaderOption:
+        return self._chain(attr, "raise_on_sql" if sql_only else "raise")
 
     def noload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "noload")
@@ -94,6 +126,8 @@ class LoaderOption(ExecutableOption):
 
 
 def _as_relationship(attr: Any) -> Relationship:
+    if isinstance(attr, RelationshipJoin):  # User.addresses.of_type(alias)
+        attr = attr.rel
     if not isinstance(attr, Relationship):
         raise exc.ArgumentError(
             f"Loader options take a relationship attribute such as User.addresses, not {attr!r}"
@@ -107,9 +141,25 @@ def selectinload(attr: Any) -> LoaderOption:
     return LoaderOption(((_as_relationship(attr), "selectin"),))
 
 
-def joinedload(attr: Any) -> LoaderOption:
-    """Load the relationship in the same SELECT through a LEFT OUTER JOIN."""
-    return LoaderOption(((_as_relationship(attr), "joined"),))
+def joinedload(attr: Any, innerjoin: bool = False) -> LoaderOption:
+    """Load the relationship in the same SELECT through a LEFT OUTER JOIN
+    (``innerjoin=True``: an INNER JOIN, for relationships that always have rows)."""
+    strategy = JoinedVariant(innerjoin=True) if innerjoin else "joined"
+    return LoaderOption(((_as_relationship(attr), strategy),))
+
+
+def _contains(attr: Any, alias: Any) -> JoinedVariant:
+    if alias is None and isinstance(attr, RelationshipJoin) and attr.target is not None:
+        alias = attr.target
+    target = alias.__clause_element__() if hasattr(alias, "__clause_element__") else alias
+    return JoinedVariant(contains=True, target=target)
+
+
+def contains_eager(attr: Any, alias: Any = None) -> LoaderOption:
+    """Load the relationship from columns of the statement's own join:
+    ``select(User).join(User.addresses).options(contains_eager(User.addresses))``;
+    ``alias`` (or ``User.addresses.of_type(alias)``): the joined ``aliased()`` target."""
+    return LoaderOption(((_as_relationship(attr), _contains(attr, alias)),))
 
 
 def lazyload(attr: Any) -> LoaderOption:
@@ -117,9 +167,10 @@ def lazyload(attr: Any) -> LoaderOption:
     return LoaderOption(((_as_relationship(attr), "select"),))
 
 
-def raiseload(attr: Any) -> LoaderOption:
-    """Make access to the unloaded relationship raise instead of emitting SQL."""
-    return LoaderOption(((_as_relationship(attr), "raise"),))
+def raiseload(attr: Any, sql_only: bool = False) -> LoaderOption:
+    """Make access to the unloaded relationship raise instead of emitting SQL
+    (``sql_only=True``: only when answering needs SQL)."""
+    return LoaderOption(((_as_relationship(attr), "raise_on_sql" if sql_only else "raise"),))
 
 
 def noload(attr: Any) -> LoaderOption:
@@ -223,6 +274,37 @@ class RaiseLoader(_Loader):
 
 
 @register_loader
+class RaiseOnSqlLoader(_Loader):
+    """lazy="raise_on_sql": access raises only when it would need SQL (a
+    many-to-one whose object is in the identity map, or a NULL foreign key, is
+    answered without)."""
+
+    name = "raise_on_sql"
+
+    def on_access(self, rel: Relationship, state: InstanceState, obj: Any) -> Any:
+        values = _values(obj, rel.parent_keys)
+        session = state.session
+        if values is None:
+            value = rel.empty_value(state)
+        elif rel.identity_lookup and session is not None:
+            target_state = session.identity_map.by_key.get((rel.mapper.class_, values, None))
+            value = target_state.obj() if target_state is not None else None
+            if value is None or target_state in session.objects.deleted:
+                self._refuse(rel)
+        else:
+            self._refuse(rel)
+        obj.__dict__[rel.key] = value
+        return value
+
+    def _refuse(self, rel: Relationship) -> None:
+        raise exc.InvalidRequestError(
+            f"'{rel.class_attribute}' is not available due to lazy='raise_on_sql': loading "
+            f"it needs SQL; load it with the query (.options(selectinload("
+            f"{rel.class_attribute}))) before using it"
+        )
+
+
+@register_loader
 class NoLoader(_Loader):
     """lazy="noload": the relationship reads as empty (None / [])."""
 
@@ -312,7 +394,7 @@ Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
-    return [o for o in getattr(statement, "_with_options", ()) if isinstance(o, LoaderOption)]
+    return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
 
 
 def plan_for(
@@ -378,13 +460,14 @@ def apply_joined(
     steps: list[JoinedStep] = []
     post: dict[int, tuple[Mapper, list[Path], frozenset[Relationship]]] = {}
     queue: list[tuple[int, Mapper, Any, list[Path], frozenset[Relationship]]] = [
-        (i, mapper, mapper.table, entity_paths.get(i, []), frozenset())
+        (i, mapper, statement._raw_columns[i], entity_paths.get(i, []), frozenset())
         for i, (mapper, _n) in enumerate(layout)
         if mapper is not None
     ]
-    limited = statement._limit_clause is not None or statement._offset_clause is not None
+    limited = has_limit_or_offset(statement)
     collection_joins = limited and any(
         LOADER_STRATEGIES[strategy].joins and mapper.relationships[key].uselist
+        and not getattr(strategy, "contains", False)
         for _i, mapper, _f, paths, _v in queue
         for key, (strategy, _cp) in plan_for(mapper, paths, frozenset(), defaults).items()
     )
@@ -394,12 +477,13 @@ def apply_joined(
         inner = statement.subquery()
         adapter = ClauseAdapter(inner)
         stmt = select(inner)
-        if statement._order_by_clauses:
-            stmt = stmt.order_by(*[adapter.traverse(c) for c in statement._order_by_clauses])
+        if order_by_clauses(statement):
+            stmt = stmt.order_by(*[adapter.traverse(c) for c in order_by_clauses(statement)])
         i, mapper, _f, paths, visited0 = queue[0]
         queue[0] = (i, mapper, inner, paths, visited0)
         wrapped = True
     next_slot = len(layout)
+    outer: set[int] = set()  # slots joined by an outer join (or the statement's own)
     while queue:
         slot, mapper, from_elem, paths, visited = queue.pop(0)
         rest: list[Path] = []
@@ -407,16 +491,21 @@ def apply_joined(
             rel = mapper.relationships[key]
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
             joins = LOADER_STRATEGIES[strategy].joins
+            contains = getattr(strategy, "contains", False)
             # a single-table subclass target: its discriminator criterion is
             # added by the SELECT of selectin loading; a joined-table one: its join
             single = rel.mapper.single_criteria is not None or bool(rel.mapper.table_parts)
-            if not joins or rel._primaryjoin is not None or unsafe or single:
+            if not contains and (not joins or rel._primaryjoin is not None or unsafe or single):
                 strategy = SelectinLoader.name if joins else strategy
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
                 continue
-            stmt, talias = _add_join(stmt, rel, from_elem)
-            stmt = stmt.add_columns(*[talias.c[c.key] for c in rel.mapper.select_columns])
+            if getattr(strategy, "innerjoin", False) and slot in outer:
+                strategy = "joined"  # an inner join below an outer one would drop parents
+            if not getattr(strategy, "innerjoin", False):
+                outer.add(next_slot)
+            stmt, talias = _add_join(stmt, rel, from_elem, strategy)
+            stmt = stmt.add_columns(*[_column_of(talias, c) for c in rel.mapper.select_columns])
             steps.append(JoinedStep(rel, slot, next_slot, width))
             width += len(rel.mapper.select_columns)
             queue.append((next_slot, rel.mapper, talias, child_paths, visited | {rel}))
@@ -425,14 +514,21 @@ def apply_joined(
     return stmt, steps, post
 
 
-def _add_join(stmt: Any, rel: Relationship, from_elem: Any) -> tuple[Any, Any]:
+def _column_of(from_elem: Any, column: Any) -> Any:
+    col = from_elem.corresponding_column(column)
+    return col if col is not None else from_elem.c[column.key]
+
+
+def _add_join(stmt: Any, rel: Relationship, from_elem: Any, strategy: str) -> tuple[Any, Any]:
     target = rel.mapper
+    if getattr(strategy, "contains", False):  # contains_eager: the statement's own join
+        return stmt, strategy.target if strategy.target is not None else target.table  # type: ignore[attr-defined]
     talias = target.table.alias()
 
     def local(c: Any) -> Any:
-        return c if from_elem is c.table else from_elem.c[c.key]
+        return c if from_elem is c.table else _column_of(from_elem, c)
 
-    stmt = rel.kind.outer_join(rel, stmt, local, talias)
+    stmt = rel.kind.outer_join(rel, stmt, local, talias, not getattr(strategy, "innerjoin", False))
     if rel.order_by:
         stmt = stmt.order_by(
             *(talias.c[c.key] if getattr(c, "table", None) is target.table else c

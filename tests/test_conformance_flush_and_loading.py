@@ -17,11 +17,15 @@ import sqlalchemy.orm as sa_orm
 from conformance import lifecycle as object_lifecycle
 from conformance import raised_name, run_each
 from sqlalchemy import Column, ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import __version__ as _sa_version
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 
 import session_ext as se
 from session_ext import exc as se_exc
+
+#: SQLAlchemy 2.0's ORM differs from 2.1's (the reference) in a few places
+_SA_2_0 = _sa_version.startswith("2.0.")
 
 
 @functools.cache
@@ -593,7 +597,8 @@ def test_get_populate_existing_from_execution_options(engine, argument):
             return got is user, user.name, user in session.dirty
 
     result = run_both(engine, program)
-    assert result["se"] == result["sa"]
+    if not _SA_2_0:  # SQLAlchemy 2.0's ORM ignores the option here; 2.1's is the reference
+        assert result["se"] == result["sa"]
     assert result["se"] == (True, "unflushed", argument is False)
 
 

@@ -15,6 +15,7 @@ it, and PendingRollbackError's class and cause.
 
 from __future__ import annotations
 
+import inspect
 import types
 import warnings
 from typing import Any
@@ -339,9 +340,15 @@ def program_session_execution_options(api: Any, engine: Engine) -> Any:
 
 
 def test_session_execution_options_reach_every_statement(db):
+    expected = [("SELECT", "session"), ("SELECT", "call"), ("INSERT", "session")]
+    if "execution_options" not in inspect.signature(sa_orm.Session).parameters:
+        # SQLAlchemy 2.0's ORM has no Session(execution_options=) (2.1 added it)
+        reseed(db)
+        assert program_session_execution_options(SE, db) == expected
+        return
     sa_result, se_result = on_both(db, program_session_execution_options)
     assert se_result == sa_result
-    assert se_result == [("SELECT", "session"), ("SELECT", "call"), ("INSERT", "session")]
+    assert se_result == expected
 
 
 def test_future_is_accepted_only_as_true(db):

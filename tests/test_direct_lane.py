@@ -41,6 +41,14 @@ from user_types import JSONText
 from session_ext import Session, declarative_base, direct
 from session_ext.engines import configure_sqlite
 
+
+@pytest.fixture(autouse=True)
+def _lane_on(monkeypatch):
+    """These tests are about the lane itself: it stays on for them in the
+    ``SESSION_EXT_CORE_ONLY=1`` run of the suite too."""
+    monkeypatch.setattr(direct, "CORE_ONLY", False)
+
+
 Base = declarative_base()
 
 

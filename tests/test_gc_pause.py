@@ -8,10 +8,10 @@ import gc
 import weakref
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String, insert, select
+from sqlalchemy import Column, ForeignKey, Integer, String, event, insert, select
 
 from session_ext import Session, declarative_base, relationship, selectinload
-from session_ext._gc import PROMOTE_THRESHOLD
+from session_ext._gc import BULK_THRESHOLD, PROMOTE_THRESHOLD
 
 Base = declarative_base()
 
@@ -147,3 +147,65 @@ def test_cycles_made_by_a_bulk_load_are_still_collected(db):
     del owners
     gc.collect()
     assert probe() is None
+
+
+# -------------------------------------------------------------------- the application's own garbage
+HBase = declarative_base()
+
+
+class Hit(HBase):
+    __tablename__ = "rv3_hits"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+
+
+class _SelfCycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_the_applications_young_cyclic_garbage_is_not_aged_by_a_bulk_flush(sqlite_engine):
+    """Cyclic garbage the application made just before a bulk flush used to be
+    in the young generations and go at the next young collection; the
+    freeze/unfreeze moves it (and everything else young) to the oldest
+    generation, where only a full collection frees it."""
+    HBase.metadata.create_all(sqlite_engine)
+    old = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(10**8, 10**6, 10**6)  # no automatic collection in between
+    try:
+        garbage = _SelfCycle()
+        probe = weakref.ref(garbage)
+        del garbage
+        with Session(sqlite_engine) as s:
+            s.add_all([Hit(name=f"h{i}") for i in range(BULK_THRESHOLD * 2)])
+            s.flush()
+            s.rollback()
+        gc.collect(1)  # a young collection, as the collector runs them on its own
+        assert probe() is None
+    finally:
+        gc.set_threshold(*old)
+        gc.collect()
+
+
+def test_the_applications_freeze_during_a_pause_is_respected(sqlite_engine):
+    """Disproves: the application freezing in a listener during the flush is
+    seen at the end of the pause (freeze count checked then)."""
+    HBase.metadata.create_all(sqlite_engine)
+    sentinel = [object()]
+
+    def freeze(*a):
+        gc.freeze()
+
+    with Session(sqlite_engine) as s:
+        event.listen(s.connection(), "before_cursor_execute", freeze)
+        try:
+            s.add_all([Hit(name=f"h{i}") for i in range(BULK_THRESHOLD * 2)])
+            s.flush()
+            assert gc.get_freeze_count() > 0
+            assert not any(o is sentinel for g in range(3) for o in gc.get_objects(g))
+        finally:
+            event.remove(s.connection(), "before_cursor_execute", freeze)
+            gc.unfreeze()
+        s.rollback()
+    assert gc.isenabled()

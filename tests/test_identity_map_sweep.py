@@ -18,12 +18,13 @@ it"), and so does ``sweep_dead`` now (``imap.pop(key, None)``).
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.engine import Engine
 
-from session_ext import DeclarativeBase, Session
+from session_ext import DeclarativeBase, Session, declarative_base
 from session_ext.state import instance_state, sweep_dead
 
 
@@ -81,3 +82,52 @@ def test_sweep_tolerates_an_entry_removed_by_its_own_session_meanwhile(
     assert hashes >= 2, "the hook never ran between the check and the delete"
     assert key not in imap
     owner.close()
+
+
+# --------------------------------------------------------------------------- sweeps racing closes
+HBase = declarative_base()
+
+
+class Hit(HBase):
+    __tablename__ = "rv3_hits"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+
+
+def test_concurrent_sweeps_and_closes(tmp_path):
+    """Disproves: several threads sweeping while sessions close drop every
+    dead entry exactly once and leave live ones."""
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    setup = create_engine(url)
+    HBase.metadata.create_all(setup)
+    with Session(setup) as s:
+        s.add_all([Hit(id=i, name="x") for i in range(1, 401)])
+        s.commit()
+    setup.dispose()
+    errors = []
+
+    def work():
+        eng = create_engine(url)
+        try:
+            for _ in range(5):
+                s = Session(eng)
+                keep = s.scalars(select(Hit).where(Hit.id <= 10)).all()
+                s.scalars(select(Hit)).all()  # all but `keep` die at once
+                for _ in range(3):
+                    sweep_dead()
+                assert len(s.identity_map) == 10, len(s.identity_map)
+                assert all(s.get(Hit, o.id) is o for o in keep)
+                s.close()
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+        finally:
+            eng.dispose()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors

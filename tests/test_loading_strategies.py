@@ -12,13 +12,15 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, insert, select
+from library_models import Author, Book, create_library
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, insert, select, text
 
 from session_ext import (
     DeclarativeBase,
     NPlusOneError,
     NPlusOneWarning,
     Session,
+    declarative_base,
     joinedload,
     lazyload,
     noload,
@@ -1133,3 +1135,89 @@ def test_joined_collection_has_no_duplicates_when_the_query_repeats_rows(data):
         assert repeated, "the fixture has a user whose rows the join repeats"
         for u in users:
             assert [a.id for a in u.addresses] == expected[u.id]
+
+
+# --------------------------------------------------------------------------- lazy load + autoflush
+
+
+@pytest.fixture
+def library_db(engine):
+    return create_library(engine)
+
+
+def test_many_to_one_lazy_load_autoflushes_pending_target(library_db):
+    """strategies.lazy_load runs the many-to-one get under no_autoflush, so a
+    foreign key that points at a pending object loads None; the None is cached
+    in the object's __dict__ and is still returned after the flush. SQLAlchemy
+    autoflushes before the lazy load and returns the new Author."""
+    with Session(library_db) as s:
+        s.add(Book(id=1, title="t"))
+        s.commit()
+        book = s.get(Book, 1)
+        new_author = Author(id=2, name="b")
+        s.add(new_author)
+        book.author_id = 2
+        assert book.author is new_author
+        s.flush()
+        assert book.author is new_author
+
+
+# ----------------------------------------------------------- joined eager: parents spread over rows
+JBase = declarative_base()
+
+
+class Parent(JBase):
+    __tablename__ = "rv3_parents"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+    kids = relationship("Kid", back_populates="parent", order_by="Kid.id")
+
+
+class Kid(JBase):
+    __tablename__ = "rv3_kids"
+    id = Column(Integer, primary_key=True)
+    parent_id = Column(ForeignKey("rv3_parents.id"))
+    name = Column(String(20))
+    parent = relationship("Parent", back_populates="kids")
+
+
+def _fill(engine):
+    JBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Parent(id=i, name=f"p{i}") for i in range(1, 5)])
+        s.flush()
+        s.add_all([Kid(id=10 * p + k, parent_id=p, name=f"k{p}{k}") for p in (1, 2, 4)
+                   for k in range(3)])
+        s.commit()
+
+
+def test_joined_eager_non_adjacent_parents_and_childless(engine):
+    _fill(engine)
+    with Session(engine) as s:
+        # order by kid name desc interleaves parents; parent 3 has no kids
+        stmt = (select(Parent).options(joinedload(Parent.kids))
+                .order_by(Parent.id % 2, Parent.id))
+        parents = s.scalars(stmt).unique().all()
+        assert [p.id for p in parents] == [2, 4, 1, 3]
+        assert {p.id: [k.id for k in p.kids] for p in parents} == {
+            1: [10, 11, 12], 2: [20, 21, 22], 3: [], 4: [40, 41, 42]}
+
+
+def test_joined_eager_many_to_one_keeps_every_row(engine):
+    _fill(engine)
+    with Session(engine) as s:
+        kids = s.scalars(select(Kid).options(joinedload(Kid.parent)).order_by(Kid.id)).all()
+        assert [k.id for k in kids] == [10, 11, 12, 20, 21, 22, 40, 41, 42]
+        assert all(k.parent.id == k.parent_id for k in kids)
+
+
+def test_joined_eager_populate_existing_refreshes_collection(engine):
+    _fill(engine)
+    with Session(engine) as s:
+        p = s.get(Parent, 1)
+        assert len(p.kids) == 3
+        s.connection().execute(text("DELETE FROM rv3_kids WHERE id = 11"))
+        got = s.scalars(select(Parent).where(Parent.id == 1).options(joinedload(Parent.kids))
+                        .execution_options(populate_existing=True)).unique().all()
+        assert got == [p]
+        assert [k.id for k in p.kids] == [10, 12]

@@ -7,6 +7,7 @@ touches a database uses the ``engine`` fixture and so runs on every backend.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 
@@ -37,6 +38,7 @@ from session_ext import (
     declared_attr,
     exc,
     object_session,
+    relationship,
 )
 
 
@@ -1041,3 +1043,86 @@ def test_a_constructor_of_the_models_own_is_kept():
     assert WithMixin(name="m").name == "m"
     assert Own("x").name == "X"
     assert calls == ["mixin", "own", "mixin"]
+
+
+# --------------------------------------------------------------------------- generated constructors
+def test_a_base_constructor_assigned_after_mapping_is_used():
+    """Before aa1391f every model looked __init__ up through the MRO, so a
+    constructor put on the base (or a mixin) after the models were declared
+    (a plugin, a test helper) took effect; the generated __init__ in each
+    class's __dict__ now shadows it."""
+    LateBase = declarative_base()
+
+    class Late(LateBase):
+        __tablename__ = "rv3_late"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+
+    calls = []
+    generic = LateBase.__init__
+
+    def traced_init(self, **kw):
+        calls.append(type(self).__name__)
+        generic(self, **kw)
+
+    LateBase.__init__ = traced_init
+    try:
+        obj = Late(name="x")
+    finally:
+        del LateBase.__init__
+    assert obj.name == "x"
+    assert calls == ["Late"]
+
+
+def test_dataclass_decorator_on_a_model_gets_its_constructor():
+    """``@dataclass`` only writes ``__init__`` when the class has none in its own
+    ``__dict__``; the generated one (set during class creation, before the
+    decorator runs) now suppresses the dataclass constructor: no
+    ``__post_init__``, no positional fields."""
+    DBase = declarative_base()
+    posted = []
+
+    @dataclasses.dataclass
+    class Tagged(DBase):
+        __tablename__ = "rv3_tagged"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        extra: int = 0  # a plain dataclass field, not a column
+
+        def __post_init__(self):
+            posted.append(self.extra)
+
+    t = Tagged(extra=3)
+    assert t.extra == 3
+    assert posted == [3]
+    assert Tagged(4).extra == 4
+
+
+def test_generated_constructor_matches_generic_for_columns_and_errors():
+    """Disproves: keyword-only / unknown keyword / relationship keyword all behave
+    as the generic constructor does."""
+    GBase = declarative_base()
+
+    class P(GBase):
+        __tablename__ = "rv3_gp"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(20))
+        kids = relationship("K", back_populates="p")
+
+    class K(GBase):
+        __tablename__ = "rv3_gk"
+        id = Column(Integer, primary_key=True)
+        p_id = Column(ForeignKey("rv3_gp.id"))
+        p = relationship("P", back_populates="kids")
+
+    p = P(name="a")
+    k = K(p=p)
+    assert k.p is p and p.kids == [k]
+    with pytest.raises(TypeError):
+        P("positional")
+    with pytest.raises(TypeError, match="nope"):
+        P(nope=1)
+    import copy
+
+    c = copy.copy(P(name="b"))
+    assert c.name == "b"

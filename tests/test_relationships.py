@@ -12,7 +12,7 @@ connection uncommitted rows).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, select, update
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, func, select, text, update
 from sqlalchemy import inspect as sa_inspect
 
 from session_ext import (
@@ -1514,3 +1514,43 @@ def test_cascade_all_includes_every_operation(db):
         s.delete(s.get(Order, oid))  # delete
         s.commit()
     assert fetch(db, select(orders)) == [] and fetch(db, select(order_items)) == []
+
+
+# -------------------------------------------------------------------- secondary given by table name
+class NameBase(DeclarativeBase):
+    pass
+
+
+class NamedCourse(NameBase):
+    __tablename__ = "rf_courses"
+    id = Column(Integer, primary_key=True)
+    students = relationship("NamedStudent", secondary="rf_enrolments", backref="courses")
+
+
+class NamedStudent(NameBase):
+    __tablename__ = "rf_students"
+    id = Column(Integer, primary_key=True)
+
+
+
+Table(
+    "rf_enrolments",
+    NameBase.metadata,
+    Column("course_id", ForeignKey("rf_courses.id"), primary_key=True),
+    Column("student_id", ForeignKey("rf_students.id"), primary_key=True),
+)
+
+
+def test_secondary_given_as_table_name(engine):
+    """relationship.configure() resolves a string secondary with
+    ``metadata.tables.get(secondary) or self._resolve(secondary)``
+    (mapping/relationships.py:229); a found Table is then tested for truth and
+    ``ClauseElement.__bool__`` raises "TypeError: Boolean value of this clause
+    is not defined". SQLAlchemy accepts the table's name as ``secondary``."""
+    NameBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        course = NamedCourse(id=1, students=[NamedStudent(id=1), NamedStudent(id=2)])
+        s.add(course)
+        s.commit()
+        assert s.scalar(text("SELECT count(*) FROM rf_enrolments")) == 2
+        assert [st.id for st in s.get(NamedCourse, 1).students] == [1, 2]

@@ -8,6 +8,7 @@ import threading
 import warnings
 
 import pytest
+from library_models import Author, create_library
 from sqlalchemy import Column, Integer, String, create_engine, func, select, text
 from sqlalchemy.engine import Connection
 
@@ -813,3 +814,21 @@ def test_threads_sharing_a_scope_key_share_one_session():
         t.join()
     assert len(made) == 1
     assert all(s is made[0] for s in seen) and len(seen) == 16
+
+
+@pytest.fixture
+def library_db(engine):
+    return create_library(engine)
+
+
+def test_repeated_sessions_in_one_scope_register_one_exit_callback(library_db):
+    from session_ext import current_scope, scope, scoped_session, sessionmaker
+
+    registry = scoped_session(sessionmaker(bind=library_db), scopefunc=current_scope)
+    with scope() as block:
+        for _ in range(5):
+            registry().get(Author, 1)
+            registry.remove()
+        registry()
+        assert len(block._on_exit) == 1
+    assert len(registry.registry) == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from library_models import Author, create_library
 from sqlalchemy import Column, Integer, String, delete, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
@@ -21,6 +22,7 @@ from session_ext import (
     Session,
     declarative_base,
     exc,
+    inspect,
     make_transient,
     object_session,
 )
@@ -926,3 +928,24 @@ def test_add_all_with_unmapped_member(db):
             s.add_all([NotMapped()])
         with pytest.raises(exc.UnmappedInstanceError):
             s.add(42)
+
+
+@pytest.fixture
+def library_db(engine):
+    return create_library(engine)
+
+
+def test_get_of_expired_object_whose_row_is_gone_marks_it_deleted(library_db):
+    """As in SQLAlchemy: get() returns None and the object is *deleted* (not
+    detached); rollback() makes it persistent again."""
+    with Session(library_db) as s:
+        s.add(Author(id=7, name="gone"))
+        s.commit()
+        author = s.get(Author, 7)
+        s.commit()  # ends the transaction (SQLite allows one writer) and expires author
+        with library_db.begin() as conn:
+            conn.execute(Author.__table__.delete().where(Author.__table__.c.id == 7))
+        assert s.get(Author, 7) is None
+        assert inspect(author).deleted and not inspect(author).detached
+        s.rollback()
+        assert inspect(author).persistent

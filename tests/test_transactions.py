@@ -5,6 +5,7 @@ two-phase commit, connection()/execute(), and joining an external transaction
 from __future__ import annotations
 
 import pytest
+from library_models import Author, Book, Label, create_library
 from sqlalchemy import Column, Integer, String, create_engine, event, func, insert, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
@@ -684,3 +685,69 @@ def test_close_rolls_back_once_and_the_pool_skips_its_reset(engine):
     assert resets == [True]
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Astronaut)) == 0
+
+
+# ------------------------------------------------------------- SAVEPOINT rollback and relationships
+
+
+@pytest.fixture
+def library_db(engine):
+    return create_library(engine)
+
+
+def test_savepoint_rollback_forgets_child_appended_to_collection(library_db):
+    """The child's INSERT is undone, but the parent (whose columns did not
+    change) is not in tx._dirty (unitofwork._settle only records states that
+    had an UPDATE), so it is not expired and author.books still holds the now
+    transient child. SQLAlchemy expires every object the flush touched:
+    author.books reloads as []."""
+    with Session(library_db) as s:
+        author = Author(id=1, name="a")
+        s.add(author)
+        s.commit()
+        assert author.books == []
+        sp = s.begin_nested()
+        book = Book(title="draft")
+        author.books.append(book)
+        s.flush()
+        sp.rollback()
+        assert inspect(book).transient
+        assert author.books == []
+        s.commit()
+        assert s.scalar(select(func.count()).select_from(Book)) == 0
+
+
+def test_savepoint_rollback_restores_collection_a_child_was_removed_from(library_db):
+    """A child moved to another parent in a SAVEPOINT: the child's UPDATE is
+    undone and the child is expired, but both parents' loaded collections keep
+    the rolled-back move (SQLAlchemy: a.books == [book], b.books == [])."""
+    with Session(library_db) as s:
+        a, b = Author(id=1, name="a"), Author(id=2, name="b")
+        s.add_all([a, b, Book(id=1, title="t", author=a)])
+        s.commit()
+        book = s.get(Book, 1)
+        assert [x.id for x in a.books] == [1] and b.books == []
+        sp = s.begin_nested()
+        book.author = b
+        s.flush()
+        sp.rollback()
+        assert book.author is a
+        assert [x.id for x in a.books] == [1]
+        assert b.books == []
+
+
+def test_savepoint_rollback_undoes_many_to_many_append(library_db):
+    """The association row's INSERT is rolled back, yet book.labels and
+    label.books still contain each other (SQLAlchemy: both [])."""
+    with Session(library_db) as s:
+        s.add_all([Book(id=1, title="t"), Label(id=1, name="l")])
+        s.commit()
+        book, label = s.get(Book, 1), s.get(Label, 1)
+        assert book.labels == [] and label.books == []
+        sp = s.begin_nested()
+        book.labels.append(label)
+        s.flush()
+        sp.rollback()
+        assert s.scalar(text("SELECT count(*) FROM rf_book_labels")) == 0
+        assert book.labels == []
+        assert label.books == []

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from .. import exc
+from ..compat import async_proxy_for
 
 #: the names re-exported by session_ext.asyncio, from SQLAlchemy's engine layer
 ENGINE_NAMES = {
@@ -68,7 +69,7 @@ def sync_bind(bind: Any) -> Engine | Connection:
 def async_connection_for(sync_connection: Connection) -> Any:
     """The ``AsyncConnection`` proxy of a sync connection (one per connection)."""
     cls = engine_name("AsyncConnection")
-    return cls._retrieve_proxy_for_target(sync_connection)
+    return async_proxy_for(cls, sync_connection)
 
 
 def async_result(result: Any) -> Any:

@@ -21,10 +21,8 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.util import greenlet_spawn
-from sqlalchemy.util.concurrency import in_greenlet
-
 from .. import exc
+from ..compat import EXECUTION_OPTIONS, greenlet_spawn, in_greenlet
 from ..session import Session
 from ..state import InstanceState, instance_state
 from ._engine import async_connection_for, async_result, sync_bind
@@ -66,7 +64,7 @@ def refuse_implicit_io(state: InstanceState, key: str | None) -> None:
 
 
 def _check_not_streaming(execution_options: Any, statement: Any) -> None:
-    for options in (execution_options, getattr(statement, "_execution_options", None)):
+    for options in (execution_options, getattr(statement, EXECUTION_OPTIONS, None)):
         if options and any(options.get(k) for k in _STREAMING):
             raise exc.InvalidRequestError(
                 "execute() buffers every row, so it cannot run with stream_results or "
@@ -198,7 +196,7 @@ class AsyncSession:
         bind_arguments: dict[str, Any] | None = None,
     ) -> Any:
         """Execute and return a buffered ``Result`` (see :meth:`stream` for a cursor)."""
-        if execution_options or getattr(statement, "_execution_options", None):
+        if execution_options or getattr(statement, EXECUTION_OPTIONS, None):
             _check_not_streaming(execution_options, statement)
         return await greenlet_spawn(
             self.sync_session.execute, statement, params,

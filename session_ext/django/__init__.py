@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ..pagination import Pagination
     from ..scoping import scope
     from .conf import ALL_BINDS
+    from .decorators import no_auto_commit
+    from .django_models import DjangoModels, mapped
     from .facade import Database, db
     from .middleware import SessionExtMiddleware
     from .model import Model
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "ALL_BINDS": ".conf",
     "Database": ".facade",
+    "DjangoModels": ".django_models",
     "Model": ".model",
     "Pagination": "..pagination",
     "Query": ".query",
@@ -52,6 +55,8 @@ _EXPORTS = {
     "db": ".facade",
     "first_or_404": ".shortcuts",
     "get_object_or_404": ".shortcuts",
+    "mapped": ".django_models",
+    "no_auto_commit": ".decorators",
     "one_or_404": ".shortcuts",
     "paginate": ".pagination",
     "registry": ".state",
@@ -61,6 +66,7 @@ _EXPORTS = {
 __all__ = [
     "ALL_BINDS",
     "Database",
+    "DjangoModels",
     "Model",
     "Pagination",
     "Query",
@@ -70,6 +76,8 @@ __all__ = [
     "db",
     "first_or_404",
     "get_object_or_404",
+    "mapped",
+    "no_auto_commit",
     "one_or_404",
     "paginate",
     "registry",

@@ -99,9 +99,11 @@ class DjangoAsyncSession(AsyncSession):
             kw["bind"] = twins(engines[None])
         routes = registry.bind_routes(engines)
         if routes:
+            # a route to a database that is not configured (MissingBind) is left
+            # out: AsyncSession takes only engines, and one such model (or a mapped
+            # Django model whose alias has no database) must not break every view
             kw["binds"] = {
-                target: twins(bind) if isinstance(bind, Engine) else bind
-                for target, bind in routes.items()
+                target: twins(bind) for target, bind in routes.items() if isinstance(bind, Engine)
             } | (kw.get("binds") or {})
         options = dict(registry.settings.session_options) if registry.settings else {}
         options.pop("class_", None)

@@ -18,6 +18,13 @@ the one thread Django runs sync views in: otherwise the next request's view,
 queued on that thread, could wait for a lock (SQLite's write lock, a row
 lock) that only this request's rollback releases, and time out.
 
+A streaming response (``StreamingHttpResponse`` with a generator or an async
+iterator; not a ``FileResponse``) keeps the request's scope: its body is
+produced inside it, and the request ends as above when the body is exhausted
+(committed when ``COMMIT_ON_TEARDOWN`` allows), closed early or raises (rolled
+back).  A view decorated with :func:`~session_ext.django.no_auto_commit` is
+never committed here.
+
 An async view's ``db.async_session`` (see :mod:`session_ext.django.asyncio`)
 is ended the same way, on the event loop: its close is awaited, never run in
 a thread, and finishes even when the request is cancelled.
@@ -28,6 +35,7 @@ database runs inside the request's scope.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,7 +43,9 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
-from ..scoping import scope
+from ..scoping import Scope, entered
+from ..web.streaming import AsyncScopedStream, ScopedStream
+from .decorators import wants_commit
 from .state import registry
 
 logger = logging.getLogger("session_ext.django")
@@ -56,31 +66,94 @@ class SessionExtMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self._acall(request)
-        with scope("request"):
+        held = Scope("request")
+        with entered(held):
             try:
                 response = self.get_response(request)
             except BaseException:
                 _end_after_error()
+                held.close()
                 raise
-            end_request(ok=response.status_code < 400)
+            ok = wants_commit(request, response.status_code)
+            if _streams(response):
+                stream_in_scope(response, held, ok)
+                return response
+            try:
+                end_request(ok=ok)
+            finally:
+                held.close()
             return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        async with scope("request"):
+        held = Scope("request")
+        with entered(held):
             try:
                 response = await get_response(request)
             except BaseException:
-                await _end_async_after_error()
-                if registry.session.has():
-                    await sync_to_async(_end_after_error, thread_sensitive=False)()
+                try:
+                    await _end_async_after_error()
+                    if registry.session.has():
+                        await sync_to_async(_end_after_error, thread_sensitive=False)()
+                finally:
+                    held.close()
                 raise
-            await _end_async(ok=response.status_code < 400)
-            if registry.session.has():  # the commit and the close block: not in the loop
-                await sync_to_async(end_request, thread_sensitive=False)(
-                    ok=response.status_code < 400
-                )
+            ok = wants_commit(request, response.status_code)
+            streams = _streams(response)
+            if streams and response.is_async:
+                stream_in_scope(response, held, ok)
+                return response
+            try:
+                await _end_async(ok=ok)  # a sync body runs in a thread: no awaits there
+                if streams:
+                    stream_in_scope(response, held, ok)
+                    return response
+                if registry.session.has():  # the commit and the close block: not in the loop
+                    await sync_to_async(end_request, thread_sensitive=False)(ok=ok)
+            finally:
+                if not streams:
+                    held.close()
             return response
+
+
+def _streams(response: HttpResponseBase) -> bool:
+    """A streaming body to produce in the request's scope: a generator or an
+    async iterator, not a file (``FileResponse`` ends the request at once, so
+    a server's ``wsgi.file_wrapper`` still gets the file)."""
+    return response.streaming and getattr(response, "file_to_stream", None) is None
+
+
+def stream_in_scope(response: Any, held: Scope, ok: bool) -> None:
+    """Produce ``response``'s body inside the request's scope ``held``, then end
+    the request (commit when ``ok`` and the body was exhausted, else roll back)
+    and close the scope."""
+    enter = functools.partial(entered, held)
+    body = response._iterator  # the raw body: Django maps make_bytes over what we set
+    # its close() runs inside our stream's close, in the scope, not before it
+    response._resource_closers = [
+        closer for closer in response._resource_closers
+        if getattr(closer, "__self__", None) is not body
+    ]
+    if response.is_async:
+
+        async def afinish(exhausted: bool) -> None:
+            try:
+                await _end_async(ok=ok and exhausted)
+                if registry.session.has():
+                    await sync_to_async(end_request, thread_sensitive=False)(ok=ok and exhausted)
+            finally:
+                held.close()
+
+        response.streaming_content = AsyncScopedStream(body, enter, afinish)
+    else:
+
+        def finish(exhausted: bool) -> None:
+            try:
+                end_request(ok=ok and exhausted)
+            finally:
+                held.close()
+
+        response.streaming_content = ScopedStream(body, enter, finish)
 
 
 async def _end_async(ok: bool) -> None:

@@ -31,6 +31,7 @@ from ..engines import engine_option_problems, prepare_engine
 from ..factory import sessionmaker
 from ..scoping import Scope, scoped_session
 from ..web.binds import BindRoutes, RoutedSession
+from ..web.transactions import TestTransaction
 from .conf import (
     DEFAULT_KEY,
     E_ENGINE,
@@ -81,6 +82,13 @@ class Registry:
         self.session: scoped_session[Session] = scoped_session(
             sessionmaker(class_=self.session_class, state=self), scopefunc=scopefunc
         )
+        #: registries of other declarative bases routed like db.Model's (the
+        #: classes session_ext.django.mapped() makes from Django models)
+        self.mapped_registries: list[Any] = []
+        #: called after every configure() (mapped Django models re-read their database)
+        self.on_configure: list[Callable[[], None]] = []
+        #: the test transaction new sessions join (session_ext.django.testing)
+        self.active_test_transaction: TestTransaction | None = None
         self._lock = threading.Lock()
         self._follow_lock = threading.Lock()
         self._routes = BindRoutes(_lookup)
@@ -135,6 +143,8 @@ class Registry:
             self._remove_stale_session()
         for engine in old.values():
             engine.dispose()
+        for hook in self.on_configure:
+            hook()
         return problems
 
     def _remove_stale_session(self) -> None:
@@ -228,7 +238,7 @@ class Registry:
                 uses.append((f"table {table.name!r}", key))
         return uses
 
-    def bind_routes(self, engines: Mapping[str | None, Engine] | None = None) -> dict[Any, Any]:
+    def bind_routes(self, engines: Mapping[str | None, Any] | None = None) -> dict[Any, Any]:
         """``binds=`` for a new session: each model and table with a bind key
         mapped to that bind's engine in ``engines`` (default: the current ones),
         a :class:`~session_ext.web.binds.MissingBind` for a key that names no
@@ -236,7 +246,16 @@ class Registry:
         if engines is None:
             engines = self.require()
         mappers = self.model_registry.mappers if self.model_registry is not None else []
-        return self._routes.for_session(engines, mappers, self.metadata.tables)
+        tables: Mapping[str, Any] = self.metadata.tables
+        if self.mapped_registries:  # Django models mapped by session_ext.django.mapped()
+            mappers = [*mappers, *(m for r in self.mapped_registries for m in r.mappers)]
+            tables = {**tables, **{k: t for r in self.mapped_registries
+                                   for k, t in r.metadata.tables.items()}}
+        return self._routes.for_session(engines, mappers, tables)
+
+    def clear_routes(self) -> None:
+        """Forget the cached routes (a model's bind key changed)."""
+        self._routes.clear()
 
     def settings_changed(self, setting: str, **kwargs: Any) -> None:
         """``setting_changed`` receiver: reconfigure when a test overrides a
@@ -259,19 +278,27 @@ class Session(RoutedSession):
     ``Session()`` alone is a session on the configured databases.  An explicit
     ``bind`` or ``binds`` entry wins over the configured ones.  A model whose
     ``__bind_key__`` names no configured database raises
-    ``ImproperlyConfigured`` when a statement needs its bind.
+    ``ImproperlyConfigured`` when a statement needs its bind.  While a test
+    transaction is active (:mod:`session_ext.django.testing`) it binds to the
+    test's connections and joins their transaction through SAVEPOINTs.
     """
 
     def __init__(self, bind: Any = None, *, state: Registry | None = None, **kwargs: Any) -> None:
         if state is None:
             state = registry
         engines = state.require()
+        test_tx = state.active_test_transaction
+        binds: Mapping[str | None, Any] = engines if test_tx is None else test_tx.connections
+        if test_tx is not None:  # commit() only releases a SAVEPOINT of the test's transaction
+            kwargs.setdefault("join_transaction_mode", "create_savepoint")
         if bind is None:
-            bind = engines.get(None)
-        routes = state.bind_routes(engines)
+            bind = binds.get(None)
+        routes = state.bind_routes(binds)
         if routes:
             kwargs["binds"] = {**routes, **(kwargs.get("binds") or {})}
         super().__init__(bind, **kwargs)
+        if test_tx is not None:
+            test_tx.track(self)
 
 
 def _lookup(engines: Mapping[str | None, Engine], key: Any) -> Engine:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .record_queries import QueryInfo, get_recorded_queries
     from .session import NoAppContextError, Session, app_context_scope
     from .signals import before_models_committed, models_committed
+    from .streaming import no_auto_commit
     from .transactions import TestTransaction
 
 _EXPORTS = {
@@ -54,6 +55,7 @@ _EXPORTS = {
     "before_models_committed": ".signals",
     "get_recorded_queries": ".record_queries",
     "models_committed": ".signals",
+    "no_auto_commit": ".streaming",
 }
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "before_models_committed",
     "get_recorded_queries",
     "models_committed",
+    "no_auto_commit",
 ]
 
 

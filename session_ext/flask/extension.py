@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from .record_queries import record_queries_on
 from .session import NoAppContextError, Session, app_context_scope
 from .signals import listen_for_changes
 from .state import EXTENSION_KEY, AppState, state_for
+from .streaming import auto_commit_wanted, keep_session_for_stream, stream_pending
 from .transactions import TestTransaction
 
 _O = TypeVar("_O")
@@ -150,6 +152,8 @@ class SessionExt:
             self, app, config, engines, session=self.session, model=self.Model
         )
         app.teardown_appcontext(self._teardown_session)
+        app.after_request(functools.partial(keep_session_for_stream, self,
+                                            config.commit_on_teardown))
         if self._add_models_to_shell:
             app.shell_context_processor(self._shell_context)
         app.cli.add_command(make_cli(
@@ -163,9 +167,11 @@ class SessionExt:
         """End of every app context: commit (``SESSION_EXT_COMMIT_ON_TEARDOWN``,
         on success) or roll back, then always ``remove()`` the session, which
         returns its connection to the pool."""
+        pending = stream_pending()  # a streamed body still uses the session: it ends it
         try:
             state = self._state_for(current_app)
-            if state.config.commit_on_teardown and self.session.has():
+            commit = state.config.commit_on_teardown and auto_commit_wanted()
+            if not pending and commit and self.session.has():
                 session = self.session()
                 if error is None:
                     session.commit()
@@ -173,12 +179,14 @@ class SessionExt:
                     session.rollback()
         finally:
             try:
-                self.session.remove()
+                if not pending:
+                    self.session.remove()
             finally:
                 if "_async_session" in self.__dict__:  # an async view used db.async_session
                     from .asyncio import teardown
 
-                    teardown(self, error, self._state_for(current_app).config.commit_on_teardown)
+                    teardown(self, error, self._state_for(current_app).config.commit_on_teardown
+                             and auto_commit_wanted())
 
     @property
     def async_session(self) -> Any:

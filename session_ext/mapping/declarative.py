@@ -23,6 +23,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
+from ..compat import copy_column
 from ..state import STATE_ATTR
 from .mapper import Mapper
 
@@ -149,7 +150,7 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                             f"Column {key!r} on mixin {klass.__name__} has a ForeignKey; "
                             "wrap it in a @declared_attr method so each class gets its own copy"
                         )
-                    value = value._copy()
+                    value = copy_column(value)
                 columns.pop(key, None)
                 columns[key] = value
             elif hasattr(value, "_se_declare"):

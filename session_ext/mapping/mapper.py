@@ -15,9 +15,9 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
+from ..compat import ANNOTATIONS, annotate, autoincrement_column
 from .attributes import ColumnAttribute
-
-ENTITY_ANNOTATION = "session_ext_mapper"
+from .sqlplugin import ENTITY_ANNOTATION, with_plugin
 
 #: Table -> Mapper of every mapped table (for binds given per class)
 _mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()
@@ -87,7 +87,7 @@ class Mapper:
             tuple(table.primary_key.columns) if self.table is table
             else tuple(c for c in self.base_mapper.primary_key if c in self.table.primary_key))
         self._stmt_cache: dict[Any, Any] = {}
-        self._selectable = self.table._annotate({ENTITY_ANNOTATION: self})
+        self._selectable = with_plugin(annotate(self.table, {ENTITY_ANNOTATION: self}))
         if part_of is None:
             _mapper_by_table.setdefault(table, self)
 
@@ -152,7 +152,7 @@ class Mapper:
                 self.python_defaults[key] = d
             elif d is not None or c.server_default is not None:
                 self.fetch_on_insert.add(key)
-            elif c.primary_key and c is getattr(c.table, "autoincrement_column", None):
+            elif c.primary_key and c is autoincrement_column(c.table):
                 self.fetch_on_insert.add(key)
             u = c.onupdate
             if u is not None and (u.is_scalar or u.is_callable):
@@ -374,7 +374,7 @@ def class_mapper(cls: type) -> Mapper:
 
 def entity_of(element: Any) -> Mapper | None:
     """The mapper a Core element stands for, if it is a mapped entity."""
-    ann = getattr(element, "_annotations", None)
+    ann = getattr(element, ANNOTATIONS, None)
     if ann:
         return ann.get(ENTITY_ANNOTATION)
     return None

@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         DEBUG=False,
         SECRET_KEY="session_ext tests",
         ALLOWED_HOSTS=["testserver", "localhost"],
-        INSTALLED_APPS=["session_ext.django", "example_apps.django_app"],
+        INSTALLED_APPS=["session_ext.django", "example_apps.django_app", "library"],
         MIDDLEWARE=["session_ext.django.middleware.SessionExtMiddleware"],
         ROOT_URLCONF="django_support",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
@@ -53,6 +53,19 @@ def pytest_configure(config: pytest.Config) -> None:
         USE_TZ=True,
     )
     django.setup()
+
+
+#: tests that create Django's test database themselves: they run before any test
+#: makes pytest-django create it for the rest of the session (``django_db``, a
+#: ``TestCase``), after which DATABASES already names the test database
+CREATE_THEIR_OWN_TEST_DATABASE = {"test_derived_database_follows_djangos_test_database"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = [item for item in items
+             if getattr(item, "originalname", None) in CREATE_THEIR_OWN_TEST_DATABASE]
+    if first:
+        items[:] = first + [item for item in items if item not in first]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

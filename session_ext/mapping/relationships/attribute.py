@@ -15,6 +15,9 @@ from .loaders import LOADER_STRATEGIES
 class RelationshipAttribute:
     """The descriptor protocol of a relationship."""
 
+    #: read through a view (``lazy="dynamic"``/``"write_only"``), never loaded whole
+    is_view = False
+
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
@@ -44,6 +47,19 @@ class RelationshipAttribute:
         if options and self.key in options:
             strategy = options[self.key]
         return LOADER_STRATEGIES[strategy].on_access(self, state, obj)
+
+    def value_for_flush(self, obj: Any) -> Any:
+        """The value the flush needs (a deleted parent's children): loaded even
+        where reading the attribute would raise (``lazy="raise"``/``"raise_on_sql"``,
+        ``raiseload()``), as SQLAlchemy's unit of work does."""
+        value = obj.__dict__.get(self.key, NO_VALUE)
+        if value is not NO_VALUE:
+            return value
+        state = instance_state(obj)
+        strategy = (state.load_options or {}).get(self.key, self.lazy)
+        if strategy in ("raise", "raise_on_sql") and state.key is not None:
+            return LOADER_STRATEGIES["select"].on_access(self, state, obj)
+        return getattr(obj, self.key)
 
     def _deleted(self, state: InstanceState | None, d: dict[str, Any]) -> bool:
         """Deleted with ``del obj.rel``: the original is recorded but there is no value."""
@@ -111,10 +127,14 @@ class RelationshipAttribute:
                     value: Any) -> None:
         key = self.key
         self._check_type(value)
+        if self.single_parent and value is not None:
+            self.claim_single_parent(obj, value)
         old = self._known_value(obj)
-        if old is NO_VALUE and self.kind.set_loads_old and state.key is not None \
-                and state.session is not None:
-            old = getattr(obj, key)  # one-to-one: the replaced child's key must be cleared
+        if old is NO_VALUE and (self.kind.set_loads_old or self.cascade.delete_orphan) \
+                and state.key is not None and state.session is not None:
+            # one-to-one: the replaced child's key must be cleared; delete-orphan: the
+            # replaced object may be an orphan
+            old = getattr(obj, key)
         if not state.modified:
             state.mark_modified()
         if old is value:

@@ -115,6 +115,8 @@ class BackrefEvents:
     # called with the objects (never None) added to / removed from a collection
     def _collection_added(self, state: InstanceState, item: Any) -> None:
         self._check_type(item)
+        if self.single_parent:
+            self.claim_single_parent(state.obj(), item)
         # the cascade first, as in SQLAlchemy: when it refuses the item (an object
         # of another session), the backref has not run and nothing changed
         self._cascade_on_attach(state, item)

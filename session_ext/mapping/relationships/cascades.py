@@ -6,11 +6,13 @@ mapping layer never calls into the session."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ... import exc
 from ...state import NO_VALUE, InstanceState
 from ..collections import not_in
+from .directions import ONETOMANY
 
 _ALL_CASCADES = {"save-update", "merge", "refresh-expire", "expunge", "delete"}
 _VALID_CASCADES = _ALL_CASCADES | {"delete-orphan", "all", "none"}
@@ -48,8 +50,49 @@ def parse_cascade(text: str) -> CascadeOptions:
 
 
 
+#: target object -> {relationship: weak reference to its single parent}
+_single_parents: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
 class RelationshipCascades:
     """The objects each cascade of a relationship reaches from one object."""
+
+    def _check_single_parent(self) -> None:
+        if self.direction is ONETOMANY:
+            return  # one-to-many: each target has one parent anyway
+        if self.cascade.delete_orphan and not self.single_parent:
+            raise exc.ArgumentError(
+                f"delete-orphan cascade on {self.class_attribute} ({self.direction.name}) "
+                "needs single_parent=True: a target object may have several parents "
+                "through it otherwise, so none of them can orphan it. Put delete-orphan "
+                "on the one-to-many side, or set single_parent=True"
+            )
+
+    def claim_single_parent(self, parent: Any, item: Any) -> None:
+        """``single_parent=True``: ``item`` now belongs to ``parent`` through this
+        relationship; InvalidRequestError if another parent in memory has it."""
+        if self.has_other_parent(item, parent):
+            other = _single_parents[item][self]()
+            raise exc.InvalidRequestError(
+                f"{exc.instance_str(item)} already belongs to {exc.instance_str(other)} "
+                f"through {self.class_attribute}, which allows a single parent "
+                "(single_parent=True); detach it there first"
+            )
+        _single_parents.setdefault(item, {})[self] = weakref.ref(parent)
+
+    def has_other_parent(self, item: Any, parent: Any) -> bool:
+        """Whether an object other than ``parent`` holds ``item`` through this
+        relationship (as far as ``single_parent=True`` has tracked it)."""
+        claims = _single_parents.get(item)
+        ref = claims.get(self) if claims else None
+        other = ref() if ref is not None else None
+        return other is not None and other is not parent and self._still_refers(other, item)
+
+    def _still_refers(self, parent: Any, item: Any) -> bool:
+        value = parent.__dict__.get(self.key)
+        if self.uselist:
+            return value is not None and any(x is item for x in value)
+        return value is item
 
     def cascade_add(self, state: InstanceState, obj: Any) -> list[Any]:
         """The objects ``add(obj)`` takes along through this relationship (``save-update``)."""
@@ -74,7 +117,7 @@ class RelationshipCascades:
             return []
         if self.passive_deletes and self.key not in obj.__dict__:
             return []
-        return self._objects_in(getattr(obj, self.key))
+        return self._objects_in(self.value_for_flush(obj))
 
     def expunge_targets(self, obj: Any) -> list[Any]:
         """Loaded objects ``session.expunge(obj)`` expunges too (``expunge``)."""

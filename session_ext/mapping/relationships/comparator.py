@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.util import ClauseAdapter
 
 from ... import exc
+from ...compat import ClauseAdapter
 from ...state import NO_VALUE, InstanceState, instance_state
+from .sqljoin import RelationshipJoin
 
 
 class RelationshipComparator:
@@ -241,7 +242,21 @@ class RelationshipComparator:
     def __ge__(self, other: Any) -> Any:
         return self._unsupported(">=")
 
+    def _plain_join(self) -> RelationshipJoin:
+        join = self.__dict__.get("_se_plain_join")
+        if join is None:
+            join = self.__dict__["_se_plain_join"] = RelationshipJoin(self)
+        return join
+
     def __clause_element__(self) -> Any:
-        """``select(User).join(User.addresses)``: the target, joined along the foreign key."""
-        self.parent.registry.configure()  # type: ignore[union-attr]
-        return self.mapper.__clause_element__()
+        """``select(User).join(User.addresses)`` and ``.join(Address, User.addresses)``:
+        joined along the relationship (see :mod:`.sqljoin`)."""
+        return self._plain_join().__clause_element__()
+
+    def and_(self, *criteria: Any) -> RelationshipJoin:
+        """``.join(User.addresses.and_(Address.email.like(x)))``: extra ON criteria."""
+        return self._plain_join().and_(*criteria)
+
+    def of_type(self, entity: Any) -> RelationshipJoin:
+        """``.join(alias, User.addresses.of_type(alias))``: join to an aliased target."""
+        return self._plain_join().of_type(entity)

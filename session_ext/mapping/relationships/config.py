@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.schema import Column, Table
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import ColumnElement
 
 from ... import exc
 from .cascades import parse_cascade
@@ -45,6 +45,8 @@ class RelationshipConfig:
         self.passive_deletes = kw["passive_deletes"]
         self.post_update = kw["post_update"]
         self.viewonly = kw["viewonly"]
+        #: a target object may be referred to by one parent object at a time
+        self.single_parent = bool(kw.get("single_parent", False))
         if self.backref and self.back_populates:
             raise exc.ArgumentError("Use either backref or back_populates, not both")
         self.info: dict[str, Any] = dict(kw.get("info") or {})
@@ -227,17 +229,11 @@ class RelationshipConfig:
             self.uselist = self.kind.default_uselist
         else:
             self.uselist = bool(self._uselist)
+        self._check_single_parent()
         self._configured = True
-        configured_class = type(self)._configured_class
-        if configured_class is not None:
-            self.__class__ = configured_class
+        if type(self)._configured_class is not None:
+            self.__class__ = self._configured_as()
         self._split_criteria()
         self._setup_backref()
         self._build_lazy_clause()
-
-    # -- class-level helpers --------------------------------------------------------------
-    def _se_join_target(self) -> tuple[Any, Any]:
-        """(target, onclause) for ``select(A).join(A.rel)`` in Query.join."""
-        self.parent.registry.configure()  # type: ignore[union-attr]
-        return self.kind.join_target(self)
 

@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.util import ClauseAdapter
 
-from ... import exc
+from ...compat import ClauseAdapter
 
 #: a Relationship (not imported: the relationship is built on this module)
 Rel = Any
@@ -107,14 +106,12 @@ class Direction:
         return [], []
 
     # -- SQL ---------------------------------------------------------------------------
-    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any) -> Any:
-        """``stmt`` LEFT OUTER JOINed to ``talias`` (an alias of the target's table)
-        along the relationship; ``local(col)`` is this side's column in ``stmt``."""
+    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any,
+                   isouter: bool = True) -> Any:
+        """``stmt`` LEFT OUTER JOINed (``isouter=False``: INNER JOINed) to ``talias``
+        (an alias of the target's table) along the relationship; ``local(col)`` is
+        this side's column in ``stmt``."""
         raise NotImplementedError
-
-    def join_target(self, rel: Rel) -> tuple[Any, Any]:
-        """(target, onclause) for ``select(A).join(A.rel)``."""
-        return rel.mapper.class_, rel.primaryjoin
 
     def is_none(self, rel: Rel) -> Any:
         """``rel == None``: no related row."""
@@ -171,10 +168,10 @@ class ManyToOne(Direction):
     def sync_keys(self, rel: Rel) -> tuple[list[str], list[str]]:
         return rel.target_ref_keys, rel.parent_keys
 
-    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any) -> Any:
-        return stmt.outerjoin(
-            talias, and_(*(talias.c[ref.key] == local(fk) for ref, fk in rel.sync_pairs))
-        )
+    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any,
+                   isouter: bool = True) -> Any:
+        on = and_(*(talias.c[ref.key] == local(fk) for ref, fk in rel.sync_pairs))
+        return stmt.join(talias, on, isouter=isouter)
 
     def is_none(self, rel: Rel) -> Any:
         return and_(*(fk.is_(None) for _, fk in rel.sync_pairs))
@@ -202,10 +199,10 @@ class OneToMany(Direction):
     def sync_keys(self, rel: Rel) -> tuple[list[str], list[str]]:
         return rel.parent_keys, rel.child_fk_keys
 
-    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any) -> Any:
-        return stmt.outerjoin(
-            talias, and_(*(local(ref) == talias.c[fk.key] for ref, fk in rel.sync_pairs))
-        )
+    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any,
+                   isouter: bool = True) -> Any:
+        on = and_(*(local(ref) == talias.c[fk.key] for ref, fk in rel.sync_pairs))
+        return stmt.join(talias, on, isouter=isouter)
 
 
 @register_direction
@@ -241,17 +238,12 @@ class ManyToMany(Direction):
         where = _binds([s for _, s in rel.secondary_parent_pairs])
         return select(tm).join(rel.secondary, join).where(where)
 
-    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any) -> Any:
+    def outer_join(self, rel: Rel, stmt: Any, local: Any, talias: Any,
+                   isouter: bool = True) -> Any:
         salias = rel.secondary.alias()
         on1 = and_(*(local(pc) == salias.c[sc.key] for pc, sc in rel.secondary_parent_pairs))
         on2 = and_(*(talias.c[tc.key] == salias.c[sc.key] for tc, sc in rel.secondary_target_pairs))
-        return stmt.outerjoin(salias, on1).outerjoin(talias, on2)
-
-    def join_target(self, rel: Rel) -> tuple[Any, Any]:
-        raise exc.InvalidRequestError(
-            f"Join along many-to-many {rel.class_attribute} with two explicit joins: "
-            ".join(secondary, ...).join(Target, ...)"
-        )
+        return stmt.join(salias, on1, isouter=isouter).join(talias, on2, isouter=isouter)
 
     def compare_to_object(self, rel: Rel, other: Any) -> Any:
         sec = rel.secondary

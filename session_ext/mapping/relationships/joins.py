@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.schema import Column
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.expression import BinaryExpression
 
 from ... import exc
 from .directions import DIRECTIONS, MANYTOMANY, MANYTOONE, ONETOMANY, Pairs

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.schema import Table
 
+from ... import exc
 from .attribute import RelationshipAttribute
 from .backrefs import BackrefEvents
 from .cascades import RelationshipCascades
@@ -37,6 +38,8 @@ from .comparator import RelationshipComparator
 from .config import RelationshipConfig
 from .history import RelationshipHistory
 from .joins import JoinAnalysis
+from .loaders import LOADER_STRATEGIES
+from .views import CollectionViews
 
 
 class Relationship(
@@ -54,13 +57,32 @@ class Relationship(
 
     def __new__(cls, *args: Any, **kw: Any) -> Relationship:
         # an _UnconfiguredRelationship until configure() (see there)
-        return object.__new__(_UnconfiguredRelationship if cls is Relationship else cls)
+        unconfigured = cls is Relationship or cls is ViewRelationship
+        return object.__new__(_UnconfiguredRelationship if unconfigured else cls)
 
     def load_now(self, state: Any, obj: Any) -> None:
         getattr(obj, self.key)
 
+    def _configured_as(self) -> type:
+        """The class a configured relationship takes: views for ``lazy="dynamic"``
+        and ``lazy="write_only"``."""
+        if not getattr(LOADER_STRATEGIES[self.lazy], "is_view", False):
+            return Relationship
+        if not self.uselist:
+            raise exc.InvalidRequestError(
+                f"On relationship {self.class_attribute}, lazy={self.lazy!r} is for "
+                "collections, not for a reference to one object (uselist=False)"
+            )
+        return ViewRelationship
+
     # last in the class body: from here on ``property`` names this attribute
     property = property(RelationshipConfig._get_property)
+
+
+class ViewRelationship(CollectionViews, Relationship):
+    """A ``lazy="dynamic"``/``"write_only"`` relationship (see :mod:`.views`)."""
+
+    __hash__ = object.__hash__
 
 
 class _UnconfiguredRelationship(Relationship):
@@ -112,6 +134,7 @@ def relationship(
     passive_deletes: bool = False,
     post_update: bool = False,
     viewonly: bool = False,
+    single_parent: bool = False,
     info: dict[str, Any] | None = None,
 ) -> Any:
     """Declare a relationship to another mapped class (see the module docs)."""
@@ -131,6 +154,7 @@ def relationship(
         passive_deletes=passive_deletes,
         post_update=post_update,
         viewonly=viewonly,
+        single_parent=single_parent,
         info=info,
     )
 
