@@ -14,7 +14,21 @@ from .aliasing import AliasedClass, aliased
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
-from .mapping import DeclarativeBase, Mapper, declarative_base, declared_attr
+from .mapping import (
+    DeclarativeBase,
+    DeclarativeBaseNoMeta,
+    DynamicMapped,
+    InstrumentedAttribute,
+    Mapped,
+    MappedAsDataclass,
+    MappedColumn,
+    Mapper,
+    Registry,
+    WriteOnlyMapped,
+    declarative_base,
+    declared_attr,
+    mapped_column,
+)
 from .mapping.bundle import Bundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
@@ -77,6 +91,15 @@ __all__ = [
     "ONETOMANY",
     "CascadeOptions",
     "DeclarativeBase",
+    "DeclarativeBaseNoMeta",
+    "DynamicMapped",
+    "InstrumentedAttribute",
+    "Mapped",
+    "MappedAsDataclass",
+    "MappedColumn",
+    "Registry",
+    "WriteOnlyMapped",
+    "mapped_column",
     "History",
     "InstrumentedList",
     "NPlusOneError",

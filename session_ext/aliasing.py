@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compat.sqlplugin import entity_over
 from .mapping.mapper import Mapper, class_mapper
 from .mapping.relationships.sqljoin import RelationshipJoin
-from .mapping.sqlplugin import entity_over
 
 
 class AliasedClass:

@@ -43,7 +43,7 @@ class _ViewMethods:
     def _criteria(self) -> Any:
         return with_parent(self._se_obj, self._se_rel)
 
-    def _members(self) -> list[Any]:
+    def _view_members(self) -> list[Any]:
         """Every related object (from the database, no autoflush) and the ones added."""
         rel, obj = self._se_rel, self._se_obj
         state = instance_state(obj)
@@ -90,17 +90,17 @@ class AppenderQuery(_ViewMethods, Query[Any]):
 
     def __iter__(self) -> Any:
         if self._session() is None:
-            return iter(self._members())
+            return iter(self._view_members())
         return super().__iter__()
 
     def all(self) -> list[Any]:
         if self._session() is None:
-            return self._members()
+            return self._view_members()
         return super().all()
 
     def count(self) -> int:
         if self._session() is None:
-            return len(self._members())
+            return len(self._view_members())
         return super().count()
 
     def __repr__(self) -> str:

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.elements import ClauseList
-from sqlalchemy.sql.expression import Delete, Update
+from sqlalchemy.sql.expression import ClauseList, Delete, Update
 
 from . import _gc, direct, exc
 from .compat import (
@@ -493,7 +492,7 @@ def _bundled(convert_rows: Converter, getters: list[Any], eager: _EagerLoading) 
     bundles = iter(eager.bundles.values())
     for i, g in enumerate(getters):
         if isinstance(g, slice):
-            procs[i] = next(bundles)._processor(eager.statement)
+            procs[i] = next(bundles)._value_maker(eager.statement)
 
     def convert(rows: Any) -> tuple[list[Any], list[list[Any]]]:
         data, per_slot = convert_rows(rows)

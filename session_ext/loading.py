@@ -83,7 +83,11 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
     cls = mapper.class_
     new = cls.__new__
     fill = _fill_positions(mapper, layout, offset)
-    imap = session.identity_map.by_key
+    # the loader refers to the identity map, never to the session: get() keeps
+    # loaders on the session, and a reference cycle would keep a closed session
+    # (and so its deleted objects' "deleted" state) alive until gc runs
+    identity_map = session.identity_map
+    imap = identity_map.by_key
     sid = session.hash_key
     State = InstanceState
 
@@ -93,7 +97,7 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
             for k, i in fill:
                 d[k] = row[i]
             state.reset_changes()
-            session.identity_map.release(state)
+            identity_map.release(state)
         else:  # expired, or with columns known to be NULL: the row fills them in
             for k, i in fill:
                 if k not in d:

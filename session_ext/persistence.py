@@ -634,6 +634,24 @@ def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper:
 
 
 # --------------------------------------------------------------------------- DELETE
+def load_expired_deletes(plan: FlushPlan) -> None:
+    """Before the flush's first statement, load the objects to DELETE whose key
+    is expired, of classes with relationships: SQLAlchemy reads those
+    relationships' history first, which loads the object (a row that is gone
+    fails the flush before anything is written).  Other classes load at
+    their DELETE (see :func:`delete_rows`), as there."""
+    session = plan.session
+    for mapper, items in plan.deletes.items():
+        if not any(not rel.viewonly and not rel.passive_deletes
+                   for rel in mapper.relationships.values()):
+            continue
+        pk_keys = mapper.pk_keys
+        for state, obj in items:
+            d = obj.__dict__
+            if state.key is not None and not all(k in d for k in pk_keys):
+                load_before_write(session, state, obj)
+
+
 def delete_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     if mapper.table_parts:  # joined-table inheritance: the subclass's row first
         for part in reversed(mapper.table_parts):

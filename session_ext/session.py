@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection, Engine, Result
@@ -32,6 +32,10 @@ from .loading import expire_all_states, get_by_identity, lock_arguments
 from .mapping.mapper import class_mapper
 from .state import _sessions, instance_state, new_state
 from .transaction import JOIN_MODES, SessionTransaction, TransactionHooks, TransactionStack
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import ScalarResult
+    from sqlalchemy.sql.selectable import TypedReturnsRows
 
 _T = TypeVar("_T")
 _O = TypeVar("_O", bound=object)
@@ -460,7 +464,17 @@ class Session(_TransactionControl):
                 tx.note_failed_statement(err)
             raise
 
-    def scalars(
+    @overload
+    def scalars(self, statement: TypedReturnsRows[_T], params: Any = None, *,
+                execution_options: dict[str, Any] | None = None,
+                bind_arguments: dict[str, Any] | None = None) -> ScalarResult[_T]: ...
+
+    @overload
+    def scalars(self, statement: Any, params: Any = None, *,
+                execution_options: dict[str, Any] | None = None,
+                bind_arguments: dict[str, Any] | None = None) -> Any: ...
+
+    def scalars(  # the overloads: select(User) gives a ScalarResult[User] to type checkers
         self,
         statement: Any,
         params: Any = None,

@@ -30,6 +30,7 @@ from .compat import (
     PathOption,
     has_limit_or_offset,
     order_by_clauses,
+    raw_columns,
 )
 from .mapping.relationships import (
     LOADER_STRATEGIES,
@@ -76,12 +77,12 @@ class JoinedVariant(str):
     def __repr__(self) -> str:
         return "contains_eager" if self.contains else "joined(innerjoin)"
 
-    def _key(self) -> tuple[Any, ...]:
+    def _variant_key(self) -> tuple[Any, ...]:
         return (self.innerjoin, self.contains, self.target)
 
 
 def _strategy_key(strategy: str) -> Any:
-    return strategy._key() if isinstance(strategy, JoinedVariant) else strategy
+    return strategy._variant_key() if isinstance(strategy, JoinedVariant) else strategy
 
 
 class LoaderOption(PathOption):
@@ -460,7 +461,7 @@ def apply_joined(
     steps: list[JoinedStep] = []
     post: dict[int, tuple[Mapper, list[Path], frozenset[Relationship]]] = {}
     queue: list[tuple[int, Mapper, Any, list[Path], frozenset[Relationship]]] = [
-        (i, mapper, statement._raw_columns[i], entity_paths.get(i, []), frozenset())
+        (i, mapper, raw_columns(statement)[i], entity_paths.get(i, []), frozenset())
         for i, (mapper, _n) in enumerate(layout)
         if mapper is not None
     ]

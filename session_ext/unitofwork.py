@@ -153,6 +153,8 @@ def flush_session(session: Session, tx: SessionTransaction, objects: list[object
             _collect(session, plan, only)
             _convert_replacements(session, plan)
             _check_identity_conflicts(session, plan)
+            if plan.deletes:
+                persistence.load_expired_deletes(plan)
             _emit(plan)
             if dispatch is not None:
                 dispatch.after_flush(session, plan)

@@ -29,7 +29,9 @@ import pathlib
 import sqlalchemy
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "session_ext"
-COMPAT = PACKAGE / "compat.py"
+#: the compatibility package: session_ext/compat/ (its __init__ and the SQL
+#: compile plugin, which extends Core's private compile-state hooks)
+COMPAT = PACKAGE / "compat"
 
 #: SQLAlchemy modules whose names are its public API
 PUBLIC_MODULES = frozenset({
@@ -152,7 +154,7 @@ def _imports(tree: ast.AST) -> list[tuple[str, int]]:
 
 
 def _modules() -> list[pathlib.Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if p != COMPAT)
+    return sorted(p for p in PACKAGE.rglob("*.py") if COMPAT not in p.parents)
 
 
 def test_sqlalchemy_private_names_are_used_in_compat_only() -> None:
@@ -164,7 +166,7 @@ def test_sqlalchemy_private_names_are_used_in_compat_only() -> None:
                   if name in SA_PRIVATE and name not in OWN_NAMES]
         found += [f"{where}:{line}: {what}" for what, line in _imports(tree)]
     assert not found, (
-        "SQLAlchemy private API used outside session_ext/compat.py (add a named "
+        "SQLAlchemy private API used outside session_ext/compat/ (add a named "
         "function or attribute getter there, or list a name session_ext owns in "
         "OWN_NAMES):\n" + "\n".join(found)
     )
@@ -198,13 +200,15 @@ w = session._transaction
 def test_compat_uses_what_it_declares() -> None:
     """compat.py exists for SQLAlchemy's private names: each name it reads is one
     (a misspelt one would fail at run time only on the path that reads it)."""
-    tree = ast.parse(COMPAT.read_text(encoding="utf-8"))
-    names = {name for name, _ in _uses(tree)}
-    names |= {
-        n.value for n in ast.walk(tree)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and _private(n.value)
-        and n.value.isidentifier()
-    }
+    names: set[str] = set()
+    for path in COMPAT.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names |= {name for name, _ in _uses(tree)}
+        names |= {
+            n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and _private(n.value)
+            and n.value.isidentifier()
+        }
     own = {"_ErrorContext", "_ERROR_CONTEXT", "_watched", "_se_target", "_se_accept",
            "_se_on_listen"}  # the last three: LibraryEvents' own hooks
     # a name only older releases define (the one fallback) is allowed to be missing

@@ -763,3 +763,27 @@ def test_setting_an_expired_primary_key_loads_it_first(engine):
 
     result = run_both(engine, program)
     assert result["se"] == result["sa"] == (["label", "name"], "ObjectDeletedError")
+
+
+def test_flush_loads_expired_objects_it_deletes_before_its_first_statement(engine):
+    """An object to DELETE whose key is expired, of a class with relationships:
+    SQLAlchemy's flush reads its relationships' history before any statement,
+    which loads the object; a row that is gone fails the flush before the
+    INSERT of a new object added with it, which so gets no key."""
+
+    def program(m, engine):
+        with m.Session(engine) as session:
+            session.add(m.Address(email="e"))
+            session.commit()
+            address = session.get(m.Address, 1)
+            session.commit()  # expires it
+            with engine.begin() as conn:
+                conn.execute(delete(m.Address.__table__))
+            session.delete(address)
+            user = m.User(name="new")
+            session.add(user)
+            gone = _raised_class(session.flush)
+            return gone, user.__dict__.get("id"), lifecycle(m, user)
+
+    result = run_both(engine, program)
+    assert result["se"] == result["sa"] == ("ObjectDeletedError", None, "transient")

@@ -314,6 +314,41 @@ def test_relationship_events_match_sqlalchemy(engine):
     assert out[5:] == [(2, 2), (1, 1), "IndexError", False]
 
 
+def _backref_remove_of_non_member(m: SimpleNamespace, engine: Any) -> list[Any]:
+    out: list[Any] = []
+    with m.Session(engine) as s:
+        s.add_all([m.Keyword(word="a"), m.User(id=1, name="ann")])
+        s.commit()
+        k, u = s.get(m.Keyword, "a"), s.get(m.User, 1)
+        _ = k.users, u.keywords  # both loaded, neither lists the other
+        try:
+            k.users.remove(u)
+        except ValueError:
+            out.append("ValueError")
+        out.append(listed(s.dirty))
+        s.rollback()
+        # the other side transient, its collection never read
+        t = m.User(name="cy")
+        try:
+            k.users.remove(t)
+        except ValueError:
+            out.append("ValueError")
+        out.append(t.__dict__.get("keywords", "not loaded"))
+        merged = s.merge(t)
+        out.append(merged.__dict__.get("keywords", "not loaded"))
+        s.rollback()
+    return out
+
+
+def test_backref_remove_of_a_non_member_changes_the_other_side(engine):
+    """Before: the backref of a remove() of a non-member left the other side
+    alone when its collection was loaded (not in session.dirty) or never read on
+    a transient object (SQLAlchemy stores the empty collection, which merge()
+    then copies)."""
+    out = same_on_both(MODELS, engine, _backref_remove_of_non_member)
+    assert out == ["ValueError", ["Keyword(a)", "User(1)"], "ValueError", [], []]
+
+
 # =========================================================== #17: no cascade along backrefs
 def _backref_cascade(m: SimpleNamespace, engine: Any) -> list[Any]:
     import warnings

@@ -602,3 +602,44 @@ def test_flush_with_nothing_to_write_after_a_failed_flush_does_nothing(engine):
     assert se == sa
     assert se == [("raised", "IntegrityError"), ("raised", "PendingRollbackError"),
                   ("ok", None), ("raised", "PendingRollbackError")]
+
+
+# ------------------------------------------------------------------ a session nothing refers to
+
+
+def program_deleted_then_session_dropped(api: Any, engine: Engine) -> Any:
+    m = api["m"]
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the session must go by reference counting alone, as SQLAlchemy's
+    try:
+        session = api["Session"](engine)
+        u, other = m.User(name="ann"), m.User(name="bob")
+        session.add_all([u, other])
+        session.commit()
+        _ = u.name
+        session.close()
+        session.get(m.User, 2)  # the session's get() loaders
+        session.get(m.User, 2, populate_existing=True)
+        session.delete(u)
+        session.scalars(select(m.Note)).all()  # autoflush: DELETE
+        session.close()
+        seen = [state(api, u), api["inspect"](u).session is session]
+        session = api["Session"](engine)  # the closed session's last reference goes
+        seen += [state(api, u), api["inspect"](u).session]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    session.close()
+    return seen
+
+
+def test_a_closed_session_nothing_refers_to_lets_its_deleted_objects_go(engine):
+    """A closed session is freed as soon as nothing refers to it; the objects
+    whose DELETE it flushed are then detached (no reference cycle keeps the
+    session alive until the garbage collector runs).  After a failed flush the
+    error's traceback keeps it in a cycle, as in SQLAlchemy: the differential
+    test collects garbage when a program replaces its session."""
+    sa, se = on_both(engine, program_deleted_then_session_dropped)
+    assert se == sa
+    assert se == ["deleted", True, "detached", None]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from sqlalchemy import MetaData
 
 from .. import exc
-from ..mapping.declarative import DeclarativeBase
+from ..mapping.declarative import DeclarativeBase, _Declarative, _is_base
 from ..web.binds import copy_bind_keys
 from ..web.naming import default_tablename, snake_case
 
@@ -93,7 +93,7 @@ class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
 
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
                 **kw: Any) -> Any:
-        if mcls.autoname and DeclarativeBase not in bases:
+        if mcls.autoname and DeclarativeBase not in bases and "__se_base__" not in namespace:
             tablename = default_tablename(name, namespace, bases)
             if tablename is not None:
                 namespace["__tablename__"] = tablename
@@ -128,34 +128,30 @@ def make_model(
     *,
     autonaming: bool = True,
 ) -> type[DeclarativeBase]:
-    """Build ``db.Model`` from a mixin class, or adopt a declarative base.
+    """Build ``db.Model`` from a mixin class or from your declarative base.
 
-    A subclass of :class:`session_ext.DeclarativeBase` that is already a base
-    is used as it is (its metadata wins; ``metadata=`` must then be omitted or
-    the same object); any other class becomes a mixin of a new base, whose
-    metaclass gives default table names unless ``autonaming`` is False.  A
-    base whose metaclass is a :class:`ModelMeta` already
-    (``declarative_base(cls=Model, metaclass=...)``) is always used as it is.
+    Given a declarative base (a direct subclass of
+    :class:`session_ext.DeclarativeBase` or ``DeclarativeBaseNoMeta``),
+    ``db.Model`` is a subclass of it that shares its registry and metadata
+    (``db.metadata is Base.metadata``; ``metadata=`` must then be omitted or the
+    same object) and names tables after classes (unless ``autonaming`` is
+    False); the base itself gets ``query``, so its own direct subclasses have
+    ``Model.query`` too.  A base whose metaclass is a :class:`ModelMeta`
+    already (``declarative_base(cls=Model, metaclass=...)``) is used as it is.
+    Any other class becomes a mixin of a new base, whose metaclass gives
+    default table names unless ``autonaming`` is False.
     """
+    _refuse_orm_base(model_class)
     if isinstance(model_class, ModelMeta) and DeclarativeBase in model_class.__bases__:
         return _adopt_model_base(db, model_class, metadata)
-    if isinstance(model_class, type) and DeclarativeBase in model_class.__bases__:
-        if metadata is not None and metadata is not model_class.metadata:
-            raise exc.ArgumentError(
-                f"model_class {model_class.__name__} is a declarative base with its own "
-                "metadata; pass metadata=None (or that same MetaData)"
-            )
-        if not isinstance(model_class.__dict__.get("query"), QueryProperty):
-            model_class.query = QueryProperty(db)  # type: ignore[assignment, attr-defined]
-        if not hasattr(model_class, "query_class"):
-            model_class.query_class = None  # type: ignore[attr-defined]
-        return model_class
+    if isinstance(model_class, type) and _is_base(model_class):
+        return _model_on_base(db, model_class, metadata, autonaming)
     if model_class is not None and not isinstance(model_class, type):
         raise exc.ArgumentError(
             f"model_class must be a class (a mixin for every model, or a declarative base), "
             f"not {model_class!r}"
         )
-    if isinstance(model_class, type) and issubclass(model_class, DeclarativeBase):
+    if isinstance(model_class, type) and issubclass(model_class, _Declarative):
         raise exc.ArgumentError(
             f"model_class {model_class.__name__} is a mapped or abstract model; pass a plain "
             "mixin class or a direct subclass of DeclarativeBase"
@@ -185,6 +181,42 @@ def _adopt_model_base(db: _Extension, base: Any, metadata: MetaData | None) -> A
     if not isinstance(base.__dict__.get("query"), QueryProperty):
         base.query = QueryProperty(db)
     return base
+
+
+def _model_on_base(db: _Extension, base: type, metadata: MetaData | None,
+                   autonaming: bool = True) -> Any:
+    """``db.Model`` for ``SessionExt(model_class=Base)``: see :func:`make_model`."""
+    if metadata is not None and metadata is not base.metadata:  # type: ignore[attr-defined]
+        raise exc.ArgumentError(
+            f"model_class {base.__name__} is a declarative base with its own "
+            "metadata; pass metadata=None (or that same MetaData)"
+        )
+    if not isinstance(base.__dict__.get("query"), QueryProperty):
+        base.query = QueryProperty(db)  # type: ignore[attr-defined]
+    if not hasattr(base, "query_class"):
+        base.query_class = None  # type: ignore[attr-defined]
+    meta: type = ModelMeta if autonaming else ModelMetaNoName
+    if not issubclass(meta, type(base)):
+        meta = type(meta.__name__, (meta, type(base)), {})
+    namespace = {"__module__": base.__module__, "__qualname__": "Model",
+                 "__doc__": base.__doc__, "__se_base__": True}
+    return meta("Model", (base,), namespace)
+
+
+def _refuse_orm_base(model_class: Any) -> None:
+    """A class of SQLAlchemy's ORM can not be a session_ext base: say so, and how."""
+    if not isinstance(model_class, type):
+        return
+    orm_classes = [k for k in (type(model_class), *model_class.__mro__)
+                   if k.__module__.startswith("sqlalchemy.orm")]
+    if orm_classes:
+        raise exc.ArgumentError(
+            f"model_class {model_class.__name__} is a declarative base of SQLAlchemy's ORM "
+            f"(it derives from {orm_classes[0].__module__}.{orm_classes[0].__name__}); "
+            "session_ext maps models itself: derive it from session_ext.DeclarativeBase "
+            "instead (from session_ext import DeclarativeBase, Mapped, mapped_column, "
+            "relationship)"
+        )
 
 
 def sync_bind_keys(base: type[DeclarativeBase]) -> None:

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.engine.row import Row
-from sqlalchemy.sql.elements import ClauseList
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.expression import ClauseList
 
-from .sqlplugin import with_plugin
+from ..compat import ANNOTATIONS, annotate, raw_columns, result_metadata, row_key_index
+from ..compat.sqlplugin import with_plugin
 
 #: annotation key of a bundle's columns in a select()
 BUNDLE_ANNOTATION = "session_ext_bundle"
@@ -46,7 +46,7 @@ class Bundle:
     def __clause_element__(self) -> Any:
         if self._element is None:
             group = ClauseList(*self.exprs, group=False)
-            self._element = with_plugin(group._annotate({BUNDLE_ANNOTATION: self}))
+            self._element = with_plugin(annotate(group, {BUNDLE_ANNOTATION: self}))
         return self._element
 
     def label(self, name: str) -> Bundle:
@@ -60,16 +60,16 @@ class Bundle:
                              labels: Sequence[str]) -> Callable[[Any], Any]:
         """The function turning the bundle's values (a tuple) into its value: by
         default a row with ``labels`` as names."""
-        metadata = SimpleResultMetaData(list(labels))
+        metadata = result_metadata(list(labels))
         processors = None
-        key_to_index = metadata._key_to_index
+        key_to_index = row_key_index(metadata)
 
         def proc(values: Any) -> Any:
             return Row(metadata, processors, key_to_index, tuple(p(values) for p in procs))
 
         return proc
 
-    def _processor(self, statement: Any) -> Callable[[Any], Any]:
+    def _value_maker(self, statement: Any) -> Callable[[Any], Any]:
         procs = [itemgetter(i) for i in range(len(self.exprs))]
         return self.create_row_processor(statement, procs, self.labels())
 
@@ -78,10 +78,10 @@ class Bundle:
 
 
 def bundles_of(statement: Any) -> dict[int, Bundle]:
-    """Position in ``statement._raw_columns`` -> the Bundle selected there."""
+    """Position in the statement's selected elements -> the Bundle selected there."""
     out = {}
-    for i, element in enumerate(statement._raw_columns):
-        ann = getattr(element, "_annotations", None)
+    for i, element in enumerate(raw_columns(statement)):
+        ann = getattr(element, ANNOTATIONS, None)
         if ann and BUNDLE_ANNOTATION in ann:
             out[i] = ann[BUNDLE_ANNOTATION]
     return out

@@ -17,7 +17,9 @@ Core table).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import MetaData
 from sqlalchemy.schema import Column, Table
@@ -25,7 +27,11 @@ from sqlalchemy.schema import Column, Table
 from .. import exc
 from ..compat import copy_column
 from ..state import STATE_ATTR
+from . import typed
 from .mapper import Mapper
+
+#: held while a registry resolves its relationships (re-entered from inside)
+_CONFIGURE_LOCK = threading.RLock()
 
 _T = TypeVar("_T")
 
@@ -51,28 +57,55 @@ class declared_attr:
     def __get__(self, obj: Any, cls: type) -> Any:
         return self.fn(cls)
 
+    @classmethod
+    def directive(cls, fn: Any) -> declared_attr:
+        """``@declared_attr.directive``: the 2.x spelling for ``__tablename__``,
+        ``__table_args__`` and other non-mapped names (the same thing here)."""
+        return cls(fn)
+
 
 class Registry:
     """The classes of one declarative base, by name (for string lookups)."""
 
-    def __init__(self, metadata: MetaData | None = None) -> None:
+    def __init__(self, metadata: MetaData | None = None, *,
+                 type_annotation_map: Mapping[Any, Any] | None = None) -> None:
         self.metadata = metadata if metadata is not None else MetaData()
+        #: Python type (or ``Annotated`` alias) -> SQL type, for ``Mapped[...]``
+        #: columns that name no type (over session_ext.mapping.typed's defaults)
+        self.type_annotation_map: dict[Any, Any] = dict(type_annotation_map or {})
         self._by_name: dict[str, list[type]] = {}
         self.mappers: list[Mapper] = []
         #: True while some relationship() has not been resolved yet
         self.relationships_pending = False
+        #: True while a thread runs configure()
+        self._configuring = False
 
     def configure(self) -> None:
-        """Resolve every relationship of this registry (runs once, lazily)."""
-        if self.relationships_pending:
-            from .relationships import configure_registry
+        """Resolve every relationship of this registry (runs once, lazily).
 
-            configure_registry(self)
-            for mapper in self.mappers:  # parents come first: backrefs reach subclasses
-                if mapper.inherits is not None:
-                    for key, rel in mapper.inherits.relationships.items():
-                        if key not in mapper.relationships:
-                            mapper.relationships[key] = mapper.attrs[key] = rel
+        Thread-safe: the first thread configures under a lock; another thread
+        arriving meanwhile waits for it rather than seeing half-configured
+        relationships (a web server's first requests race here)."""
+        if self.relationships_pending or self._configuring:
+            with _CONFIGURE_LOCK:
+                if self.relationships_pending:
+                    outermost = not self._configuring  # configure() can re-enter
+                    self._configuring = True
+                    try:
+                        self._configure_now()
+                    finally:
+                        if outermost:
+                            self._configuring = False
+
+    def _configure_now(self) -> None:
+        from .relationships import configure_registry
+
+        configure_registry(self)
+        for mapper in self.mappers:  # parents come first: backrefs reach subclasses
+            if mapper.inherits is not None:
+                for key, rel in mapper.inherits.relationships.items():
+                    if key not in mapper.relationships:
+                        mapper.relationships[key] = mapper.attrs[key] = rel
 
     def add(self, cls: type) -> None:
         self._by_name.setdefault(cls.__name__, []).append(cls)
@@ -104,7 +137,10 @@ class Registry:
 
 
 def _is_base(cls: type) -> bool:
-    return DeclarativeBase in cls.__bases__
+    """A declarative base: a direct subclass of DeclarativeBase (or of
+    DeclarativeBaseNoMeta), or a class that says so (``__se_base__``, a base
+    sharing its parent base's registry: Flask's ``db.Model`` on your base)."""
+    return any(b in _BASE_ROOTS for b in cls.__bases__) or "__se_base__" in cls.__dict__
 
 
 def _table_args(cls: type) -> tuple[list[Any], dict[str, Any]]:
@@ -123,27 +159,73 @@ def _table_args(cls: type) -> tuple[list[Any], dict[str, Any]]:
     )
 
 
+_NO_VALUE: Any = object()
+#: the classes whose direct subclasses are bases (set below their definitions)
+_BASE_ROOTS: tuple[type, ...] = ()
+
+
+def _own_items(klass: type) -> list[tuple[str, Any, Any]]:
+    """``(key, value, annotation)`` of ``klass``'s own body in declaration order
+    (``_NO_VALUE``: annotation only; None: no annotation)."""
+    anns = typed.own_annotations(klass)
+    values = vars(klass)
+    ann_keys = [k for k in anns if k not in values]  # annotation-only, in order
+    ann_order = {k: i for i, k in enumerate(anns)}
+    out: list[tuple[str, Any, Any]] = []
+    for key, value in values.items():
+        pos = ann_order.get(key)
+        if pos is not None:  # annotation-only keys written before this one come first
+            while ann_keys and ann_order[ann_keys[0]] < pos:
+                k = ann_keys.pop(0)
+                out.append((k, _NO_VALUE, anns[k]))
+        out.append((key, value, anns.get(key)))
+    out.extend((k, _NO_VALUE, anns[k]) for k in ann_keys)
+    return out
+
+
+def _skipped(klass: type) -> bool:
+    return klass in _NOT_MAPPED or _is_base(klass)
+
+
 def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, Any]]:
     """Columns and other mapped properties of ``cls``: own body plus mixins."""
     columns: dict[str, Column[Any]] = {}
     props: dict[str, Any] = {}
+    sort_orders: dict[str, int] = {}
+    type_map = _registry_of(cls).type_annotation_map
+    dataclass = hasattr(cls, "__se_dataclass_options__")
     parent = _inherited_mapper(cls)
     inherited = set(parent.class_.__mro__) if parent is not None else set()
     for klass in reversed(cls.__mro__):
-        if klass is object or klass is DeclarativeBase or _is_base(klass):
+        if _skipped(klass):
             continue
         own = klass is cls
         if not own and klass in inherited:
             continue  # a mapped class inherited from (or its mixins): mapped already
-        for key, value in list(vars(klass).items()):
+        for key, value, annotation in _own_items(klass):
             if isinstance(value, declared_attr):
                 if key.startswith("__"):
                     continue
+                if annotation is None:
+                    annotation = value.fn.__annotations__.get("return")
                 value = getattr(cls, key)
-                if not isinstance(value, Column) and not hasattr(value, "_se_declare"):
+                if not isinstance(value, (Column, typed.MappedColumn)) \
+                        and not hasattr(value, "_se_declare"):
                     continue
                 setattr(cls, key, value)
-            if isinstance(value, Column):
+            ann = typed.mapped_annotation(annotation, klass)
+            if value is _NO_VALUE:
+                if ann is not None:  # annotation only: a column
+                    columns.pop(key, None)
+                    columns[key] = typed.column_for(cls, key, None, ann, type_map)
+                continue
+            if isinstance(value, typed.MappedColumn):
+                if not dataclass:
+                    _refuse_dataclass_options(cls, key, value.dataclass_opts)
+                columns.pop(key, None)
+                columns[key] = typed.column_for(cls, key, value, ann, type_map)
+                sort_orders[key] = value.sort_order
+            elif isinstance(value, Column):
                 if not own:
                     if value.foreign_keys and not isinstance(vars(klass)[key], declared_attr):
                         raise exc.ArgumentError(
@@ -159,8 +241,30 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                         f"relationship {key!r} on mixin {klass.__name__} must be wrapped in a "
                         "@declared_attr method so each class gets its own"
                     )
+                if not dataclass:
+                    _refuse_dataclass_options(cls, key, getattr(value, "dataclass_options", {}))
+                typed.configure_relationship(value, cls, key, ann)
                 props[key] = value
+            elif ann is not None:
+                raise exc.ArgumentError(
+                    f"{klass.__name__}.{key} is annotated Mapped[...] but set to {value!r}; "
+                    "set it to mapped_column(...) or relationship(...), or annotate it "
+                    "ClassVar[...] if it is not mapped"
+                )
+    if any(sort_orders.values()):
+        keys = sorted(columns, key=lambda k: sort_orders.get(k, 0))
+        columns = {k: columns[k] for k in keys}
     return columns, props
+
+
+def _refuse_dataclass_options(cls: type, key: str, options: Mapping[str, Any]) -> None:
+    given = sorted(k for k in options if k != "default")
+    if given:
+        raise exc.ArgumentError(
+            f"{cls.__name__}.{key} gives dataclass options {given}, but {cls.__name__} is "
+            "not a dataclass: make the base class Base(MappedAsDataclass, DeclarativeBase), "
+            "or leave those arguments out"
+        )
 
 
 def _inherited_mapper(cls: type) -> Mapper | None:
@@ -218,9 +322,13 @@ def _single_table(cls: type, parent: Mapper, columns: dict[str, Column[Any]]) ->
     return table
 
 
-def _map_class(cls: type) -> None:
+def _registry_of(cls: type) -> Registry:
     base = next(b for b in cls.__mro__ if _is_base(b))
-    registry: Registry = base.registry  # type: ignore[attr-defined]
+    return base.registry  # type: ignore[attr-defined, no-any-return]
+
+
+def _map_class(cls: type) -> None:
+    registry = _registry_of(cls)
     metadata = registry.metadata
     parent = _inherited_mapper(cls)
     columns, props = _collect_properties(cls)
@@ -324,27 +432,25 @@ class _MappedClassMeta(type):
         return _clause_element(cls)
 
 
-class DeclarativeBase(metaclass=_MappedClassMeta):
-    """Subclass this once to make a declarative base for your models.
+class _Declarative:
+    """What both declarative bases give their classes: mapping at the class
+    statement, the keyword constructor and the repr."""
 
-    The base holds ``metadata`` (pass your own ``MetaData`` as a class attribute
-    to share it) and ``registry``; its subclasses are mapped to tables.
-    """
-
-    metadata: ClassVar[MetaData]
-    registry: ClassVar[Registry]
-    __mapper__: ClassVar[Mapper]
-    __table__: ClassVar[Table]
+    if TYPE_CHECKING:
+        metadata: ClassVar[MetaData]
+        registry: ClassVar[Registry]
+        type_annotation_map: ClassVar[dict[Any, Any]]
+        __mapper__: ClassVar[Mapper]
+        __table__: ClassVar[Table]
+        __tablename__: Any
+        __table_args__: Any
+        __mapper_args__: Any
     __abstract__: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         if _is_base(cls):
-            md = cls.__dict__.get("metadata")
-            if md is None:
-                md = MetaData()
-                cls.metadata = md
-            cls.registry = Registry(md)
+            _set_up_base(cls)
             return
         if cls.__dict__.get("__abstract__", False):
             return
@@ -402,6 +508,69 @@ class DeclarativeBase(metaclass=_MappedClassMeta):
         elif state is not None and state.deleted:
             status = " (deleted)"
         return f"<{cls.__name__} {' '.join(parts)}{status}>"
+
+
+class DeclarativeBase(_Declarative, metaclass=_MappedClassMeta):
+    """Subclass this once to make a declarative base for your models.
+
+    The base holds ``metadata`` (pass your own ``MetaData`` as a class attribute
+    to share it), ``registry`` and ``type_annotation_map`` (Python types to SQL
+    types for ``Mapped[...]`` columns); its subclasses are mapped to tables.
+    The class itself stands for its table in Core statements (``select(User)``).
+    """
+
+    __abstract__ = True
+
+
+class _ClassClauseElement:
+    """``Model.__clause_element__()`` on the class only: an instance is no SQL
+    element (``hasattr(obj, "__clause_element__")`` is False)."""
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is not None:
+            raise AttributeError("__clause_element__")
+        return lambda: _clause_element(owner)
+
+
+class DeclarativeBaseNoMeta(_Declarative):
+    """:class:`DeclarativeBase` without a metaclass of its own, for classes that
+    need another metaclass (``class Base(DeclarativeBaseNoMeta, metaclass=MyMeta)``)."""
+
+    __abstract__ = True
+    __clause_element__ = _ClassClauseElement()
+
+
+_BASE_ROOTS = (DeclarativeBase, DeclarativeBaseNoMeta)
+#: classes in a model's MRO that are never mixins
+_NOT_MAPPED = frozenset((object, _Declarative, DeclarativeBase, DeclarativeBaseNoMeta))
+
+
+def _set_up_base(cls: type) -> None:
+    """A new declarative base: its registry, metadata and type_annotation_map."""
+    own = cls.__dict__
+    if "__se_base__" in own:  # shares the registry of the base it derives from
+        return
+    registry = own.get("registry")
+    metadata = own.get("metadata")
+    type_map = own.get("type_annotation_map")
+    if registry is None:
+        registry = Registry(metadata, type_annotation_map=type_map)
+    else:
+        if not isinstance(registry, Registry):
+            raise exc.ArgumentError(
+                f"{cls.__name__}.registry must be a session_ext Registry, not "
+                f"{type(registry).__name__}"
+            )
+        if metadata is not None and metadata is not registry.metadata:
+            raise exc.ArgumentError(
+                f"{cls.__name__} sets both registry and metadata: give the MetaData to "
+                "the Registry (Registry(metadata))"
+            )
+        if type_map:
+            registry.type_annotation_map.update(type_map)
+    cls.registry = registry  # type: ignore[attr-defined]
+    cls.metadata = registry.metadata  # type: ignore[attr-defined]
+    cls.type_annotation_map = registry.type_annotation_map  # type: ignore[attr-defined]
 
 
 def declarative_base(

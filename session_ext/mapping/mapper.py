@@ -16,8 +16,8 @@ from sqlalchemy.schema import Column, Table
 
 from .. import exc
 from ..compat import ANNOTATIONS, annotate, autoincrement_column
+from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
 from .attributes import ColumnAttribute
-from .sqlplugin import ENTITY_ANNOTATION, with_plugin
 
 #: Table -> Mapper of every mapped table (for binds given per class)
 _mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()

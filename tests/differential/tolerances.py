@@ -47,6 +47,8 @@ TOLERANCES: dict[str, str] = {
         "A backref append to a collection that is not loaded is not kept for the flush",
     "compare-to-expired-object":
         "Comparing a relationship to an expired object uses its identity key",
+    "row-switch-onto-a-deleted-row":
+        "A new object taking over the key of a row already deleted raises `StaleDataError`",
 }
 
 
@@ -173,6 +175,33 @@ def _compare_to_expired(diff: Difference) -> bool:
         _raised(se)) and re.search(r"\.(author|user) [!=]= [a-z]+\d", diff.step.code) is not None
 
 
+def _compared_expired_left_unloaded(diff: Difference) -> set[str]:
+    # the object a criterion compares to, expired with its row present:
+    # SQLAlchemy loads its columns when the statement runs, session_ext leaves
+    # them unloaded (and so they stay until read or loaded)
+    names = set(re.findall(r"\.(?:author|user) [!=]= ([a-z]+\d+)", diff.step.code))
+    keys = set()
+    for key, (sa, se) in diff.diffs.items():
+        name, _, attr = key.partition(".")
+        if not attr or _many_to_one_key(key) or se != UNLOADED or sa == UNLOADED:
+            continue
+        if name in names or key in diff.masked_before:
+            keys.add(key)
+    return keys
+
+
+def _row_switch_onto_deleted_row(diff: Difference) -> bool:
+    # a new object (a merge() copy) with the key of an object deleted again after
+    # its DELETE was flushed: both UPDATE the gone row and get StaleDataError;
+    # SQLAlchemy's rollback then fails restoring the deleted object and raises
+    # InvalidRequestError ("is not persisted") instead
+    if set(diff.diffs) != {OUTCOME}:
+        return False
+    sa, se = diff.diffs[OUTCOME]
+    return (_raised(sa, "InvalidRequestError") and "is not persisted" in sa.message
+            and _raised(se, "StaleDataError") and "UPDATE statement" in se.message)
+
+
 #: the kept differences the harness recognizes in what it observes (the others
 #: are tolerated by construction, see the module docstring)
 KEPT: list[Pending] = [
@@ -211,6 +240,18 @@ KEPT: list[Pending] = [
         "docs/differences.md: Model.rel == obj with obj expired uses obj's identity key "
         "(SQLAlchemy loads obj, and raises when its row is gone or it is detached)",
         explains=_compare_to_expired,
+    ),
+    Pending(
+        "compare-to-expired-object",
+        "docs/differences.md: Model.rel == obj with obj expired (its row present) leaves "
+        "obj expired (SQLAlchemy loads its columns)",
+        mask=_compared_expired_left_unloaded,
+    ),
+    Pending(
+        "row-switch-onto-a-deleted-row",
+        "docs/differences.md: the flush's UPDATE of a new object onto a row deleted "
+        "earlier raises StaleDataError (SQLAlchemy's rollback then fails: 'is not persisted')",
+        explains=_row_switch_onto_deleted_row,
     ),
 ]
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+# Imported here, not first inside a request: Django imports its default error
+# views when a request fails, and CPython 3.11.7 compiling a module in the
+# worker thread of an async request once raised "SystemError: AST constructor
+# recursion depth mismatch" (an interpreter bug, not this library's).
+import django.views.defaults  # noqa: F401
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django_support import AuditEntry, Item

@@ -128,7 +128,7 @@ def test_model_class_as_mixin_and_as_declarative_base(tmp_path):
         pass
 
     ext2 = SessionExt(model_class=MyBase)
-    assert ext2.Model is MyBase
+    assert issubclass(ext2.Model, MyBase) and ext2.Model.registry is MyBase.registry
     assert ext2.metadata is MyBase.metadata
 
     class Gadget(MyBase):

@@ -89,11 +89,14 @@ class BackrefEvents:
         tstate = instance_state(target)
         if self.uselist:
             coll = d.get(self.key)
-            if coll is None and tstate.empty_collections:  # read while transient
-                coll = tstate.empty_collections.get(self.key)
-                if coll is not None:
-                    coll._before_change()  # an event makes it the object's value
+            if coll is None and tstate.key is None:
+                # transient/pending: the empty collection, which the event below
+                # makes the object's value, as in SQLAlchemy
+                coll = self.unsaved_empty(tstate)
             if coll is not None:
+                # the remove event fires even when ``item`` is not a member (SQLAlchemy
+                # then ignores the ValueError): the object counts as changed
+                coll._before_change()
                 coll._remove_quiet(item)
             elif tstate.key is not None and not tstate.modified:
                 tstate.mark_modified()  # not loaded: modified all the same, as in SQLAlchemy

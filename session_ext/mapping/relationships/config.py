@@ -55,6 +55,11 @@ class RelationshipConfig:
         self._configured = False
         self.secondary: Table | None = None
 
+    def use_loader(self, lazy: Any) -> None:
+        """Load with the strategy registered as ``lazy`` (ArgumentError if none is)."""
+        self.lazy = loader_name(lazy)
+        self.loader = LOADER_STRATEGIES[self.lazy]
+
     # -- declaration ----------------------------------------------------------------
     def _se_declare(self, mapper: Mapper, key: str) -> None:
         self.parent = mapper

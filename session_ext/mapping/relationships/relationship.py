@@ -118,7 +118,7 @@ def configure_registry(registry: Any) -> None:
 
 
 def relationship(
-    argument: Any,
+    argument: Any = None,
     *,
     back_populates: str | None = None,
     backref: str | tuple[str, dict[str, Any]] | None = None,
@@ -136,9 +136,14 @@ def relationship(
     viewonly: bool = False,
     single_parent: bool = False,
     info: dict[str, Any] | None = None,
+    **dataclass_options: Any,
 ) -> Any:
-    """Declare a relationship to another mapped class (see the module docs)."""
-    return Relationship(
+    """Declare a relationship to another mapped class (see the module docs).
+
+    Without ``argument`` the target comes from the ``Mapped[...]`` annotation;
+    ``dataclass_options`` (``init``, ``default_factory``, ...) are for
+    ``MappedAsDataclass`` models (see :mod:`session_ext.mapping.typed`)."""
+    rel = Relationship(
         argument,
         back_populates=back_populates,
         backref=backref,
@@ -157,6 +162,11 @@ def relationship(
         single_parent=single_parent,
         info=info,
     )
+    if dataclass_options:
+        from ..typed import check_dataclass_options
+
+        rel.dataclass_options = check_dataclass_options(dataclass_options)
+    return rel
 
 
 def backref(name: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:

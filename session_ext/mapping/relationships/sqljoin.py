@@ -21,27 +21,17 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam
 from sqlalchemy.schema import Column
-from sqlalchemy.sql import roles, visitors
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import BindParameter
 
 from ... import exc
-from ..sqlplugin import REL_JOIN, with_plugin
-
-#: annotated FROM class -> the same class also accepted as an ON clause
-_ONCLAUSE_CLASSES: dict[type, type] = {}
+from ...compat.sqlplugin import REL_JOIN, join_element
 
 
 def _join_element(selectable: Any, spec: RelationshipJoin) -> Any:
     """``selectable`` annotated with ``spec``, usable as a join target and as an
-    ON clause (Core accepts only SQL expressions there otherwise)."""
-    elem = selectable._annotate({REL_JOIN: spec})
-    cls = type(elem)
-    onclause_cls = _ONCLAUSE_CLASSES.get(cls)
-    if onclause_cls is None:
-        onclause_cls = type(cls.__name__, (cls, roles.OnClauseRole), {"inherit_cache": True})
-        _ONCLAUSE_CLASSES[cls] = onclause_cls
-    elem.__class__ = onclause_cls
-    return with_plugin(elem)
+    ON clause."""
+    return join_element(selectable, {REL_JOIN: spec})
 
 
 def _adapt(clause: Any, sides: list[tuple[Any, Any]], remote: Any = None) -> Any:
@@ -85,7 +75,7 @@ class RelationshipJoin:
     def _target(self) -> Any:
         return self.target if self.target is not None else self.rel.mapper.__clause_element__()
 
-    def _parent(self) -> Any:
+    def _parent_entity(self) -> Any:
         return self.parent if self.parent is not None else self.rel.parent.__clause_element__()
 
     def and_(self, *criteria: Any) -> RelationshipJoin:
@@ -125,7 +115,7 @@ class RelationshipJoin:
         given as the ON clause (``explicit_right``)."""
         rel = self.rel
         target = right if explicit_right else self._target()
-        parent = self._parent()
+        parent = self._parent_entity()
         ptable, ttable = rel.parent.table, rel.mapper.table
         criteria = [_adapt(c, [(ttable, target)]) for c in self.criteria]
         if rel.kind.through_secondary:

@@ -46,7 +46,7 @@ class CollectionViews:
             )
         view = self.__get__(obj)
         new = members(list(value))
-        old = view._members()
+        old = view._view_members()
         for item in old:
             if not any(item is n for n in new):
                 self.view_remove(obj, item)
@@ -106,14 +106,14 @@ class CollectionViews:
         return self.pending_added(state, d)
 
     def _objects_in(self, value: Any) -> list[Any]:
-        if hasattr(value, "_members"):  # a view: every related object, from the database
+        if hasattr(value, "_view_members"):  # a view: every related object, from the database
             if self.lazy == "write_only":
                 raise exc.InvalidRequestError(
                     f"The write-only collection {self.class_attribute} is never loaded "
                     "whole, so deleting its parent can't update its rows; give the "
                     "relationship passive_deletes=True (and ON DELETE in the database)"
                 )
-            return value._members()
+            return value._view_members()
         return super()._objects_in(value)  # type: ignore[misc]
 
     def load_now(self, state: Any, obj: Any) -> None:

@@ -7,13 +7,24 @@ from datetime import UTC, datetime
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 
+from session_ext import (  # was: from sqlalchemy.orm import ...
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+)
 from session_ext.flask import SessionExt  # was: from flask_sqlalchemy import SQLAlchemy
 
 app = Flask(__name__)
 app.secret_key = "a development key: set your own"
 app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///todo.sqlite"
 
-db = SessionExt(app)  # was: SQLAlchemy(app)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SessionExt(app, model_class=Base)  # was: SQLAlchemy(app, model_class=Base)
 
 
 def now_utc() -> datetime:
@@ -21,11 +32,11 @@ def now_utc() -> datetime:
 
 
 class Todo(db.Model):
-    id = db.Column(db.Integer, primary_key=True)
-    title = db.Column(db.String, nullable=False)
-    text = db.Column(db.String, nullable=False)
-    done = db.Column(db.Boolean, nullable=False, default=False)
-    pub_date = db.Column(db.DateTime, nullable=False, default=now_utc)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str]
+    text: Mapped[str]
+    done: Mapped[bool] = mapped_column(default=False)
+    pub_date: Mapped[datetime] = mapped_column(default=now_utc)
 
 
 with app.app_context():

@@ -7,11 +7,18 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from session_ext import DeclarativeBase  # was: from sqlalchemy.orm import DeclarativeBase
 from session_ext.flask import SessionExt  # was: from flask_sqlalchemy import SQLAlchemy
 
 __version__ = (1, 1, 0, "dev")
 
-db = SessionExt()  # was: SQLAlchemy()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SessionExt(model_class=Base)  # was: SQLAlchemy(model_class=Base)
 
 
 def create_app(test_config=None):

@@ -1,9 +1,11 @@
 from datetime import UTC, datetime
 
 from flask import url_for
+from sqlalchemy import ForeignKey
 
 from flaskr import db
 from flaskr.auth.models import User
+from session_ext import Mapped, mapped_column, relationship  # was: from sqlalchemy.orm import ...
 
 
 def now_utc() -> datetime:
@@ -11,14 +13,14 @@ def now_utc() -> datetime:
 
 
 class Post(db.Model):
-    id = db.Column(db.Integer, primary_key=True)
-    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False)
-    created = db.Column(db.DateTime, nullable=False, default=now_utc)
-    title = db.Column(db.String, nullable=False)
-    body = db.Column(db.String, nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created: Mapped[datetime] = mapped_column(default=now_utc)
+    title: Mapped[str]
+    body: Mapped[str]
 
     # the author comes with the post, in the same SELECT
-    author = db.relationship(User, lazy="joined", back_populates="posts")
+    author: Mapped[User] = relationship(lazy="joined", back_populates="posts")
 
     @property
     def update_url(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import column, select
+from sqlalchemy.sql import roles
 from sqlalchemy.sql.base import CompileState
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import SelectState
@@ -40,6 +41,23 @@ def with_plugin(element: Any) -> Any:
     """``element`` (an annotated copy, owned by the caller) marked to select the plugin."""
     element._propagate_attrs = PROPAGATE
     return element
+
+
+#: annotated FROM class -> the same class also accepted as an ON clause
+_ONCLAUSE_CLASSES: dict[type, type] = {}
+
+
+def join_element(selectable: Any, annotations: dict[str, Any]) -> Any:
+    """``selectable`` annotated with ``annotations``, usable as a join target
+    and as an ON clause (Core accepts only SQL expressions there otherwise)."""
+    elem = selectable._annotate(annotations)
+    cls = type(elem)
+    onclause_cls = _ONCLAUSE_CLASSES.get(cls)
+    if onclause_cls is None:
+        onclause_cls = type(cls.__name__, (cls, roles.OnClauseRole), {"inherit_cache": True})
+        _ONCLAUSE_CLASSES[cls] = onclause_cls
+    elem.__class__ = onclause_cls
+    return with_plugin(elem)
 
 
 def _column_in(selectable: Any, column: Any) -> Any:
@@ -125,5 +143,5 @@ class JoinAwareSelectState(SelectState):
 
 __all__ = [
     "ENTITY_ANNOTATION", "PLUGIN_NAME", "PROPAGATE", "REL_JOIN", "JoinAwareSelectState",
-    "entity_over", "rel_join_of", "with_plugin",
+    "entity_over", "join_element", "rel_join_of", "with_plugin",
 ]

@@ -191,6 +191,12 @@ class PathOption(ExecutableOption):
 
 
 # ----------------------------------------------------------------------------- results
+def row_key_index(metadata: Any) -> Any:
+    """What ``Row(metadata, processors, key_to_index, data)`` takes as its third
+    argument, for metadata made by :func:`result_metadata`.  2.0.0-2.1.x."""
+    return metadata._key_to_index
+
+
 def result_metadata(keys: list[str]) -> Any:
     """Result metadata for rows with ``keys`` (``Result.keys()``), made without a
     cursor (``SimpleResultMetaData`` is not exported).  2.0.0-2.1.x."""
