@@ -278,3 +278,30 @@ def test_first_and_one_or_404_descriptions(app, author):
         BlogPost.query.one_or_404(description="Two posts.")
     assert info.value.description == "Two posts."
     assert BlogPost.query.filter_by(title="two").one_or_404(description="x").title == "two"
+
+
+def test_disable_autonaming_with_a_typed_base():
+    from session_ext import DeclarativeBase, Mapped, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    ext = SessionExt(model_class=Base, disable_autonaming=True)
+    with pytest.raises(session_ext.exc.ArgumentError, match="no __tablename__"):
+        class Unnamed(ext.Model):
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+    class Named(ext.Model):
+        __tablename__ = "typed_named"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    assert Named.__table__.name == "typed_named"
+    assert ext.Model.query_class is Query
+
+    class Base2(DeclarativeBase):
+        pass
+
+    class AutoNamed(SessionExt(model_class=Base2).Model):
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    assert AutoNamed.__table__.name == "auto_named"
