@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .query import Query
     from .record_queries import QueryInfo, get_recorded_queries
     from .session import NoAppContextError, Session, app_context_scope
+    from .signals import before_models_committed, models_committed
     from .streaming import no_auto_commit
     from .transactions import TestTransaction
 
@@ -51,7 +52,9 @@ _EXPORTS = {
     "SessionExt": ".extension",
     "TestTransaction": ".transactions",
     "app_context_scope": ".session",
+    "before_models_committed": ".signals",
     "get_recorded_queries": ".record_queries",
+    "models_committed": ".signals",
     "no_auto_commit": ".streaming",
 }
 
@@ -69,7 +72,9 @@ __all__ = [
     "SessionExt",
     "TestTransaction",
     "app_context_scope",
+    "before_models_committed",
     "get_recorded_queries",
+    "models_committed",
     "no_auto_commit",
 ]
 

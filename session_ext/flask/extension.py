@@ -20,6 +20,7 @@ from ..factory import sessionmaker
 from ..pagination import Pagination
 from ..scoping import scoped_session
 from ..web import not_found, schema
+from ..web.client_input import identity_from_client
 from ..web.schema import ALL_BINDS
 from .cli import make_cli
 from .config import create_engines, read_config
@@ -28,6 +29,7 @@ from .pagination import paginate_select
 from .query import Query
 from .record_queries import record_queries_on
 from .session import NoAppContextError, Session, app_context_scope
+from .signals import listen_for_changes
 from .state import EXTENSION_KEY, AppState, state_for
 from .streaming import auto_commit_wanted, keep_session_for_stream, stream_pending
 from .transactions import TestTransaction
@@ -60,12 +62,18 @@ class SessionExt:
     :param app: call :meth:`init_app` with it right away.
     :param metadata: the ``MetaData`` of ``db.Model`` (e.g. with a naming convention).
     :param session_options: keyword arguments of every session
-        (``autoflush``, ``expire_on_commit``, ``n_plus_one``...).
+        (``autoflush``, ``expire_on_commit``, ``n_plus_one``, ``class_``,
+        ``query_cls``...); ``scopefunc`` is the scope of ``db.session``
+        instead (default: the app context).
     :param engine_options: ``create_engine()`` arguments of every engine;
-        ``SESSION_EXT_ENGINE_OPTIONS`` and per-bind options take precedence.
+        ``SESSION_EXT_ECHO``, per-bind options and ``SESSION_EXT_ENGINE_OPTIONS``
+        (default database) take precedence.
     :param query_class: the class of ``Model.query`` and ``db.session.query()``;
         a subclass of :class:`session_ext.flask.Query`.
     :param model_class: a mixin for every model, or your own declarative base.
+    :param add_models_to_shell: put ``db`` and every model in ``flask shell``.
+    :param disable_autonaming: no default ``__tablename__``: every model names
+        its table.
     """
 
     def __init__(
@@ -77,6 +85,8 @@ class SessionExt:
         engine_options: Mapping[str, Any] | None = None,
         query_class: type[Query[Any]] | None = None,
         model_class: type | None = None,
+        add_models_to_shell: bool = True,
+        disable_autonaming: bool = False,
     ) -> None:
         if query_class is not None and not (
             isinstance(query_class, type) and issubclass(query_class, Query)
@@ -91,13 +101,23 @@ class SessionExt:
         #: a session per app context; see :mod:`session_ext.flask.session`
         self.session: scoped_session[Session] = self._make_scoped_session(self.session_options)
         #: the declarative base of this extension's models
-        self.Model: type[Any] = make_model(self, model_class, metadata)
+        self.Model: type[Any] = make_model(self, model_class, metadata,
+                                           autonaming=not disable_autonaming)
+        if getattr(self.Model, "query_class", None) is None:
+            self.Model.query_class = self.Query  # as in Flask-SQLAlchemy: db.Model.query_class
+        self._add_models_to_shell = add_models_to_shell
         if app is not None:
             self.init_app(app)
 
     # ------------------------------------------------------------------ set-up
     def _make_scoped_session(self, options: dict[str, Any]) -> scoped_session[Session]:
         options = dict(options)
+        scopefunc = options.pop("scopefunc", None) or app_context_scope
+        if not callable(scopefunc):
+            raise exc.ArgumentError(
+                f"session_options['scopefunc'] must be a function returning the current "
+                f"scope (a hashable key), not {scopefunc!r}"
+            )
         options.setdefault("query_cls", self.Query)
         class_ = options.pop("class_", Session)
         if not (isinstance(class_, type) and issubclass(class_, Session)):
@@ -106,7 +126,7 @@ class SessionExt:
                 f"(it needs the app's engines), not {class_!r}"
             )
         factory = sessionmaker(class_=class_, db=self, **options)
-        return scoped_session(factory, scopefunc=app_context_scope)
+        return scoped_session(factory, scopefunc=scopefunc)
 
     def init_app(self, app: Flask) -> None:
         """Read the app's ``SESSION_EXT_*`` config, create its engines and
@@ -126,13 +146,16 @@ class SessionExt:
         if config.record_queries:
             for engine in engines.values():
                 record_queries_on(engine)
+        if config.track_modifications:
+            listen_for_changes(Session)
         app.extensions[EXTENSION_KEY] = AppState(
             self, app, config, engines, session=self.session, model=self.Model
         )
         app.teardown_appcontext(self._teardown_session)
         app.after_request(functools.partial(keep_session_for_stream, self,
                                             config.commit_on_teardown))
-        app.shell_context_processor(self._shell_context)
+        if self._add_models_to_shell:
+            app.shell_context_processor(self._shell_context)
         app.cli.add_command(make_cli(
             engines=lambda: self._current_state().engines,
             tables_of=self._tables_for,
@@ -262,13 +285,17 @@ class SessionExt:
 
     # ------------------------------------------------------------------ views
     def get_or_404(
-        self, entity: type[_O], ident: Any, *, description: str | None = None
+        self, entity: type[_O], ident: Any, *, description: str | None = None, **kwargs: Any
     ) -> _O:
-        """``session.get(entity, ident)``, or ``abort(404)`` when there is no such row."""
-        try:
-            return not_found.get_or_404(self.session(), entity, ident, description)  # type: ignore[no-any-return]
-        except not_found.NotFound as err:
-            abort(404, description=err.description)
+        """``session.get(entity, ident, **kwargs)``, or ``abort(404)`` when there
+        is no such row.  ``kwargs`` are ``Session.get``'s (``options=[...]``,
+        ``populate_existing=True``, ``with_for_update=True``...).  The key is
+        taken as the client sent it (see :mod:`session_ext.web.client_input`)."""
+        key = identity_from_client(entity, ident)
+        obj = None if key is None else self.session().get(entity, key, **kwargs)
+        if obj is None:
+            abort(404, description=description)
+        return obj
 
     def first_or_404(self, statement: Any, *, description: str | None = None) -> Any:
         """The first column of the first row (the object for ``select(Model)``),

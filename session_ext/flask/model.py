@@ -10,7 +10,13 @@ On top of :class:`session_ext.DeclarativeBase` it gives models
 * a default ``__tablename__``: the class name in snake_case, as
   Flask-SQLAlchemy 3.x names it (``UserProfile`` -> ``user_profile``, see
   :mod:`session_ext.web.naming`) when the class sets neither
-  ``__tablename__`` nor ``__table__``.
+  ``__tablename__`` nor ``__table__`` (not with :class:`ModelMetaNoName`,
+  ``SessionExt(disable_autonaming=True)``).
+
+A base of your own with another metaclass: subclass :class:`ModelMeta` and
+pass ``declarative_base(cls=Model, metaclass=YourMeta, name="Model")`` as
+``SessionExt(model_class=...)``.  ``DefaultMeta``/``DefaultMetaNoName`` are
+Flask-SQLAlchemy's names of the two metaclasses.
 
 The extension is passed in (:func:`make_model`, :class:`QueryProperty`):
 only its public ``Query`` and ``session`` are used.
@@ -30,7 +36,17 @@ from ..web.naming import default_tablename, snake_case
 if TYPE_CHECKING:
     from .query import Query
 
-__all__ = ["Model", "ModelMeta", "QueryProperty", "make_model", "snake_case", "sync_bind_keys"]
+__all__ = [
+    "DefaultMeta",
+    "DefaultMetaNoName",
+    "Model",
+    "ModelMeta",
+    "ModelMetaNoName",
+    "QueryProperty",
+    "make_model",
+    "snake_case",
+    "sync_bind_keys",
+]
 
 _BaseMeta: type = type(DeclarativeBase)
 
@@ -48,7 +64,8 @@ class Model:
     """The default mixin of ``db.Model`` (``SessionExt(model_class=...)``
     replaces it with your own class, whose methods every model then has)."""
 
-    #: the Query class of ``Model.query``; None: the extension's ``query_class``
+    #: the Query class of ``Model.query``; ``db.Model`` gets the extension's
+    #: ``query_class`` unless a model_class sets another
     query_class: ClassVar[type[Query[Any]] | None] = None
     #: ``Model.query``: set on each ``db.Model`` by the extension
     query: ClassVar[Query[Any]]
@@ -71,9 +88,12 @@ class QueryProperty:
 class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
     """Metaclass of ``db.Model``: default table names and ``__bind_key__``."""
 
+    #: give models without ``__tablename__`` or ``__table__`` their snake_case name
+    autoname: ClassVar[bool] = True
+
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
                 **kw: Any) -> Any:
-        if DeclarativeBase not in bases and "__se_base__" not in namespace:
+        if mcls.autoname and DeclarativeBase not in bases and "__se_base__" not in namespace:
             tablename = default_tablename(name, namespace, bases)
             if tablename is not None:
                 namespace["__tablename__"] = tablename
@@ -89,10 +109,24 @@ class ModelMeta(_BaseMeta):  # type: ignore[misc, valid-type]
                 mapper.table.info["bind_key"] = key
 
 
+class ModelMetaNoName(ModelMeta):
+    """:class:`ModelMeta` without default table names: every model sets
+    ``__tablename__`` or ``__table__`` (``SessionExt(disable_autonaming=True)``)."""
+
+    autoname = False
+
+
+#: Flask-SQLAlchemy's names of the metaclasses, for code that imports them
+DefaultMeta = ModelMeta
+DefaultMetaNoName = ModelMetaNoName
+
+
 def make_model(
     db: _Extension,
     model_class: type | None,
     metadata: MetaData | None,
+    *,
+    autonaming: bool = True,
 ) -> type[DeclarativeBase]:
     """Build ``db.Model`` from a mixin class or from your declarative base.
 
@@ -100,13 +134,18 @@ def make_model(
     :class:`session_ext.DeclarativeBase` or ``DeclarativeBaseNoMeta``),
     ``db.Model`` is a subclass of it that shares its registry and metadata
     (``db.metadata is Base.metadata``; ``metadata=`` must then be omitted or the
-    same object) and names tables after classes; the base itself gets
-    ``query``, so its own direct subclasses have ``Model.query`` too.  Any
-    other class becomes a mixin of a new base.
+    same object) and names tables after classes (unless ``autonaming`` is
+    False); the base itself gets ``query``, so its own direct subclasses have
+    ``Model.query`` too.  A base whose metaclass is a :class:`ModelMeta`
+    already (``declarative_base(cls=Model, metaclass=...)``) is used as it is.
+    Any other class becomes a mixin of a new base, whose metaclass gives
+    default table names unless ``autonaming`` is False.
     """
     _refuse_orm_base(model_class)
+    if isinstance(model_class, ModelMeta) and DeclarativeBase in model_class.__bases__:
+        return _adopt_model_base(db, model_class, metadata)
     if isinstance(model_class, type) and _is_base(model_class):
-        return _model_on_base(db, model_class, metadata)
+        return _model_on_base(db, model_class, metadata, autonaming)
     if model_class is not None and not isinstance(model_class, type):
         raise exc.ArgumentError(
             f"model_class must be a class (a mixin for every model, or a declarative base), "
@@ -127,10 +166,25 @@ def make_model(
     }
     if not hasattr(mixin, "query_class"):
         namespace["query_class"] = None
-    return ModelMeta("Model", (mixin, DeclarativeBase), namespace)  # type: ignore[no-any-return]
+    metaclass = ModelMeta if autonaming else ModelMetaNoName
+    return metaclass("Model", (mixin, DeclarativeBase), namespace)  # type: ignore[no-any-return]
 
 
-def _model_on_base(db: _Extension, base: type, metadata: MetaData | None) -> Any:
+def _adopt_model_base(db: _Extension, base: Any, metadata: MetaData | None) -> Any:
+    """``db.Model`` for a base built with a :class:`ModelMeta` (names and bind
+    keys are its metaclass's already): the base itself, given ``query``."""
+    if metadata is not None and metadata is not base.metadata:
+        raise exc.ArgumentError(
+            f"model_class {base.__name__} is a declarative base with its own "
+            "metadata; pass metadata=None (or that same MetaData)"
+        )
+    if not isinstance(base.__dict__.get("query"), QueryProperty):
+        base.query = QueryProperty(db)
+    return base
+
+
+def _model_on_base(db: _Extension, base: type, metadata: MetaData | None,
+                   autonaming: bool = True) -> Any:
     """``db.Model`` for ``SessionExt(model_class=Base)``: see :func:`make_model`."""
     if metadata is not None and metadata is not base.metadata:  # type: ignore[attr-defined]
         raise exc.ArgumentError(
@@ -141,9 +195,9 @@ def _model_on_base(db: _Extension, base: type, metadata: MetaData | None) -> Any
         base.query = QueryProperty(db)  # type: ignore[attr-defined]
     if not hasattr(base, "query_class"):
         base.query_class = None  # type: ignore[attr-defined]
-    meta = ModelMeta
+    meta: type = ModelMeta if autonaming else ModelMetaNoName
     if not issubclass(meta, type(base)):
-        meta = type("ModelMeta", (ModelMeta, type(base)), {})
+        meta = type(meta.__name__, (meta, type(base)), {})
     namespace = {"__module__": base.__module__, "__qualname__": "Model",
                  "__doc__": base.__doc__, "__se_base__": True}
     return meta("Model", (base,), namespace)

@@ -48,7 +48,9 @@ class QueryInfo:
 
     #: the SQL string sent to the driver
     statement: str
-    #: its parameters, as given to the driver
+    #: its parameters as given to the driver: a list with one entry (a tuple
+    #: or a dict, as the driver's paramstyle has it) per parameter set, so an
+    #: ``executemany()`` has several, as Flask-SQLAlchemy records them
     parameters: Any
     #: ``time.perf_counter()`` values around the driver call
     start_time: float
@@ -95,8 +97,11 @@ def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any
     if start is None or not has_app_context():
         return
     end = time.perf_counter()
+    recorded = getattr(context, "parameters", None)
+    if not isinstance(recorded, list):
+        recorded = list(parameters) if executemany else [parameters]
     queries = g.setdefault(_G_KEY, [])
-    queries.append(QueryInfo(statement, parameters, start, end, _caller_location()))
+    queries.append(QueryInfo(statement, recorded, start, end, _caller_location()))
 
 
 def record_queries_on(engine: Engine) -> None:

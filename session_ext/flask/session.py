@@ -23,6 +23,7 @@ from flask.globals import app_ctx
 
 from .. import exc
 from ..web.binds import RoutedSession
+from .signals import ModelChanges
 from .state import state_for
 
 
@@ -63,7 +64,15 @@ class Session(RoutedSession):
     a test transaction is active (see :mod:`session_ext.flask.testing`) it binds to
     the test's connections instead, with ``join_transaction_mode=
     "create_savepoint"`` so that ``commit()`` only releases a SAVEPOINT.
+
+    With ``SESSION_EXT_TRACK_MODIFICATIONS`` on, :attr:`model_changes` notes
+    what each flush writes, and :mod:`~session_ext.flask.signals` are sent
+    around the commit of the outermost transaction (session events drive it:
+    see :func:`~session_ext.flask.signals.listen_for_changes`).
     """
+
+    #: the tracker of the commit signals (None: tracking is off)
+    model_changes: ModelChanges | None = None
 
     def __init__(self, db: Any, **kwargs: Any) -> None:
         state = state_for(current_app._get_current_object(), db)  # type: ignore[attr-defined]
@@ -79,3 +88,5 @@ class Session(RoutedSession):
         super().__init__(**kwargs)
         if test_tx is not None:
             test_tx.track(self)
+        if state.config.track_modifications:
+            self.model_changes = ModelChanges(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -49,6 +49,8 @@ class declared_attr:
     """
 
     def __init__(self, fn: Any) -> None:
+        if isinstance(fn, classmethod):  # @declared_attr over @classmethod (for type checkers)
+            fn = fn.__func__
         self.fn = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -575,19 +577,26 @@ def declarative_base(
     metadata: MetaData | None = None,
     name: str = "Base",
     cls: type | tuple[type, ...] = object,
+    metaclass: type = _MappedClassMeta,
 ) -> type[DeclarativeBase]:
     """Return a new declarative base class (the 1.x-style spelling of
     subclassing :class:`DeclarativeBase`).
 
     ``metadata`` is shared if given; ``cls`` adds your own base class(es) whose
-    methods every model inherits.
+    methods every model inherits; ``metaclass`` (a subclass of
+    ``type(DeclarativeBase)``) is the metaclass of the base and its models.
     """
+    if not (isinstance(metaclass, type) and issubclass(metaclass, _MappedClassMeta)):
+        raise exc.ArgumentError(
+            f"declarative_base(metaclass={metaclass!r}): the metaclass must subclass "
+            "type(session_ext.DeclarativeBase)"
+        )
     bases = cls if isinstance(cls, tuple) else (cls,)
     bases = tuple(b for b in bases if b is not object) + (DeclarativeBase,)
     namespace: dict[str, Any] = {"__module__": __name__, "__doc__": "A declarative base."}
     if metadata is not None:
         namespace["metadata"] = metadata
-    return _MappedClassMeta(name, bases, namespace)  # type: ignore[return-value]
+    return metaclass(name, bases, namespace)  # type: ignore[no-any-return]
 
 
 def is_mapped_class(cls: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_support import User, db
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from session_ext.flask import get_recorded_queries
 
@@ -49,3 +49,20 @@ def test_nothing_recorded_when_off_or_outside_a_context(make_app):
         db.session.scalar(select(User.id))
         assert get_recorded_queries() == []
     assert get_recorded_queries() == []
+
+
+def test_parameters_are_a_list_of_parameter_sets(make_app):
+    """Flask-SQLAlchemy's shape: one entry per parameter set, so a single
+    statement has a one-item list and an executemany() one item per row."""
+    app = make_app(SESSION_EXT_RECORD_QUERIES=True)
+    with app.app_context():
+        db.session.scalars(select(User).where(User.name == "ada")).all()
+        db.session.execute(insert(User), [{"name": "bo"}, {"name": "cy"}, {"name": "di"}])
+        queries = get_recorded_queries()
+    select_info = next(q for q in queries if q.statement.startswith("SELECT"))
+    assert isinstance(select_info.parameters, list) and len(select_info.parameters) == 1
+    assert "ada" in repr(select_info.parameters[0])
+    inserts = [q for q in queries if q.statement.startswith("INSERT")]
+    rows = [p for q in inserts for p in q.parameters]
+    assert all(isinstance(q.parameters, list) for q in inserts)
+    assert len(rows) == 3 and all(any(n in repr(p) for n in ("bo", "cy", "di")) for p in rows)
