@@ -46,6 +46,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union, overload
 
+import sqlalchemy
 from sqlalchemy import types as sqltypes
 from sqlalchemy.schema import Column
 
@@ -410,8 +411,12 @@ def split_optional(tp: Any) -> tuple[Any, bool]:
 # -- annotation -> column ------------------------------------------------------------
 
 
+_SA_VERSION = tuple(int(p) for p in sqlalchemy.__version__.split(".")[:2])
+
+
 def _default_type_map() -> dict[Any, Any]:
-    double = getattr(sqltypes, "Double", sqltypes.Float)
+    # SQLAlchemy's own default map: float is Float up to 2.0, Double from 2.1
+    double = sqltypes.Double if _SA_VERSION >= (2, 1) else sqltypes.Float
     return {
         int: sqltypes.Integer(),
         float: double(),
