@@ -11,15 +11,57 @@ from .session import Session
 _S = TypeVar("_S", bound=Session)
 
 
-class sessionmaker(Generic[_S]):
+_T = TypeVar("_T")
+
+
+class SessionFactory(Generic[_T]):
+    """What ``sessionmaker`` and ``async_sessionmaker`` share: the configured
+    keywords, calling with overrides, ``configure()`` and the repr.
+
+    Keywords given when calling the factory override the configured ones;
+    ``info`` dicts are merged into a fresh dict for each session.
+    """
+
+    def __init__(
+        self,
+        bind: Any,
+        class_: type[_T],
+        autoflush: bool,
+        expire_on_commit: bool,
+        info: dict[Any, Any] | None,
+        kw: dict[str, Any],
+    ) -> None:
+        kw["bind"] = bind
+        kw["autoflush"] = autoflush
+        kw["expire_on_commit"] = expire_on_commit
+        if info is not None:
+            kw["info"] = info
+        self.kw = kw
+        self.class_ = class_
+
+    def __call__(self, **local_kw: Any) -> _T:
+        if not local_kw:
+            return self.class_(**self.kw)
+        kw = {**self.kw, **local_kw}
+        if "info" in local_kw and "info" in self.kw:  # info dicts merge, local keys win
+            kw["info"] = {**self.kw["info"], **local_kw["info"]}
+        return self.class_(**kw)
+
+    def configure(self, **new_kw: Any) -> None:
+        """Change the configuration for sessions created from now on."""
+        self.kw.update(new_kw)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kw.items())
+        return f"{type(self).__name__}(class_={self.class_.__name__}, {args})"
+
+
+class sessionmaker(SessionFactory[_S]):  # noqa: N801 - SQLAlchemy's name
     """A configured factory of sessions::
 
         Session = sessionmaker(engine)
         with Session() as session: ...
         with Session.begin() as session: ...   # commits, or rolls back on error
-
-    Keywords given when calling the factory override the configured ones;
-    ``info`` dicts are merged into a fresh dict for each session.
     """
 
     def __init__(
@@ -32,25 +74,7 @@ class sessionmaker(Generic[_S]):
         info: dict[Any, Any] | None = None,
         **kw: Any,
     ) -> None:
-        kw["bind"] = bind
-        kw["autoflush"] = autoflush
-        kw["expire_on_commit"] = expire_on_commit
-        if info is not None:
-            kw["info"] = info
-        self.kw = kw
-        self.class_ = class_
-
-    def __call__(self, **local_kw: Any) -> _S:
-        if not local_kw:
-            return self.class_(**self.kw)
-        kw = {**self.kw, **local_kw}
-        if "info" in local_kw and "info" in self.kw:  # info dicts merge, local keys win
-            kw["info"] = {**self.kw["info"], **local_kw["info"]}
-        return self.class_(**kw)
-
-    def configure(self, **new_kw: Any) -> None:
-        """Change the configuration for sessions created from now on."""
-        self.kw.update(new_kw)
+        super().__init__(bind, class_, autoflush, expire_on_commit, info, kw)
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[_S]:
@@ -58,10 +82,6 @@ class sessionmaker(Generic[_S]):
         block, rolled back if it raises, and closed either way."""
         with self() as session, session.begin():
             yield session
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.kw.items())
-        return f"{type(self).__name__}(class_={self.class_.__name__}, {args})"
 
 
 def create_session(bind: Any = None, **kwargs: Any) -> Session:

@@ -225,24 +225,28 @@ class ScopedRegistry:
 
 
 # --------------------------------------------------------------------------- scoped_session
-def _proxy_method(name: str) -> Any:
-    def method(self: scoped_session[Any], *args: Any, **kw: Any) -> Any:
+def proxy_method(name: str, of: str = "Session") -> Any:
+    """A method calling ``name`` on ``self.registry()`` (the current scope's
+    session); shared by ``scoped_session`` and ``async_scoped_session``."""
+    def method(self: Any, *args: Any, **kw: Any) -> Any:
         return getattr(self.registry(), name)(*args, **kw)
 
     method.__name__ = name
-    method.__doc__ = f"Proxy for ``Session.{name}`` on the current scope's session."
+    method.__doc__ = f"Proxy for ``{of}.{name}`` on the current scope's session."
     return method
 
 
-def _proxy_property(name: str, writable: bool = False) -> Any:
-    def fget(self: scoped_session[Any]) -> Any:
+def proxy_property(name: str, writable: bool = False, of: str = "Session") -> Any:
+    """A property reading (and, if ``writable``, setting) ``name`` on the
+    current scope's session."""
+    def fget(self: Any) -> Any:
         return getattr(self.registry(), name)
 
-    def fset(self: scoped_session[Any], value: Any) -> None:
+    def fset(self: Any, value: Any) -> None:
         setattr(self.registry(), name, value)
 
     return property(fget, fset if writable else None,
-                    doc=f"Proxy for ``Session.{name}`` on the current scope's session.")
+                    doc=f"Proxy for ``{of}.{name}`` on the current scope's session.")
 
 
 class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
@@ -336,32 +340,32 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
         return QueryProperty(self, query_cls)
 
     # proxied methods ------------------------------------------------------------
-    add = _proxy_method("add")
-    add_all = _proxy_method("add_all")
-    begin = _proxy_method("begin")
-    begin_nested = _proxy_method("begin_nested")
-    close = _proxy_method("close")
-    commit = _proxy_method("commit")
-    connection = _proxy_method("connection")
-    delete = _proxy_method("delete")
-    execute = _proxy_method("execute")
-    expire = _proxy_method("expire")
-    expire_all = _proxy_method("expire_all")
-    expunge = _proxy_method("expunge")
-    expunge_all = _proxy_method("expunge_all")
-    flush = _proxy_method("flush")
-    get = _proxy_method("get")
-    get_one = _proxy_method("get_one")
-    get_bind = _proxy_method("get_bind")
-    in_transaction = _proxy_method("in_transaction")
-    in_nested_transaction = _proxy_method("in_nested_transaction")
-    is_modified = _proxy_method("is_modified")
-    merge = _proxy_method("merge")
-    query = _proxy_method("query")
-    refresh = _proxy_method("refresh")
-    rollback = _proxy_method("rollback")
-    scalar = _proxy_method("scalar")
-    scalars = _proxy_method("scalars")
+    add = proxy_method("add")
+    add_all = proxy_method("add_all")
+    begin = proxy_method("begin")
+    begin_nested = proxy_method("begin_nested")
+    close = proxy_method("close")
+    commit = proxy_method("commit")
+    connection = proxy_method("connection")
+    delete = proxy_method("delete")
+    execute = proxy_method("execute")
+    expire = proxy_method("expire")
+    expire_all = proxy_method("expire_all")
+    expunge = proxy_method("expunge")
+    expunge_all = proxy_method("expunge_all")
+    flush = proxy_method("flush")
+    get = proxy_method("get")
+    get_one = proxy_method("get_one")
+    get_bind = proxy_method("get_bind")
+    in_transaction = proxy_method("in_transaction")
+    in_nested_transaction = proxy_method("in_nested_transaction")
+    is_modified = proxy_method("is_modified")
+    merge = proxy_method("merge")
+    query = proxy_method("query")
+    refresh = proxy_method("refresh")
+    rollback = proxy_method("rollback")
+    scalar = proxy_method("scalar")
+    scalars = proxy_method("scalars")
 
     def __contains__(self, instance: object) -> bool:
         return instance in self.registry()
@@ -369,15 +373,15 @@ class scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
     def __iter__(self) -> Iterator[object]:
         return iter(self.registry())
 
-    bind = _proxy_property("bind", writable=True)
-    dirty = _proxy_property("dirty")
-    deleted = _proxy_property("deleted")
-    new = _proxy_property("new")
-    identity_map = _proxy_property("identity_map")
-    is_active = _proxy_property("is_active")
-    autoflush = _proxy_property("autoflush", writable=True)
-    no_autoflush = _proxy_property("no_autoflush")
-    info = _proxy_property("info")
+    bind = proxy_property("bind", writable=True)
+    dirty = proxy_property("dirty")
+    deleted = proxy_property("deleted")
+    new = proxy_property("new")
+    identity_map = proxy_property("identity_map")
+    is_active = proxy_property("is_active")
+    autoflush = proxy_property("autoflush", writable=True)
+    no_autoflush = proxy_property("no_autoflush")
+    info = proxy_property("info")
 
     def __repr__(self) -> str:
         return f"<scoped_session {self.session_factory!r}>"

@@ -16,30 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from .. import exc
-from ..scoping import QueryProperty, ScopedRegistry
+from ..scoping import QueryProperty, ScopedRegistry, proxy_method, proxy_property
 from .session import AsyncSession
 
 _S = TypeVar("_S", bound=AsyncSession)
-
-
-def _proxy(name: str) -> Any:
-    def method(self: async_scoped_session[Any], *args: Any, **kw: Any) -> Any:
-        return getattr(self.registry(), name)(*args, **kw)
-
-    method.__name__ = name
-    method.__doc__ = f"``AsyncSession.{name}`` of the current scope's session."
-    return method
-
-
-def _proxy_property(name: str, writable: bool = False) -> Any:
-    def fget(self: async_scoped_session[Any]) -> Any:
-        return getattr(self.registry(), name)
-
-    def fset(self: async_scoped_session[Any], value: Any) -> None:
-        setattr(self.registry(), name, value)
-
-    return property(fget, fset if writable else None,
-                    doc=f"``AsyncSession.{name}`` of the current scope's session.")
 
 
 class async_scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
@@ -113,36 +93,36 @@ class async_scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
         return QueryProperty(_SyncView(self), query_cls)  # type: ignore[arg-type]
 
     # proxied methods (coroutines where AsyncSession's are) ------------------------
-    add = _proxy("add")
-    add_all = _proxy("add_all")
-    begin = _proxy("begin")
-    begin_nested = _proxy("begin_nested")
-    close = _proxy("close")
-    commit = _proxy("commit")
-    connection = _proxy("connection")
-    delete = _proxy("delete")
-    execute = _proxy("execute")
-    expire = _proxy("expire")
-    expire_all = _proxy("expire_all")
-    expunge = _proxy("expunge")
-    expunge_all = _proxy("expunge_all")
-    flush = _proxy("flush")
-    get = _proxy("get")
-    get_one = _proxy("get_one")
-    get_bind = _proxy("get_bind")
-    in_transaction = _proxy("in_transaction")
-    in_nested_transaction = _proxy("in_nested_transaction")
-    invalidate = _proxy("invalidate")
-    is_modified = _proxy("is_modified")
-    merge = _proxy("merge")
-    refresh = _proxy("refresh")
-    reset = _proxy("reset")
-    rollback = _proxy("rollback")
-    run_sync = _proxy("run_sync")
-    scalar = _proxy("scalar")
-    scalars = _proxy("scalars")
-    stream = _proxy("stream")
-    stream_scalars = _proxy("stream_scalars")
+    add = proxy_method("add", of="AsyncSession")
+    add_all = proxy_method("add_all", of="AsyncSession")
+    begin = proxy_method("begin", of="AsyncSession")
+    begin_nested = proxy_method("begin_nested", of="AsyncSession")
+    close = proxy_method("close", of="AsyncSession")
+    commit = proxy_method("commit", of="AsyncSession")
+    connection = proxy_method("connection", of="AsyncSession")
+    delete = proxy_method("delete", of="AsyncSession")
+    execute = proxy_method("execute", of="AsyncSession")
+    expire = proxy_method("expire", of="AsyncSession")
+    expire_all = proxy_method("expire_all", of="AsyncSession")
+    expunge = proxy_method("expunge", of="AsyncSession")
+    expunge_all = proxy_method("expunge_all", of="AsyncSession")
+    flush = proxy_method("flush", of="AsyncSession")
+    get = proxy_method("get", of="AsyncSession")
+    get_one = proxy_method("get_one", of="AsyncSession")
+    get_bind = proxy_method("get_bind", of="AsyncSession")
+    in_transaction = proxy_method("in_transaction", of="AsyncSession")
+    in_nested_transaction = proxy_method("in_nested_transaction", of="AsyncSession")
+    invalidate = proxy_method("invalidate", of="AsyncSession")
+    is_modified = proxy_method("is_modified", of="AsyncSession")
+    merge = proxy_method("merge", of="AsyncSession")
+    refresh = proxy_method("refresh", of="AsyncSession")
+    reset = proxy_method("reset", of="AsyncSession")
+    rollback = proxy_method("rollback", of="AsyncSession")
+    run_sync = proxy_method("run_sync", of="AsyncSession")
+    scalar = proxy_method("scalar", of="AsyncSession")
+    scalars = proxy_method("scalars", of="AsyncSession")
+    stream = proxy_method("stream", of="AsyncSession")
+    stream_scalars = proxy_method("stream_scalars", of="AsyncSession")
 
     def __contains__(self, instance: object) -> bool:
         return instance in self.registry()
@@ -150,16 +130,16 @@ class async_scoped_session(Generic[_S]):  # noqa: N801 - SQLAlchemy's name
     def __iter__(self) -> Iterator[object]:
         return iter(self.registry())
 
-    bind = _proxy_property("bind")
-    dirty = _proxy_property("dirty")
-    deleted = _proxy_property("deleted")
-    new = _proxy_property("new")
-    identity_map = _proxy_property("identity_map")
-    is_active = _proxy_property("is_active")
-    autoflush = _proxy_property("autoflush", writable=True)
-    no_autoflush = _proxy_property("no_autoflush")
-    info = _proxy_property("info")
-    sync_session = _proxy_property("sync_session")
+    bind = proxy_property("bind", of="AsyncSession")
+    dirty = proxy_property("dirty", of="AsyncSession")
+    deleted = proxy_property("deleted", of="AsyncSession")
+    new = proxy_property("new", of="AsyncSession")
+    identity_map = proxy_property("identity_map", of="AsyncSession")
+    is_active = proxy_property("is_active", of="AsyncSession")
+    autoflush = proxy_property("autoflush", writable=True, of="AsyncSession")
+    no_autoflush = proxy_property("no_autoflush", of="AsyncSession")
+    info = proxy_property("info", of="AsyncSession")
+    sync_session = proxy_property("sync_session", of="AsyncSession")
 
     def __repr__(self) -> str:
         return f"<async_scoped_session {self.session_factory!r}>"
