@@ -8,17 +8,18 @@ program runs the same statement written with the mapped classes through the
 ``Session`` and records the rows. Sections covered, in page order: the
 ``select()`` construct with an entity, selecting ORM entities and columns
 (``Session.execute``/``scalars``, ``Row`` of an entity, entity and column
-together), labeled expressions, the WHERE clause (``and_``/``or_``,
-``filter_by``), explicit FROM clauses and joins (``join_from``, ``join``,
-``select_from``, ON clauses, outer and full joins), ORDER BY / GROUP BY /
-HAVING (with labels), aliases (``aliased()`` of an entity, twice), subqueries
-and CTEs (of columns, joined to an entity; ORM entities from a subquery and a
-CTE through ``aliased()``), scalar and correlated subqueries (the
-auto-correlation error included), LATERAL (PostgreSQL), UNION ALL (rows, as a
-subquery, ORM entities through ``from_statement()`` and ``aliased()``), EXISTS,
-window functions, ``FILTER``, and ``cast()``. Examples of pure Core (textual
-columns, ``func`` return types, ``json_each``, dialect-only compilation) are
-not ORM examples and are left out.
+together), labeled expressions, textual column expressions, the WHERE clause
+(``and_``/``or_``, ``filter_by``), explicit FROM clauses and joins
+(``join_from``, ``join``, ``select_from``, ON clauses, outer and full joins),
+ORDER BY / GROUP BY / HAVING (with labels), aliases (``aliased()`` of an
+entity, twice), subqueries and CTEs (of columns, joined to an entity; ORM
+entities from a subquery and a CTE through ``aliased()``), scalar and
+correlated subqueries (the auto-correlation error included), LATERAL
+(PostgreSQL), UNION ALL (rows, as a subquery, ORM entities through
+``from_statement()`` and ``aliased()``), EXISTS, ``func.count()``, window
+functions, ``FILTER``, and ``cast()``. Examples of pure Core (``func`` return
+types, ``json_each``, dialect-only compilation) are not ORM examples and are
+left out.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from sqlalchemy import (
     bindparam,
     cast,
     desc,
+    literal_column,
     func,
     insert,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, relationship
@@ -108,6 +111,10 @@ def entities(session, seen):
     ).all())
     stmt = select(("Username: " + User.name).label("username")).order_by(User.name)
     seen["labeled"] = [row.username for row in session.execute(stmt)]
+    stmt = select(text("'some phrase'"), User.name).order_by(User.name)
+    seen["text_column"] = session.execute(stmt).all()
+    stmt = select(literal_column("'some phrase'").label("p"), User.name).order_by(User.name)
+    seen["literal_column"] = [f"{row.p}, {row.name}!" for row in session.execute(stmt)]
 
 
 def where_and_joins(session, seen):
@@ -305,6 +312,7 @@ def functions(session, seen):
         .select_from(User)
         .join(Address)
     ).all()
+    seen["count_function"] = session.execute(select(func.count()).select_from(User)).scalar()
     seen["cast"] = session.execute(select(cast(User.id, String)).order_by(User.id)).all()
 
 
@@ -333,6 +341,7 @@ def test_data_select_runs_the_same_on_both(engine: Any) -> None:
         "sandy", "Address(id=3, email_address='sandy@squirrelpower.org')")
     assert seen["labeled"] == ["Username: patrick", "Username: sandy", "Username: spongebob"]
     assert seen["having"] == [("sandy", 2)]
+    assert seen["literal_column"][0] == "some phrase, patrick!"
     assert seen["entity_aliases"] == []
     assert seen["entity_aliases_sandy"] == [
         ("User(id=2, name='sandy', fullname='Sandy Cheeks')",)]

@@ -11,11 +11,11 @@ with an expression of the row, correlated updates (a scalar subquery), UPDATE
 with criteria on another table (UPDATE..FROM; not on SQLite older than 3.33),
 ``delete()``, a DELETE with criteria on another table (PostgreSQL: DELETE ..
 USING), affected row counts, and RETURNING from UPDATE and DELETE. MySQL-only
-forms (multiple-table UPDATE, parameter-ordered SET) and ``Values`` (a Core construct compiled for
-PostgreSQL) are not ORM examples. The ``bindparam()`` "executemany" UPDATE
-is not one either: given a list of parameter sets, an ORM ``update(User)``
-is an ORM bulk UPDATE by primary key (the query guide's DML page), which
-SQLAlchemy refuses with WHERE criteria naming no primary key.
+forms (multiple-table UPDATE, parameter-ordered SET) and ``Values`` (a Core
+construct compiled for PostgreSQL) are not ORM examples. The ``bindparam()``
+"executemany" UPDATE is not one either: given a list of parameter sets, an ORM
+``update(User)`` is an ORM bulk UPDATE by primary key (the query guide's DML
+page), which SQLAlchemy refuses with WHERE criteria naming no primary key.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ keyword constructor), cascading objects into the session (``add`` reaches the
 related objects, keys are None before the flush, commit), loading relationships
 (refresh after commit, the lazy load, identity of the loaded objects), using
 relationships to join (``join(User.addresses)``, ``join_from(User, Address)``),
-loader strategies (``selectinload``, ``joinedload(innerjoin=True)``, explicit
+loader strategies (``lazy="selectin"`` on the relationship, ``selectinload``, ``joinedload(innerjoin=True)``, explicit
 join + ``contains_eager``, join + ``joinedload``) and raiseload (a mapping with
 ``lazy="raise_on_sql"`` on both sides, loaded up front with ``selectinload``,
 and a many-to-one found in the identity map). Statements are counted with a
@@ -135,6 +135,35 @@ def raiseload_part(engine, seen):
             seen["many_to_one_not_in_session"] = type(exc).__name__
 
 
+def default_selectin_part(engine, seen, counter):
+    class SelectinBase(DeclarativeBase):
+        pass
+
+    class User(SelectinBase):
+        __tablename__ = "trel_user_account"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        name: Mapped[str] = mapped_column(String(30))
+        addresses: Mapped[List["Address"]] = relationship(
+            back_populates="user", lazy="selectin"
+        )
+
+    class Address(SelectinBase):
+        __tablename__ = "trel_address"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        email_address: Mapped[str]
+        user_id = mapped_column(ForeignKey("trel_user_account.id"))
+        user: Mapped["User"] = relationship(back_populates="addresses")
+
+    with Session(engine) as session:
+        counter.take()
+        for user_obj in session.execute(select(User).order_by(User.id)).scalars():
+            user_obj.addresses  # access addresses collection already loaded
+        seen["lazy_selectin"] = (
+            counter.take(),
+            [(u.name, len(u.addresses)) for u in session.scalars(select(User).order_by(User.id))],
+        )
+
+
 def run(engine):
     seed(engine)
     seen = {}
@@ -225,6 +254,9 @@ def run(engine):
     seen["join_and_joinedload_statements"] = counter.take()
     session.close()
 
+    # Loader strategies as the relationship's default
+    default_selectin_part(engine, seen, counter)
+
     # Raiseload
     raiseload_part(engine, seen)
     event.remove(engine, "before_cursor_execute", counter.seen)
@@ -247,6 +279,7 @@ def test_orm_related_objects_runs_the_same_on_both(engine: Any) -> None:
     assert seen["selectinload_statements"] == 2
     assert seen["joinedload_statements"] == 1
     assert seen["contains_eager"] == ["pearl.krabs@gmail.com pkrabs", "pearl@aol.com pkrabs"]
+    assert seen["lazy_selectin"][0] == 2
     assert seen["raise_on_sql"] == "InvalidRequestError"
     assert seen["selectin_after_raise"] == (True, [1])
     assert seen["many_to_one_in_session"] is True
