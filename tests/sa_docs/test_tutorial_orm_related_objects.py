@@ -8,11 +8,12 @@ keyword constructor), cascading objects into the session (``add`` reaches the
 related objects, keys are None before the flush, commit), loading relationships
 (refresh after commit, the lazy load, identity of the loaded objects), using
 relationships to join (``join(User.addresses)``, ``join_from(User, Address)``),
-loader strategies (``lazy="selectin"`` on the relationship, ``selectinload``, ``joinedload(innerjoin=True)``, explicit
-join + ``contains_eager``, join + ``joinedload``) and raiseload (a mapping with
-``lazy="raise_on_sql"`` on both sides, loaded up front with ``selectinload``,
-and a many-to-one found in the identity map). Statements are counted with a
-Core cursor event, so the eager loaders are seen emitting no lazy loads.
+loader strategies (``lazy="selectin"`` on the relationship, ``selectinload``,
+``joinedload(innerjoin=True)``, explicit join + ``contains_eager``, join +
+``joinedload``) and raiseload (a mapping with ``lazy="raise_on_sql"`` on both
+sides, loaded up front with ``selectinload``, and a many-to-one found in the
+identity map). Statements are counted with a Core cursor event, so the eager
+loaders are seen emitting no lazy loads.
 """
 
 from __future__ import annotations
