@@ -26,7 +26,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from doc_programs import same_on_both
+
+# the program as written, and under ``from __future__ import annotations``
+FUTURE = {False: "", True: "from __future__ import annotations\n"}
 
 PROGRAM = '''
 import warnings
@@ -333,8 +337,9 @@ def run(engine):
 '''
 
 
-def test_data_select_runs_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="tutorial_data_select")
+@pytest.mark.parametrize("future", [False, True], ids=["evaluated", "string_annotations"])
+def test_data_select_runs_the_same_on_both(engine: Any, future: bool) -> None:
+    seen = same_on_both(FUTURE[future] + PROGRAM, engine, name="tutorial_data_select")
     assert seen["select_user"] == [
         ("User(id=1, name='spongebob', fullname='Spongebob Squarepants')",)]
     assert seen["column_and_entity"][2] == (

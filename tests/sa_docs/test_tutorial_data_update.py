@@ -22,7 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from doc_programs import same_on_both
+
+# the program as written, and under ``from __future__ import annotations``
+FUTURE = {False: "", True: "from __future__ import annotations\n"}
 
 PROGRAM = '''
 from typing import List, Optional
@@ -174,8 +178,9 @@ def run(engine):
 '''
 
 
-def test_data_update_runs_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="tutorial_data_update")
+@pytest.mark.parametrize("future", [False, True], ids=["evaluated", "string_annotations"])
+def test_data_update_runs_the_same_on_both(engine: Any, future: bool) -> None:
+    seen = same_on_both(FUTURE[future] + PROGRAM, engine, name="tutorial_data_update")
     assert seen["update"] == (1, "Patrick the Star")
     assert seen["update_expression"] == [
         "Username: spongebob", "Username: sandy", "Username: patrick"]

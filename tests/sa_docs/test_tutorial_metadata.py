@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from doc_programs import same_on_both
+
+# the program as written, and under ``from __future__ import annotations``
+FUTURE = {False: "", True: "from __future__ import annotations\n"}
 
 PROGRAM = '''
 from typing import List, Optional
@@ -140,8 +144,9 @@ def run(engine):
 '''
 
 
-def test_metadata_orm_sections_run_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="tutorial_metadata")
+@pytest.mark.parametrize("future", [False, True], ids=["evaluated", "string_annotations"])
+def test_metadata_orm_sections_run_the_same_on_both(engine: Any, future: bool) -> None:
+    seen = same_on_both(FUTURE[future] + PROGRAM, engine, name="tutorial_metadata")
     assert seen["metadata"] == ("MetaData()", True)
     assert seen["tables"] == ["tmeta_address", "tmeta_user_account"]
     assert seen["user_table"][1] == ("name", "VARCHAR(30)", False, False, [])

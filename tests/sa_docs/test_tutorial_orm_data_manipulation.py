@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from doc_programs import same_on_both
+
+# the program as written, and under ``from __future__ import annotations``
+FUTURE = {False: "", True: "from __future__ import annotations\n"}
 
 PROGRAM = '''
 from typing import List, Optional
@@ -143,8 +147,9 @@ def run(engine):
 '''
 
 
-def test_orm_data_manipulation_runs_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="tutorial_orm_data_manipulation")
+@pytest.mark.parametrize("future", [False, True], ids=["evaluated", "string_annotations"])
+def test_orm_data_manipulation_runs_the_same_on_both(engine: Any, future: bool) -> None:
+    seen = same_on_both(FUTURE[future] + PROGRAM, engine, name="tutorial_orm_data_manipulation")
     assert seen["ids"] == (4, 5)
     assert seen["get_is_same"] is True
     assert seen["autoflushed_fullname"] == "Sandy Squirrel"

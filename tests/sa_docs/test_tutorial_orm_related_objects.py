@@ -20,7 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from doc_programs import same_on_both
+
+# the program as written, and under ``from __future__ import annotations``
+FUTURE = {False: "", True: "from __future__ import annotations\n"}
 
 PROGRAM = '''
 from typing import List, Optional
@@ -265,8 +269,9 @@ def run(engine):
 '''
 
 
-def test_orm_related_objects_runs_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="tutorial_orm_related_objects")
+@pytest.mark.parametrize("future", [False, True], ids=["evaluated", "string_annotations"])
+def test_orm_related_objects_runs_the_same_on_both(engine: Any, future: bool) -> None:
+    seen = same_on_both(FUTURE[future] + PROGRAM, engine, name="tutorial_orm_related_objects")
     assert seen["via_constructor"] == (
         "[Address(id=None, email_address='pearl.krabs@gmail.com'), "
         "Address(id=None, email_address='pearl@aol.com')]")
