@@ -567,4 +567,3 @@ def test_single_table_inheritance_with_typed_models(engine: Any) -> None:
             module.Base.metadata.drop_all(engine)
     assert seen["se"] == seen["sa"]
     assert seen["se"] == ([("Manager", "m"), ("Engineer", "e"), ("Employee", "p")], ["x"])
-
