@@ -193,7 +193,7 @@ def test_contextual_session_page_runs_the_same_on_both(engine: Any, future: bool
     assert seen["after_remove"] == (["detached"], False, False, 0)
     assert seen["new_is_old"] is False
     assert seen["rolled_back_count"] == 0
-    assert seen["scalars"][0] == "MyClass(id=1, name='spongebob')"
+    assert seen["scalars"][0].endswith("name='spongebob')")
     assert seen["rolled_back_name"] == "sandy"
     assert seen["thread_session_differs"] is True
     assert seen["main_kept"] == (True, True)
