@@ -28,6 +28,7 @@ from typing import Any
 from . import listening
 from .compat import LibraryEvents, put_events_first
 from .factory import sessionmaker
+from .mapping.declarative import Registry
 from .mapping.mapper import Mapper
 from .scoping import scoped_session
 from .session import Session
@@ -60,7 +61,7 @@ class SessionEvents(LibraryEvents):
         return None
 
     @classmethod
-    def _se_on_listen(cls) -> None:
+    def _se_on_listen(cls, identifier: str) -> None:
         listening.session = True
 
     # -- transactions ------------------------------------------------------------
@@ -131,10 +132,13 @@ class SessionEvents(LibraryEvents):
 
 
 class MapperEvents(LibraryEvents):
-    """Per-object flush events of a mapped class: ``fn(mapper, connection, target)``.
+    """Per-object flush events of a mapped class: ``fn(mapper, connection, target)``,
+    and its instance events (``init``, ``load``, ``refresh``, ``expire``, as
+    SQLAlchemy's ``InstanceEvents``).
 
-    Listen on the mapped class, its mapper, or the ``Mapper`` class (every
-    mapper).  ``propagate=True`` on a class also fires for its mapped subclasses."""
+    Listen on the mapped class, its mapper, the ``Mapper`` class (every
+    mapper), or a declarative base (every class mapped from it).
+    ``propagate=True`` on a class also fires for its mapped subclasses."""
 
     _se_target = Mapper
 
@@ -148,11 +152,30 @@ class MapperEvents(LibraryEvents):
             mapper = target.__dict__.get("__mapper__")
             if isinstance(mapper, Mapper):
                 return mapper
+            if _declarative_base(target):
+                return Mapper  # every mapper; _se_wrap keeps to the base's classes
         return None
 
     @classmethod
-    def _se_on_listen(cls) -> None:
-        listening.mapper = True
+    def _se_wrap(cls, target: Any, identifier: str, fn: Any) -> Any:
+        if not (isinstance(target, type) and _declarative_base(target)
+                and "__mapper__" not in target.__dict__):
+            return None
+        at = 0 if identifier in _INSTANCE_EVENTS else 2  # the argument that is the object
+
+        def for_the_base_only(*args: Any) -> Any:
+            if isinstance(args[at], target):
+                return fn(*args)
+            return None
+
+        return for_the_base_only
+
+    @classmethod
+    def _se_on_listen(cls, identifier: str) -> None:
+        if identifier in _INSTANCE_EVENTS:
+            listening.instance = True
+        else:
+            listening.mapper = True
 
     def before_insert(self, mapper: Any, connection: Any, target: Any) -> None:
         """Before the object's INSERT."""
@@ -171,6 +194,28 @@ class MapperEvents(LibraryEvents):
 
     def after_delete(self, mapper: Any, connection: Any, target: Any) -> None:
         """After the object's DELETE."""
+
+    # -- instance events ------------------------------------------------------------
+    def init(self, target: Any, args: Any, kwargs: Any) -> None:
+        """The constructor was called (before it sets anything): ``kwargs`` is its dict."""
+
+    def load(self, target: Any, context: Any) -> None:
+        """A row made a new object (its columns are set; eager loads may follow)."""
+
+    def refresh(self, target: Any, context: Any, attrs: Any) -> None:
+        """A row filled in attributes of an object already present: ``attrs`` the
+        unloaded keys it covered (None for ``populate_existing``/``refresh()``)."""
+
+    def expire(self, target: Any, attrs: Any) -> None:
+        """Attributes were expired: ``attrs`` their keys, None for all."""
+
+
+_INSTANCE_EVENTS = frozenset(("init", "load", "refresh", "expire"))
+
+
+def _declarative_base(cls: type) -> bool:
+    """A declarative base (or an abstract class of one): has session_ext's registry."""
+    return isinstance(getattr(cls, "registry", None), Registry)
 
 
 def _factory_class(factory: sessionmaker[Any]) -> type:

@@ -405,17 +405,18 @@ class ObjectBookkeeping:
         # rows inserted in the transaction are gone: their objects are transient
         # again, and what they hold counts as unchanged, as right after the flush
         for state in inserted:
+            obj = None
             if state.session_id == hash_key:
                 obj = state.obj()
                 imap.remove_state(state)
                 state.session_id = None
-                if listening.session:
-                    _fire(self, "persistent_to_transient", obj)
             state.key = None
             state.was_deleted = False
             _mark_flushed(state)
             if state.expired:
                 expired_new.add(state)  # it stays expired, as in SQLAlchemy
+            if obj is not None and listening.session:
+                _fire(self, "persistent_to_transient", obj)  # the object is transient now
         # pending objects are discarded, as the work they were part of is gone
         self.discard_pending()
         # rows deleted in the transaction exist again

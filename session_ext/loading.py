@@ -107,7 +107,9 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
         return obj
 
     factory = _loader_factory(mapper, layout, offset)
-    if listening.session and session.dispatch.loaded_as_persistent:  # type: ignore[attr-defined]
+    if ((listening.session and session.dispatch.loaded_as_persistent)  # type: ignore[attr-defined]
+            or (listening.instance and (listening.listeners(mapper, "load")
+                                        or listening.listeners(mapper, "refresh")))):
         return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing,
                               populate_existing)
     return factory(  # type: ignore[no-any-return]
@@ -118,27 +120,63 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
 
 def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: Any, sid: int,
                    mapper: Mapper, existing: Any, populate: bool) -> Any:
-    """The row loader, firing ``loaded_as_persistent`` for each object it
-    creates (used only while such a listener exists)."""
+    """The row loader, firing ``load`` and ``loaded_as_persistent`` for each
+    object it creates and ``refresh`` for each object already present whose
+    unloaded attributes a row fills in (used only while such listeners exist)."""
     created: list[Any] = []
+    before: dict[int, list[str]] = {}  # id(obj): its unloaded keys before the row filled them
+    refreshed: set[int] = set()  # once per object per result, as SQLAlchemy
+    context = LoadContext(session)
 
     def recording_new(c: type) -> Any:
         obj = new(c)
         created.append(obj)
         return obj
 
+    def recording_existing(state: InstanceState, obj: Any, row: Any) -> Any:
+        before.setdefault(id(obj), unloaded_keys(state.mapper, obj))
+        return existing(state, obj, row)
+
     load = factory(cls, mapper.identity_class, recording_new, imap, sid, mapper, InstanceState,
-                   existing, populate, STATE_ATTR, (None,) * len(mapper.pk_indexes))
-    fire = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
+                   recording_existing, populate, STATE_ATTR, (None,) * len(mapper.pk_indexes))
+    as_persistent = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
+    on_load = listening.listeners(mapper, "load") if listening.instance else []
+    on_refresh = listening.listeners(mapper, "refresh") if listening.instance else []
 
     def load_firing(row: Any) -> Any:
         obj = load(row)
         if created:
             created.clear()
-            fire(session, obj)
+            for fn in on_load:
+                fn(obj, context)
+            as_persistent(session, obj)
+        elif on_refresh and obj is not None and id(obj) not in refreshed:
+            refreshed.add(id(obj))
+            attrs = before.pop(id(obj), None)
+            if not populate:
+                attrs = attrs if attrs is not None else unloaded_keys(mapper, obj)
+                if not attrs:
+                    return obj
+            for fn in on_refresh:
+                fn(obj, context, None if populate else attrs)
         return obj
 
     return load_firing
+
+
+class LoadContext:
+    """The ``context`` argument of the ``load`` and ``refresh`` events."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+
+def unloaded_keys(mapper: Mapper, obj: Any) -> list[str]:
+    """The mapped attribute keys not loaded on ``obj`` (columns and relationships)."""
+    d = obj.__dict__
+    return sorted(k for k in (*mapper.column_attr_keys, *mapper.relationships) if k not in d)
 
 
 def _fill_positions(mapper: Mapper, layout: Mapper, offset: int) -> list[tuple[str, int]]:
@@ -335,9 +373,10 @@ def get_by_identity(
         return None
     populate = populate_existing or bool(with_for_update)
     cache = session.objects.loader_cache
-    loader = cache.get((mapper, populate))
+    cache_key = (mapper, populate, listening.session, listening.instance)
+    loader = cache.get(cache_key)
     if loader is None:
-        loader = cache[(mapper, populate)] = entity_loader(session, mapper, 0, len(row), populate)
+        loader = cache[cache_key] = entity_loader(session, mapper, 0, len(row), populate)
     return loader(row)
 
 
@@ -378,9 +417,12 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
             f"present (primary key {state.key[1]!r}); it cannot be refreshed. Expunge it "  # type: ignore[index]
             "from the session or roll back"
         )
+    unloaded = unloaded_keys(mapper, obj) if listening.instance else None
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+    if unloaded:
+        listening.fire_instance(mapper, "refresh", obj, LoadContext(session), unloaded)
 
 
 def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
@@ -448,6 +490,8 @@ def refresh_state(
         state.modified = False
         session.identity_map.release(state)
     state.expired = bool(state.unloaded)
+    if listening.instance:
+        listening.fire_instance(mapper, "refresh", obj, LoadContext(session), attribute_names)
     return True
 
 
@@ -478,6 +522,8 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
         state.modified = False
         session.identity_map.release(state)
     state.expired = True
+    if listening.instance:
+        listening.fire_instance(mapper, "expire", obj, attribute_names)
 
 
 def expire_all_states(session: Session, states: list[InstanceState]) -> None:
@@ -504,6 +550,11 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
             modified.discard(state)
         state.expired = True
         state.known_none = None
+    if listening.instance:
+        for state in states:
+            obj = state()
+            if obj is not None and state.key is not None:
+                listening.fire_instance(state.mapper, "expire", obj, None)
 
 
 loaders.load_expired_attributes = load_expired_attributes

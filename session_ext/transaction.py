@@ -411,6 +411,8 @@ class SessionTransaction:
             for state, key in self.key_switches.items():
                 parent.key_switches.setdefault(state, key)
             self._become(TxState.COMMITTED)
+            if listening.session:  # a released SAVEPOINT counts, as in SQLAlchemy
+                session.dispatch.after_commit(session)  # type: ignore[attr-defined]
             stack.ended(self)
             self._fire_end()
             return

@@ -306,3 +306,99 @@ def test_mapper_event_propagate_reaches_subclasses(sqlite_engine: Engine, librar
         s.add(Manager())
         s.commit()
     assert log == [("propagated", "Employee"), ("own", "Employee"), ("propagated", "Manager")]
+
+
+def _instance_program(orm: Any, m: Any, engine: Engine, log: list[Any]) -> None:
+    for name, fn in (
+        ("init", lambda t, args, kw: log.append(("init", sorted(kw)))),
+        ("load", lambda t, ctx: log.append(("load", t.name))),
+        ("refresh", lambda t, ctx, attrs: log.append(
+            ("refresh", t.name, None if attrs is None else sorted(attrs)))),
+        ("expire", lambda t, attrs: log.append(
+            ("expire", None if attrs is None else sorted(attrs)))),
+    ):
+        event.listen(m.User, name, fn)
+    with orm.Session(engine) as s:
+        u = m.User(name="a")
+        s.add(u)
+        s.commit()  # expire(None)
+        log.append("select the expired object")
+        s.scalars(select(m.User)).one()
+        s.expire(u, ["name"])
+        log.append("attribute access")
+        assert u.name == "a"
+        log.append("refresh")
+        s.refresh(u)
+        s.refresh(u, ["name"])
+        log.append("populate_existing")
+        s.scalars(select(m.User).execution_options(populate_existing=True)).all()
+    with orm.Session(engine) as s:
+        log.append("load, then the same rows again")
+        s.scalars(select(m.User)).all()
+        s.scalars(select(m.User)).all()
+        log.append("get")
+        s.expunge_all()
+        s.get(m.User, u.id)
+
+
+def test_instance_events_match_sqlalchemy(engine: Engine) -> None:
+    sa_log, se_log = _run_both(engine, _instance_program)
+    assert se_log == sa_log
+    assert se_log[:2] == [("init", ["name"]), ("expire", None)]
+    assert ("load", "a") in se_log and ("refresh", "a", None) in se_log
+    assert se_log[se_log.index("get") + 1] == ("load", "a")  # get() after expunge_all()
+
+
+@pytest.mark.parametrize("library", ["sqlalchemy", "session_ext"])
+def test_instance_event_on_a_declarative_base_reaches_its_classes_only(library: str) -> None:
+    import sqlalchemy.orm as sa_orm
+
+    orm: Any = sa_orm if library == "sqlalchemy" else session_ext
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Other(orm.DeclarativeBase):
+        pass
+
+    class A(Base):
+        __tablename__ = "ib_a"
+        id = Column(Integer, primary_key=True)
+
+    class B(Other):
+        __tablename__ = "ib_b"
+        id = Column(Integer, primary_key=True)
+
+    log: list[Any] = []
+
+    def on_init(target: Any, args: Any, kwargs: Any) -> None:
+        log.append((type(target).__name__, kwargs, inspect(target).transient))
+
+    event.listen(Base, "init", on_init, propagate=True)
+    A(id=1)
+    B(id=2)
+    event.remove(Base, "init", on_init)
+    A(id=3)
+    assert log == [("A", {"id": 1}, True)]
+
+
+@pytest.mark.parametrize("library", ["sqlalchemy", "session_ext"])
+def test_released_savepoint_fires_after_commit_and_undone_insert_is_transient(
+        sqlite_engine: Engine, library: str) -> None:
+    models = SA_MODELS if library == "sqlalchemy" else SE_MODELS
+    orm = _orm(models)
+    models.metadata.create_all(sqlite_engine)
+    maker = orm.sessionmaker(sqlite_engine)
+    log: list[Any] = []
+    event.listen(maker, "after_commit", lambda s: log.append("after_commit"))
+    event.listen(maker, "persistent_to_transient",
+                 lambda s, o: log.append(("to_transient", inspect(o).transient)))
+    with maker() as s:
+        s.begin()
+        user = models.User(name="a")
+        with s.begin_nested():
+            s.add(user)
+        log.append("released")
+        s.rollback()
+    assert inspect(user).transient
+    assert log == ["after_commit", "released", ("to_transient", True)]

@@ -390,8 +390,14 @@ class LibraryEvents(_event.Events[Any]):
         return None
 
     @classmethod
-    def _se_on_listen(cls) -> None:
+    def _se_on_listen(cls, identifier: str) -> None:
         pass
+
+    @classmethod
+    def _se_wrap(cls, target: Any, identifier: str, fn: Any) -> Any:
+        """A function to register instead of ``fn`` (None: ``fn`` itself);
+        ``event.remove()`` with the original ``fn`` still removes it."""
+        return None
 
     @classmethod
     def _accept_with(cls, target: Any, identifier: str) -> Any:
@@ -399,7 +405,10 @@ class LibraryEvents(_event.Events[Any]):
 
     @classmethod
     def _listen(cls, event_key: Any, **kw: Any) -> None:
-        cls._se_on_listen()
+        cls._se_on_listen(event_key.identifier)
+        wrapped = cls._se_wrap(event_key.target, event_key.identifier, event_key._listen_fn)
+        if wrapped is not None:
+            event_key = event_key.with_wrapper(wrapped)
         super()._listen(event_key, **kw)
 
 

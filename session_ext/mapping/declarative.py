@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from sqlalchemy import MetaData
 from sqlalchemy.schema import Column, Table
 
-from .. import exc
+from .. import exc, listening
 from ..compat import copy_column
 from ..state import STATE_ATTR
 from . import typed
@@ -481,6 +481,8 @@ class _Declarative:
         if registry.relationships_pending:
             registry.configure()
         d = self.__dict__
+        if listening.instance and mapper is not None:
+            listening.fire_instance(mapper, "init", self, (), kwargs)
         fresh = STATE_ATTR not in d
         if disc is not None and fresh:
             d[disc[0]] = disc[1]  # the discriminator of a new object of the class
