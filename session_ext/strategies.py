@@ -32,6 +32,8 @@ from .compat import (
     order_by_clauses,
     raw_columns,
 )
+from .mapping.mapper import entity_of
+from .mapping.polymorphic import layout_of
 from .mapping.relationships import (
     LOADER_STRATEGIES,
     MANYTOMANY,
@@ -42,8 +44,6 @@ from .mapping.relationships import (
     Relationship,
     register_loader,
 )
-from .mapping.mapper import entity_of
-from .mapping.polymorphic import layout_of
 from .mapping.relationships.sqljoin import RelationshipJoin
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 from .subclass_loading import SubclassStep, load_subclass_columns, subclass_step
