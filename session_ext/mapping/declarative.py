@@ -308,6 +308,8 @@ def _single_table(cls: type, parent: Mapper, columns: dict[str, Column[Any]]) ->
         if col.key is None or col.key != key:
             col.key = key
         existing = table.c.get(col.key)
+        if existing is not None and existing is not col and col in typed.USE_EXISTING:
+            continue  # use_existing_column=True: map the column the table has
         if existing is not None and existing is not col:
             raise exc.ArgumentError(
                 f"Column {key!r} of single-table subclass {cls.__name__} conflicts with the "
