@@ -65,7 +65,8 @@ class _SubclassNamespace:
     def __init__(self, mapper: Mapper, by_column: dict[Any, Any], selectable: Any) -> None:
         self._se_mapper = mapper
         self._se_columns = {key: by_column[attr.column]
-                            for key, attr in mapper.column_attrs.items()}
+                            for key, attr in mapper.column_attrs.items()
+                            if attr.column in by_column}
         self._se_selectable = selectable
 
     def __getattr__(self, key: str) -> Any:
@@ -88,14 +89,15 @@ class PolymorphicEntity(AliasedClass):
     objects of each row's class with the subclasses' columns loaded."""
 
     def __init__(self, mapper: Mapper, mappers: list[Mapper], aliased: bool, flat: bool,
-                 name: str | None) -> None:
-        selectable, by_column = polymorphic_from(mapper, mappers, aliased, flat, name)
+                 name: str | None, given: Any = None) -> None:
+        selectable, by_column = polymorphic_from(mapper, mappers, aliased, flat, name, given)
         d = self.__dict__
         d["_se_mapper"] = mapper
         d["_se_name"] = name or mapper.class_.__name__
         d["_se_selectable"] = selectable
         d["_se_columns"] = {key: by_column[attr.column]
-                            for key, attr in mapper.column_attrs.items()}
+                            for key, attr in mapper.column_attrs.items()
+                            if attr.column in by_column}
         for sub in mappers:
             d[sub.class_.__name__] = _SubclassNamespace(sub, by_column, selectable)
 
@@ -112,18 +114,18 @@ def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: boo
     that rows load with every class's columns and criteria can name the
     subclasses' columns (``poly.Manager.manager_name``); ``aliased=True``
     reads it through aliases (``flat=True``: each table aliased, else one
-    subquery), so it can be used twice in one statement."""
-    if selectable is not False and selectable is not None:
-        raise NotImplementedError(
-            "with_polymorphic(selectable=...) is not supported: session_ext builds the "
-            "LEFT OUTER JOIN of the subclass tables itself (omit selectable)")
+    subquery), so it can be used twice in one statement. ``selectable``: the
+    FROM to read instead of the LEFT OUTER JOINs (a join of the tables, or a
+    subquery naming their columns)."""
+    given = selectable if selectable is not False and selectable is not None else None
     if polymorphic_on is not None or innerjoin or adapt_on_names:
         raise NotImplementedError(
             "with_polymorphic(): polymorphic_on, innerjoin and adapt_on_names are not "
             "supported")
     mapper = base._se_mapper if isinstance(base, AliasedClass) else class_mapper(base)
     mapper.registry.configure()
-    return PolymorphicEntity(mapper, included_mappers(mapper, classes), aliased, flat, name)
+    return PolymorphicEntity(mapper, included_mappers(mapper, classes), aliased, flat, name,
+                             given)
 
 
 def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,

@@ -559,3 +559,23 @@ def test_subclass_rows_fill_columns_of_objects_loaded_by_the_base(
     assert before[1] == ("Manager", ["manager_name"])
     assert after == [("Employee", []), ("Manager", []), ("Engineer", []), ("Principal", ["level"])]
     assert values == ("boss", "rust") and n == 0
+
+
+def test_with_polymorphic_reads_a_given_selectable(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        emp, mgr, eng = (m.Base.metadata.tables[n] for n in ("employee", "manager", "engineer"))
+        join = emp.outerjoin(mgr).outerjoin(eng)
+        out = []
+        with m.orm.Session(engine) as s:
+            for aliased in (False, True):
+                poly = m.orm.with_polymorphic(m.Employee, [m.Manager, m.Engineer], join,
+                                              aliased=aliased)
+                objs = s.scalars(select(poly).where(poly.Engineer.engineer_info != None)  # noqa: E711
+                                 .order_by(poly.id)).all()
+                out.append(_loaded(m, objs))
+                s.expunge_all()
+        return out
+
+    plain, aliased = same_on_both(models, engine, program)
+    assert plain == aliased == [("Engineer", []), ("Principal", ["level"])]

@@ -76,28 +76,49 @@ def included_mappers(mapper: Any, classes: Any) -> list[Any]:
 
 
 def polymorphic_from(mapper: Any, mappers: list[Any], aliased: bool = False,
-                     flat: bool = False, name: str | None = None) -> tuple[Any, dict[Any, Any]]:
-    """The polymorphic FROM element of ``mapper`` with ``mappers``' tables, and
-    which of its columns stands for each table column."""
-    plain = mapper.table
-    tables = list(_tables_of(plain))
-    for sub in mappers:
-        if sub is not mapper and not sub.is_single_table() and sub.local_table not in tables:
-            plain = plain.outerjoin(sub.local_table, sub.table.onclause)
-            tables.append(sub.local_table)
+                     flat: bool = False, name: str | None = None,
+                     given: Any = None) -> tuple[Any, dict[Any, Any]]:
+    """The polymorphic FROM element of ``mapper`` with ``mappers``' tables (or
+    ``given``, a selectable the caller built: a join of the tables, or a
+    subquery/alias naming their columns), and which of its columns stands for
+    each table column."""
+    table_columns = [c for m in mappers for c in m.table.columns]
+    if given is None:
+        plain = mapper.table
+        for sub in mappers:
+            if sub is not mapper and not sub.is_single_table() and sub.local_table not in list(
+                    _tables_of(plain)):
+                plain = plain.outerjoin(sub.local_table, sub.table.onclause)
+    else:
+        plain = given.subquery() if hasattr(given, "subquery") and not hasattr(
+            given, "c") else given
     selectable = plain
-    if flat:  # flat alone aliases too, as in SQLAlchemy
-        selectable = _flat_alias(plain, {t: t.alias() for t in tables})
-    elif aliased or name is not None:
-        sub_stmt = select(plain).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
-        selectable = sub_stmt.subquery(name)
-    columns = tuple(plain.columns)
+    if flat and isinstance(plain, Join):  # flat alone aliases too, as in SQLAlchemy
+        selectable = _flat_alias(plain, {t: t.alias() for t in _tables_of(plain)})
+    elif flat or aliased or name is not None:
+        if isinstance(plain, Join):
+            plain_stmt = select(plain).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+            selectable = plain_stmt.subquery(name)
+        else:
+            selectable = plain.alias(name)
+    # the table column each column of the selectable stands for, in its order
+    stands_for: dict[Any, Any] = {}
+    for col in table_columns:
+        found = plain.corresponding_column(col)
+        if found is not None:
+            stands_for.setdefault(found, col)
+    columns = tuple(stands_for.get(c, c) for c in plain.columns)
     by_column = {}
     for col in columns:
         found = selectable.corresponding_column(col)
         if found is None:
             raise exc.ArgumentError(f"with_polymorphic(): no column for {col} in {selectable}")
         by_column[col] = found
+    missing = [c for c in mapper.primary_key + (mapper.polymorphic_on,) if c not in by_column]
+    if missing:
+        raise exc.ArgumentError(
+            f"with_polymorphic({mapper.class_.__name__}): the selectable has no column for "
+            f"{', '.join(str(c) for c in missing)}")
     layout = PolymorphicLayout(columns, tuple(mappers))
     element = annotate(selectable, {ENTITY_ANNOTATION: mapper, LAYOUT_ANNOTATION: layout})
     return with_plugin(element), by_column
