@@ -326,6 +326,8 @@ def _single_table(cls: type, parent: Mapper, columns: dict[str, Column[Any]]) ->
         if col.key is None or col.key != key:
             col.key = key
         existing = table.c.get(col.key)
+        if existing is not None and existing is not col and col in typed.USE_EXISTING:
+            continue  # use_existing_column=True: map the column the table has
         if existing is not None and existing is not col:
             raise exc.ArgumentError(
                 f"Column {key!r} of single-table subclass {cls.__name__} conflicts with the "
@@ -401,6 +403,8 @@ def _map_class(cls: type) -> None:
     mapper.configure_columns()
     margs = _mapper_args(cls, parent)
     mapper.set_polymorphic(margs.get("polymorphic_on"), margs.get("polymorphic_identity"))
+    mapper.polymorphic_load = margs.get("polymorphic_load")
+    mapper.with_polymorphic_arg = margs.get("with_polymorphic")
     if parent is not None or mapper.polymorphic_on is not None:
         mapper.refresh_hierarchy()
     for key, prop in props.items():
