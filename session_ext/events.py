@@ -86,6 +86,10 @@ class SessionEvents(LibraryEvents):
     def after_begin(self, session: Any, transaction: Any, connection: Any) -> None:
         """A transaction began on a connection."""
 
+    def do_orm_execute(self, orm_execute_state: Any) -> None:
+        """``Session.execute()`` was called (see session_ext.ormexecute.ORMExecuteState);
+        a ``Result`` returned is what the call returns."""
+
     # -- flush -------------------------------------------------------------------
     def before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:
         """A flush with something to write is about to start."""

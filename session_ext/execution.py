@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import ClauseList, Delete, Update
 
-from . import _gc, direct, exc
+from . import _gc, direct, exc, listening
 from .compat import (
     EXECUTION_OPTIONS,
     chunked_result,
@@ -34,6 +34,7 @@ from .loading import entity_loader
 from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_of
 from .mapping.polymorphic import layout_of
+from .ormexecute import IN_EVENT, run_listeners
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
     UNIQUE_OK,
@@ -73,6 +74,15 @@ def execute(
     execution_options: dict[str, Any],
     bind_arguments: dict[str, Any] | None,
 ) -> Result[Any]:
+    if listening.session and session.dispatch.do_orm_execute:  # type: ignore[attr-defined]
+        if not execution_options.get(IN_EVENT):
+            hooked, returned = run_listeners(session, statement, params, execution_options,
+                                             bind_arguments)
+            if returned is not None:
+                return returned  # type: ignore[no-any-return]
+            statement, params = hooked.statement, hooked.parameters
+            execution_options, bind_arguments = (hooked.local_execution_options,
+                                                 hooked.bind_arguments or None)
     entities = None
     first_mapper = None
     if isinstance(statement, Select):
@@ -147,7 +157,7 @@ def single_table_criteria(statement: Any, layout: list[tuple[Mapper | None, int]
 _SESSION_OPTIONS = frozenset(
     {
         "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
-        UNIQUE_OK,
+        UNIQUE_OK, IN_EVENT,
     }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)

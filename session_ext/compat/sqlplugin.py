@@ -112,6 +112,23 @@ class JoinAwareSelectState(SelectState):
         super()._setup_joins(tuple(expanded), raw_columns)
 
     @classmethod
+    def get_column_descriptions(cls, statement: Any) -> list[dict[str, Any]]:
+        """``select(...).column_descriptions``: a mapped class (or an aliased
+        one) is one entry naming it as ``entity``; other columns as Core has them."""
+        out: list[dict[str, Any]] = []
+        for element in statement._raw_columns:
+            mapper = element._annotations.get(ENTITY_ANNOTATION)
+            if mapper is None:
+                out.extend(SelectState.get_column_descriptions(select(element)))
+                continue
+            aliased = element._deannotate() not in (mapper.local_table,
+                                                    mapper.persist_selectable)
+            entity = mapper.class_
+            out.append({"name": entity.__name__, "type": entity, "aliased": aliased,
+                        "expr": entity, "entity": entity})
+        return out
+
+    @classmethod
     def from_statement(cls, statement: Any, from_statement: Any) -> Any:
         """``select(User).from_statement(text("SELECT ..."))``: the entities of
         ``statement`` read, by column name, from the rows of ``from_statement``

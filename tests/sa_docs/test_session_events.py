@@ -18,8 +18,12 @@ one function stacked on four events), transaction events (create/end, begin,
 commit, rollback, soft rollback, SAVEPOINTs) and the instance events
 ``init``, ``load``, ``refresh`` and ``expire``.
 
-See EXECUTE_PROGRAM and ATTRIBUTE_PROGRAM below for the execute events and
-attribute events sections.
+Execute events: ``do_orm_execute`` changing execution options and the
+statement, and re-executing statements (a cache of frozen results through
+``invoke_statement()``; the page's ``loading.merge_frozen_result()`` is
+replaced by calling the frozen result). Left out: ``with_loader_criteria()``
+(session_ext has no such option) and the attribute events ``set``/
+``append``/``remove`` (not provided yet).
 """
 
 from __future__ import annotations
@@ -350,8 +354,62 @@ def instance_events(engine, seen):
         event.remove(User, name, fn)
 
 
+def execute_events(engine, seen):
+    maker = sessionmaker(engine)
+    log = []
+
+    @event.listens_for(maker, "do_orm_execute")
+    def _do_orm_execute(orm_execute_state):
+        log.append((orm_execute_state.is_select, orm_execute_state.is_update,
+                    orm_execute_state.is_delete, orm_execute_state.is_column_load,
+                    orm_execute_state.is_relationship_load))
+        if orm_execute_state.is_select:
+            # every SELECT overwrites what the session holds, and one of User is ordered
+            orm_execute_state.update_execution_options(populate_existing=True)
+            statement = orm_execute_state.statement
+            if statement.column_descriptions[0]["entity"] is User:
+                orm_execute_state.statement = statement.order_by(User.name)
+
+    with maker.begin() as session:
+        session.add_all([User(name="squidward"), User(name="krabs"), User(name="pearl")])
+    with maker() as session:
+        session.autoflush = False
+        users = session.scalars(select(User)).all()
+        seen["ordered_by_hook"] = [u.name for u in users]
+        users[0].name = "changed in memory"
+        session.scalars(select(User).where(User.id == users[0].id)).all()
+        seen["populate_existing_by_hook"] = users[0].name
+        session.execute(AuditLog.__table__.update().values(message="x"))
+        seen["execute_log"] = log
+    event.remove(maker, "do_orm_execute", _do_orm_execute)
+
+    # re-executing statements: a cache of frozen results
+    cache = {}
+    ran = []
+
+    @event.listens_for(maker, "do_orm_execute")
+    def _cached(orm_execute_state):
+        if "my_cache_key" in orm_execute_state.execution_options:
+            cache_key = orm_execute_state.execution_options["my_cache_key"]
+            if cache_key not in cache:
+                ran.append(cache_key)
+                cache[cache_key] = orm_execute_state.invoke_statement().freeze()
+            return cache[cache_key]()
+
+    with maker() as session:
+        stmt = select(User).where(User.name == "pearl").execution_options(my_cache_key="pearl")
+        first = session.execute(stmt).scalar_one()
+        second = session.execute(stmt).scalar_one()
+        seen["cached"] = (first.name, second is first, ran)
+        seen["not_cached"] = len(session.scalars(select(User)).all())
+    event.remove(maker, "do_orm_execute", _cached)
+    with maker.begin() as session:
+        session.execute(User.__table__.delete())
+
+
 def run(engine):
     seen = {}
+    execute_events(engine, seen)
     persistence_events(engine, seen)
     lifecycle_events(engine, seen)
     transaction_events(engine, seen)
