@@ -243,7 +243,8 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                     )
                 if not dataclass:
                     _refuse_dataclass_options(cls, key, getattr(value, "dataclass_options", {}))
-                typed.configure_relationship(value, cls, key, ann)
+                if not getattr(value, "is_column_expression", False):
+                    _configure_relationship(value, cls, key, ann)
                 props[key] = value
             elif ann is not None:
                 raise exc.ArgumentError(
@@ -255,6 +256,19 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
         keys = sorted(columns, key=lambda k: sort_orders.get(k, 0))
         columns = {k: columns[k] for k in keys}
     return columns, props
+
+
+def _configure_relationship(rel: Any, cls: type, key: str, ann: Any) -> None:
+    """The relationship's target from its annotation; a class of another
+    registry that the annotation found among the module's names (a class
+    declared again on a new base) is looked up by name in this registry, as
+    SQLAlchemy resolves the annotation's string."""
+    given = rel.argument is not None
+    typed.configure_relationship(rel, cls, key, ann)
+    target = rel.argument
+    if (not given and isinstance(target, type) and "__mapper__" in vars(target)
+            and target.__mapper__.registry is not _registry_of(cls)):
+        rel.argument = target.__name__
 
 
 def _refuse_dataclass_options(cls: type, key: str, options: Mapping[str, Any]) -> None:
