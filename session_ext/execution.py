@@ -121,16 +121,17 @@ def execute(
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
     eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
-    eager.columns = _column_plans(statement, entities)
+    eager.columns = _column_plans(statement, entities, eager.steps)
     if eager.columns:
         eager.statement = apply_plans(eager.statement, statement, entities, eager.columns)
     result = conn.execute(eager.statement, params, execution_options=core_opts)
     return _entity_result(session, entities, result, opts, eager)
 
 
-def _column_plans(statement: Any, layout: list[tuple[Mapper | None, int]]
-                  ) -> dict[int, SlotPlan]:
-    """Per entity slot, the columns it leaves out (deferral, column options)."""
+def _column_plans(statement: Any, layout: list[tuple[Mapper | None, int]],
+                  steps: list[JoinedStep]) -> dict[int, SlotPlan]:
+    """Per entity slot, the columns it leaves out (deferral, column options);
+    joined eager loaded objects: their mapping's deferral."""
     options = column_options(statement)
     plans = {}
     for slot, (mapper, _n) in enumerate(layout):
@@ -138,6 +139,12 @@ def _column_plans(statement: Any, layout: list[tuple[Mapper | None, int]]
             plan = column_plan_for(mapper, options)
             if plan is not None:
                 plans[slot] = plan
+    for step in steps:
+        if step.rel.mapper.deferred_keys:
+            plan = column_plan_for(step.rel.mapper, [])
+            if plan is not None:
+                plan.expressions = []
+                plans[step.slot] = plan
     return plans
 
 
@@ -501,7 +508,9 @@ def _entity_result(
                                             eager.columns)
     steps = eager.steps
     for step in steps:
-        step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
+        plan = eager.columns.get(step.slot)
+        step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate,
+                                    plan.skip if plan is not None else frozenset())
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
     scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pytest
+from doc_programs import same_on_both
 from sqlalchemy import ForeignKey, LargeBinary, Text, func, inspect, select
 
 from session_ext import (
@@ -135,3 +136,66 @@ def test_get_defers_too(session):
     writer = session.get(Writer, writer_id)
     assert "notes" in inspect(writer).unloaded
     assert writer.notes == "n"
+
+
+DEFERRAL_WITH_EAGER_LOADING = '''
+from typing import List, Optional
+from sqlalchemy import ForeignKey, Text, select, inspect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import joinedload, selectinload, defer, load_only, undefer
+class Base(DeclarativeBase):
+    pass
+class U(Base):
+    __tablename__ = "cu"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    bio: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
+    bs: Mapped[List["B"]] = relationship(back_populates="u", order_by="B.id")
+class B(Base):
+    __tablename__ = "cb"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    u_id: Mapped[int] = mapped_column(ForeignKey("cu.id"))
+    t: Mapped[str]
+    s: Mapped[str] = mapped_column(Text, deferred=True)
+    u: Mapped[U] = relationship(back_populates="bs")
+def un(o):
+    return sorted(k for k in ("id","name","bio","u_id","t","s") if k in inspect(o).unloaded)
+def run(engine):
+    seen = {}
+    with Session(engine) as s:
+        s.add_all([U(name="a", bio="ba", bs=[B(t="1", s="s1"), B(t="2", s="s2")]),
+                   U(name="b", bio="bb")])
+        s.commit()
+    with Session(engine) as s:
+        us = s.scalars(select(U).options(joinedload(U.bs)).order_by(U.id).limit(1)).unique().all()
+        seen["j_limit"] = [(un(u), [(b.t, un(b)) for b in u.bs]) for u in us]
+        s.expunge_all()
+        bs = s.scalars(select(B).options(joinedload(B.u), defer(B.t)).order_by(B.id)).all()
+        seen["j_m2o"] = [(un(b), un(b.u), b.u.name) for b in bs]
+        s.expunge_all()
+        bs = s.scalars(select(B).options(selectinload(B.u), undefer(B.s)).order_by(B.id)).all()
+        seen["sel"] = [(un(b), b.s, un(b.u)) for b in bs]
+        s.expunge_all()
+        u = s.scalars(select(U).where(U.name == "a")).one()
+        s.expire(u)
+        seen["expire"] = (u.name, un(u))
+        u.bio = "new"
+        s.flush()
+        seen["flush"] = (un(u), u.bio)
+        s.commit()
+        seen["after_commit"] = (u.name, un(u), u.bio)
+        rows = s.execute(select(U.id, U.bio).order_by(U.id)).all()
+        seen["cols"] = [tuple(r) for r in rows]
+        s.expunge_all()
+        got = s.scalars(select(U).options(load_only(U.name)).order_by(U.id)).all()
+        got2 = s.scalars(select(U).order_by(U.id)).all()
+        seen["requery"] = [un(x) for x in got2]
+        seen["bio_after"] = [x.bio for x in got2]
+    return seen
+'''
+
+
+def test_deferral_with_eager_loading_expiry_and_flush_as_sqlalchemy(engine):
+    seen = same_on_both(DEFERRAL_WITH_EAGER_LOADING, engine, name="deferral_eager")
+    assert seen["j_limit"] == [(["bio"], [("1", ["s"]), ("2", ["s"])])]
+    assert seen["after_commit"] == ("a", ["bio"], "new")
