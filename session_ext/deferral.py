@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal_column
+from sqlalchemy.sql.expression import Subquery
 
 from . import exc
-from .compat import WITH_OPTIONS, PathOption, raw_columns
+from .compat import WITH_OPTIONS, ClauseAdapter, PathOption, raw_columns, unannotated
 from .mapping.attributes import ExpressionAttribute
 from .state import STATE_ATTR
 
@@ -198,6 +199,15 @@ def apply_plans(statement: Any, original: Any, layout: list[tuple[Any, int]],
         for key, expr in plan.expressions:
             extra.append((plan, key, expr))
     if extra:
+        # an expression naming columns of a statement the entity is read from
+        # (from_statement() of a UNION) reads them from its subquery
+        subqueries = [f for f in statement.get_final_froms() if isinstance(f, Subquery)]
+        for n, (plan, key, expr) in enumerate(extra):
+            for sub in subqueries:
+                sub = unannotated(sub)
+                col = sub.corresponding_column(expr)
+                expr = col if col is not None else ClauseAdapter(sub).traverse(expr)
+            extra[n] = (plan, key, expr)
         width = len(statement.selected_columns)
         for i, (plan, key, _expr) in enumerate(extra):
             plan.expr_index.append((key, width + i))

@@ -199,3 +199,16 @@ def test_deferral_with_eager_loading_expiry_and_flush_as_sqlalchemy(engine):
     seen = same_on_both(DEFERRAL_WITH_EAGER_LOADING, engine, name="deferral_eager")
     assert seen["j_limit"] == [(["bio"], [("1", ["s"]), ("2", ["s"])])]
     assert seen["after_commit"] == ("a", ["bio"], "new")
+
+
+def test_with_expression_reads_a_column_of_a_statement_given_to_from_statement(session):
+    from sqlalchemy import union_all
+
+    counted = (select(Writer, func.count(Novel.id).label("n")).join(Writer.novels)
+               .group_by(Writer.id))
+    union = union_all(counted, counted)
+    stmt = (select(Writer).from_statement(union)
+            .options(with_expression(Writer.pages, union.selected_columns.n)))
+    writers = session.scalars(stmt).all()
+    assert [w.pages for w in writers] == [2, 2]
+    assert writers[0] is writers[1]
