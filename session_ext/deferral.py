@@ -55,10 +55,20 @@ class ColumnOption(PathOption):
                 and issubclass(mapper.class_, self.targets[0].mapper.class_))
         if self.kind in ("undefer_group", "wildcard"):
             return True
-        return all(c in mapper.col_to_key for c in self.targets)
+        return all(key_of(mapper, c) is not None for c in self.targets)
 
     def __repr__(self) -> str:
         return f"{self.kind}({', '.join(map(str, self.targets))})"
+
+
+def key_of(mapper: Mapper, column: Any) -> str | None:
+    """The attribute key of ``mapper`` a column stands for (also a column of an
+    alias of its table, ``aliased(Book).title``), or None."""
+    key = mapper.col_to_key.get(column)
+    if key is None:
+        own = mapper.table.corresponding_column(column)
+        key = mapper.col_to_key.get(own) if own is not None else None
+    return key
 
 
 def _columns(attrs: tuple[Any, ...], name: str) -> tuple[Any, ...]:
@@ -145,7 +155,7 @@ def plan_for(mapper: Mapper, options: list[ColumnOption]) -> SlotPlan | None:
         if kind == "undefer_group":
             keys = {k for k, (g, _r) in mapper.deferral.items() if g == opt.targets[0]}
         else:
-            keys = {mapper.col_to_key[c] for c in opt.targets}
+            keys = {key_of(mapper, c) for c in opt.targets}
         if kind == "load_only":
             deferred |= set(mapper.column_attr_keys) - keys - pk
             if opt.raiseload:
@@ -186,8 +196,12 @@ def apply_plans(statement: Any, original: Any, layout: list[tuple[Any, int]],
             continue
         mapper = layout[slot][0]
         changed = True
-        for c in mapper.select_columns:
-            if mapper.col_to_key.get(c) in plan.skip:
+        # the element's own columns (a table, or an alias/subquery read as the
+        # entity), by position: those of the class first, in table order
+        table_cols = mapper.select_columns
+        for i, c in enumerate(element.c):
+            key = mapper.col_to_key.get(table_cols[i]) if i < len(table_cols) else None
+            if key in plan.skip:
                 n += 1
                 new_cols.append(literal_column("NULL").label(f"_se_deferred_{n}"))
             else:

@@ -142,7 +142,7 @@ DEFERRAL_WITH_EAGER_LOADING = '''
 from typing import List, Optional
 from sqlalchemy import ForeignKey, Text, select, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
-from sqlalchemy.orm import joinedload, selectinload, defer, load_only, undefer
+from sqlalchemy.orm import joinedload, selectinload, defer, load_only, undefer, aliased
 class Base(DeclarativeBase):
     pass
 class U(Base):
@@ -184,6 +184,12 @@ def run(engine):
         seen["flush"] = (un(u), u.bio)
         s.commit()
         seen["after_commit"] = (u.name, un(u), u.bio)
+        ua = aliased(U)
+        seen["aliased"] = [(x.name, un(x)) for x in s.scalars(select(ua).order_by(ua.id))]
+        s.expunge_all()
+        seen["aliased_undefer"] = [
+            un(x) for x in s.scalars(select(ua).options(undefer(ua.bio)).order_by(ua.id))]
+        s.expunge_all()
         rows = s.execute(select(U.id, U.bio).order_by(U.id)).all()
         seen["cols"] = [tuple(r) for r in rows]
         s.expunge_all()
@@ -201,6 +207,7 @@ def test_deferral_with_eager_loading_expiry_and_flush_as_sqlalchemy(engine):
     assert seen["after_commit"] == ("a", ["bio"], "new")
 
 
+@pytest.mark.filterwarnings("error")
 def test_with_expression_reads_a_column_of_a_statement_given_to_from_statement(session):
     from sqlalchemy import union_all
 
