@@ -11,7 +11,7 @@ from typing import Any
 
 from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
 from .aliasing import AliasedClass, aliased
-from .deferral import defer, load_only, undefer, undefer_group, with_expression
+from .deferral import defer, deferred, load_only, undefer, undefer_group, with_expression
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
@@ -128,6 +128,7 @@ __all__ = [
     "contains_eager",
     "defaultload",
     "defer",
+    "deferred",
     "joinedload",
     "load_only",
     "query_expression",

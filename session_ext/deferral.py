@@ -82,6 +82,25 @@ def _columns(attrs: tuple[Any, ...], name: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def deferred(column: Any, *, group: str | None = None, raiseload: bool = False) -> Any:
+    """A ``Column`` mapped as deferred (``map_imperatively(properties={"summary":
+    deferred(table.c.summary)})``, or ``summary = deferred(Column(Text))`` in a
+    class body); returns the column.  SQL expressions (SQLAlchemy's deferred
+    ``column_property``) are not supported."""
+    from sqlalchemy.schema import Column
+
+    from .mapping.attributes import DEFERRED_COLUMNS
+
+    if not isinstance(column, Column):
+        raise exc.ArgumentError(
+            f"deferred() takes a Column, not {type(column).__name__}: session_ext has no "
+            "column_property() for SQL expressions; use query_expression() and "
+            "with_expression() to load an expression onto objects"
+        )
+    DEFERRED_COLUMNS[column] = (group, raiseload)
+    return column
+
+
 def load_only(*attrs: Any, raiseload: bool = False) -> ColumnOption:
     """Load only these columns (and the primary key) of their entity."""
     return ColumnOption("load_only", _columns(attrs, "load_only"), raiseload)

@@ -219,3 +219,32 @@ def test_with_expression_reads_a_column_of_a_statement_given_to_from_statement(s
     writers = session.scalars(stmt).all()
     assert [w.pages for w in writers] == [2, 2]
     assert writers[0] is writers[1]
+
+
+def test_deferred_columns_of_an_imperative_mapping(engine):
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from session_ext import Registry, deferred, instance_state
+
+    registry = Registry(metadata=MetaData())
+    table = Table("cl_imperative_book", registry.metadata,
+                  Column("id", Integer, primary_key=True), Column("title", String(50)),
+                  Column("summary", Text), Column("cover_image", LargeBinary))
+
+    class Book:
+        pass
+
+    registry.map_imperatively(Book, table, properties={
+        "summary": deferred(table.c.summary), "cover_image": deferred(table.c.cover_image)})
+    registry.metadata.create_all(engine)
+    try:
+        with Session(engine) as s:
+            s.execute(table.insert(), [{"title": "t", "summary": "s", "cover_image": b"i"}])
+            book = s.scalars(select(Book)).one()
+            assert sorted(instance_state(book).unloaded) == ["cover_image", "summary"]
+            assert book.summary == "s"
+            assert sorted(instance_state(book).unloaded) == ["cover_image"]
+    finally:
+        registry.metadata.drop_all(engine)
+    with pytest.raises(Exception, match="column_property"):
+        deferred(table.c.title + "x")

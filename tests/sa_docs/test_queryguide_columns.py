@@ -17,9 +17,13 @@ BY names ``User.id``.  The page's mapping sections redefine ``Book``/``User``
 on a new ``Base``; here each is a function defining its classes on the page's
 tables.
 
-All sections of the page are covered, the last one being ``with_expression()``
-reading a column of a UNION given to ``from_statement()`` (here with a GROUP BY
-in each SELECT, which PostgreSQL requires).
+All doctest sections of the page are covered, the last one being
+``with_expression()`` reading a column of a UNION given to ``from_statement()``
+(here with a GROUP BY in each SELECT, which PostgreSQL requires).  Of its two
+plain code blocks (no doctest), ``deferred()`` in ``map_imperatively()``
+properties is tested in tests/test_column_loading.py; ``deferred()`` of a SQL
+expression (``firstname + " " + lastname``, a deferred ``column_property``)
+is not covered: session_ext has no ``column_property()``.
 """
 
 from __future__ import annotations
