@@ -24,6 +24,7 @@ from sqlalchemy.sql.expression import Subquery
 
 from . import exc
 from .compat import WITH_OPTIONS, ClauseAdapter, PathOption, raw_columns, unannotated
+from .loading import ExpressionMark
 from .mapping.attributes import ExpressionAttribute
 from .state import STATE_ATTR
 
@@ -266,8 +267,12 @@ def with_expressions(load: Any, plan: SlotPlan, populate: bool) -> Any:
 
 
 def mark_objects(objects: list[Any], plan: SlotPlan) -> None:
-    """Record on each object the columns it was loaded without."""
-    marks = plan.marks
+    """Record on each object the columns it was loaded without (and the
+    expressions of its ``with_expression()`` values, evaluated again when
+    the object is reloaded)."""
+    marks: dict[str, Any] = dict(plan.marks)
+    for key, expr in plan.expressions:
+        marks[key] = ExpressionMark(expr)
     if not marks:
         return
     for obj in objects:
@@ -275,7 +280,7 @@ def mark_objects(objects: list[Any], plan: SlotPlan) -> None:
         st = d[STATE_ATTR]
         opts = st.load_options
         for key, how in marks.items():
-            if key not in d:
+            if key not in d or type(how) is ExpressionMark:
                 if opts is None:
                     opts = st.load_options = {}
                 opts[key] = how

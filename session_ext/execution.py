@@ -488,7 +488,7 @@ class _EagerLoading:
     @property
     def active(self) -> bool:
         return bool(self.steps or any(paths for _m, paths, _v in self.post.values())
-                    or any(p.marks for p in self.columns.values()))
+                    or any(p.marks or p.expressions for p in self.columns.values()))
 
 
 def _entity_result(

@@ -397,6 +397,40 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+    if options and mapper.expressions:
+        _reload_expressions(session, state, d, options)
+
+
+def _reload_expressions(session: Session, state: InstanceState, d: dict[str, Any],
+                        options: dict[str, Any]) -> None:
+    """A reload of an object a query gave ``with_expression()`` values to
+    evaluates those expressions again (SQLAlchemy reloads with the query's
+    options)."""
+    from sqlalchemy import and_, select
+
+    mapper = state.mapper
+    exprs = [(k, options[k]) for k in mapper.expressions
+             if k not in d and isinstance(options.get(k), ExpressionMark)]
+    if not exprs:
+        return
+    stmt = select(*(m.expr for _k, m in exprs)).where(
+        and_(*(c == v for c, v in zip(mapper.primary_key, state.key[1]))))  # type: ignore[index]
+    if mapper.table_parts:
+        stmt = stmt.select_from(mapper.table)
+    row = _connection(session, mapper).execute(stmt).first()
+    if row is not None:
+        for (k, _m), v in zip(exprs, row):
+            d[k] = v
+
+
+class ExpressionMark:
+    """``state.load_options[key]`` of a ``with_expression()`` attribute: the
+    expression the object was loaded with."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
 
 
 def _load_deferred(session: Session, state: InstanceState, key: str, d: dict[str, Any]) -> None:
@@ -501,6 +535,8 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
             d.pop(k, None)
         for k in mapper.relationships:
             d.pop(k, None)
+        for k in mapper.expressions:  # with_expression() values are not kept
+            d.pop(k, None)
         state.committed = {}
         state.known_none = None
     else:
@@ -530,7 +566,8 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
         mapper = state.mapper
         if mapper is not last_mapper:
             last_mapper = mapper
-            keys = mapper.column_attr_keys + tuple(mapper.relationships)
+            keys = (mapper.column_attr_keys + tuple(mapper.relationships)
+                    + tuple(mapper.expressions))
         pop = obj.__dict__.pop
         for k in keys:
             pop(k, None)

@@ -248,3 +248,44 @@ def test_deferred_columns_of_an_imperative_mapping(engine):
         registry.metadata.drop_all(engine)
     with pytest.raises(Exception, match="column_property"):
         deferred(table.c.title + "x")
+
+
+QUERY_EXPRESSIONS = '''
+from sqlalchemy import select, literal, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import query_expression, with_expression
+class Base(DeclarativeBase):
+    pass
+class A(Base):
+    __tablename__ = "ex_a"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    x: Mapped[int]
+    e: Mapped[int] = query_expression()
+    d: Mapped[int] = query_expression(literal(7))
+def run(engine):
+    seen = {}
+    with Session(engine) as s:
+        s.add(A(x=1)); s.commit()
+        a = s.scalars(select(A)).one()
+        seen["plain"] = (a.e, a.d)
+        a2 = s.scalars(select(A).options(with_expression(A.e, A.x + 10))).one()
+        seen["already_loaded"] = (a2 is a, a.e)
+        s.scalars(select(A).options(with_expression(A.e, A.x + 20))
+                  .execution_options(populate_existing=True)).one()
+        seen["populate"] = a.e
+        s.expire(a)
+        seen["expired"] = (a.e, a.x, a.e)
+        s.expunge_all()
+        a = s.scalars(select(A).options(with_expression(A.e, A.x + 30))).one()
+        seen["fresh"] = a.e
+        s.commit()
+        seen["after_commit"] = (a.e, a.x, a.e, a.d)
+    return seen
+'''
+
+
+def test_query_expressions_on_loaded_expired_and_reloaded_objects_as_sqlalchemy(engine):
+    seen = same_on_both(QUERY_EXPRESSIONS, engine, name="query_expressions")
+    assert seen["plain"] == (None, 7)
+    assert seen["expired"] == (None, 1, 21)
+    assert seen["after_commit"] == (None, 1, 31, 7)
