@@ -12,7 +12,10 @@ key (also for joined-table inheritance; bypassed through
 ``session.connection()``), UPDATE/DELETE with WHERE criteria, the
 ``synchronize_session`` options, UPDATE ... RETURNING entities, and
 UPDATE/DELETE of a joined-table inheritance subclass (local columns, scalar
-subquery, UPDATE .. FROM, a DELETE per table).
+subquery, UPDATE .. FROM, a DELETE per table).  Not covered: the legacy
+``Session.bulk_insert_mappings()`` / ``bulk_update_mappings()`` the page shows
+(no doctest) only as code to port to the statements above; session_ext has no
+such methods.
 
 The page's setup runs on one connection whose ROLLBACK restarts every section;
 here each section ends with ``session.rollback()`` on a ``Session(engine)``,
