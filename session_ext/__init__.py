@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
-from .aliasing import AliasedClass, aliased
+from .aliasing import AliasedClass, aliased, with_polymorphic
 from .deferral import defer, deferred, load_only, undefer, undefer_group, with_expression
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
@@ -66,6 +66,7 @@ from .strategies import (
     lazyload,
     noload,
     raiseload,
+    selectin_polymorphic,
     selectinload,
 )
 
@@ -85,6 +86,8 @@ def inspect(subject: Any) -> Any:
 __all__ = [
     "AliasedClass",
     "aliased",
+    "with_polymorphic",
+    "selectin_polymorphic",
     "AppenderQuery",
     "Bundle",
     "WriteOnlyCollection",

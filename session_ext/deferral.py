@@ -215,11 +215,15 @@ def apply_plans(statement: Any, original: Any, layout: list[tuple[Any, int]],
             new_cols.append(element)
             continue
         mapper = layout[slot][0]
-        changed = True
         # the element's own columns (a table, or an alias/subquery read as the
         # entity), by position: those of the class first, in table order
         table_cols = mapper.select_columns
-        for i, c in enumerate(element.c):
+        element_cols = list(element.c)
+        if [c.name for c in element_cols[: len(table_cols)]] != [c.name for c in table_cols]:
+            new_cols.append(element)  # laid out otherwise: read it all, set what is loaded
+            continue
+        changed = True
+        for i, c in enumerate(element_cols):
             key = mapper.col_to_key.get(table_cols[i]) if i < len(table_cols) else None
             if key in plan.skip:
                 n += 1

@@ -37,6 +37,7 @@ from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_of
+from .mapping.polymorphic import layout_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
     UNIQUE_OK,
@@ -66,7 +67,8 @@ def elements_layout(elements: Any) -> list[tuple[Mapper | None, int]]:
     for element in elements:
         mapper = entity_of(element)
         if mapper is not None:
-            out.append((mapper, len(mapper.select_columns)))
+            poly = layout_of(element)  # with_polymorphic(): the subclass tables' columns too
+            out.append((mapper, len((poly or mapper).select_columns)))
         elif isinstance(element, ClauseList):  # a Bundle's columns
             out.append((None, len(element.clauses)))
         else:
@@ -460,6 +462,9 @@ class _EagerLoading:
     ) -> None:
         self.statement = statement
         self.bundles = bundles_of(statement)
+        #: slot -> PolymorphicLayout of the with_polymorphic() entities
+        self.layouts = {i: poly for i, poly in enumerate(map(layout_of, raw_columns(statement)))
+                        if poly is not None}
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         #: per entity slot: the columns left out (:mod:`session_ext.deferral`)
@@ -471,7 +476,9 @@ class _EagerLoading:
         paths: dict[int, list[Any]] = {}
         for i, (mapper, _n) in enumerate(layout):
             if mapper is not None:
-                paths[i] = [list(o.path) for o in options if o.path[0][0].parent is mapper]
+                # options of the class, or of a subclass (selectinload(Manager.paperwork))
+                paths[i] = [list(o.path) for o in options
+                            if mapper in o.path[0][0].parent.iterate_to_root()]
         self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
 
     @classmethod
@@ -480,6 +487,7 @@ class _EagerLoading:
         self = cls.__new__(cls)
         self.statement = statement
         self.bundles = {}
+        self.layouts = {}
         self.steps = []
         self.post = {}
         self.columns = {}
@@ -505,12 +513,12 @@ def _entity_result(
     keys = list(result.keys())
     width = len(keys)
     out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles,
-                                            eager.columns)
+                                            eager.layouts, eager.columns)
     steps = eager.steps
     for step in steps:
         plan = eager.columns.get(step.slot)
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate,
-                                    plan.skip if plan is not None else frozenset())
+                                    skip=plan.skip if plan is not None else frozenset())
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
     scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))
@@ -545,7 +553,7 @@ def _entity_result(
         if steps:  # joined eager loads: the columns of the joined-in tables too
             types = tuple(c.type for c in eager.statement.selected_columns)
         else:
-            types = mapper.column_types  # type: ignore[union-attr]
+            types = (eager.layouts.get(0) or mapper).column_types  # type: ignore[union-attr]
         rows = _plain_rows(result, types)
     if rows is None:
         rows = result.all()
@@ -560,7 +568,8 @@ def _entity_result(
 
 def _row_getters(
     session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
-    bundles: dict[int, Any], plans: dict[int, SlotPlan] | None = None,
+    bundles: dict[int, Any], polys: dict[int, Any],
+    plans: dict[int, SlotPlan] | None = None,
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -575,9 +584,11 @@ def _row_getters(
             out_keys.append(mapper.class_.__name__)
             plan = plans.get(slot) if plans else None
             if plan is None:
-                getters.append(entity_loader(session, mapper, offset, width, populate))
+                getters.append(entity_loader(session, mapper, offset, width, populate,
+                                             polys.get(slot)))
             else:
-                load = entity_loader(session, mapper, offset, width, populate, plan.skip)
+                load = entity_loader(session, mapper, offset, width, populate,
+                                     polys.get(slot), skip=plan.skip)
                 if plan.expr_index:
                     load = with_expressions(load, plan, populate)
                 getters.append(load)
