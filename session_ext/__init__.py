@@ -11,6 +11,7 @@ from typing import Any
 
 from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
 from .aliasing import AliasedClass, aliased, with_polymorphic
+from .deferral import defer, deferred, load_only, undefer, undefer_group, with_expression
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
@@ -29,6 +30,7 @@ from .mapping import (
     declared_attr,
     mapped_column,
 )
+from .mapping.attributes import query_expression
 from .mapping.bundle import Bundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
@@ -59,6 +61,7 @@ from .strategies import (
     NPlusOneError,
     NPlusOneWarning,
     contains_eager,
+    defaultload,
     joinedload,
     lazyload,
     noload,
@@ -126,7 +129,15 @@ __all__ = [
     "exc",
     "inspect",
     "contains_eager",
+    "defaultload",
+    "defer",
+    "deferred",
     "joinedload",
+    "load_only",
+    "query_expression",
+    "undefer",
+    "undefer_group",
+    "with_expression",
     "lazyload",
     "noload",
     "make_transient",

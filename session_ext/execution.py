@@ -12,21 +12,25 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ClauseList, Delete, Update
+from sqlalchemy.sql.expression import ClauseList, Delete, Insert, Update
 
-from . import _gc, direct, exc, listening
+from . import _gc, bulk, direct, exc, listening
 from .compat import (
     EXECUTION_OPTIONS,
     chunked_result,
+    dml_on_table,
     dml_values,
     has_multi_values,
     raw_columns,
     require_unique,
     result_metadata,
+    returning_elements,
     rows_result,
     select_froms,
     selected_width,
 )
+from .deferral import SlotPlan, apply_plans, column_options, mark_objects, with_expressions
+from .deferral import plan_for as column_plan_for
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
 from .lifecycle import autoflush
@@ -54,8 +58,14 @@ if TYPE_CHECKING:
 
 def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
     """For a select: (mapper or None, number of result columns) per selected element."""
+    return elements_layout(raw_columns(statement))
+
+
+def elements_layout(elements: Any) -> list[tuple[Mapper | None, int]]:
+    """(mapper or None, number of result columns) per element of a select's
+    columns or a RETURNING clause."""
     out: list[tuple[Mapper | None, int]] = []
-    for element in raw_columns(statement):
+    for element in elements:
         mapper = entity_of(element)
         if mapper is not None:
             poly = layout_of(element)  # with_polymorphic(): the subclass tables' columns too
@@ -98,9 +108,15 @@ def execute(
     if opts.get("autoflush", True):
         autoflush(session)
     dml = None
-    if isinstance(statement, (Update, Delete)):
-        # before a connection is taken: criteria Python cannot evaluate raise here
-        dml = _dml_sync_plan(statement, params, opts)
+    dml_mapper = None
+    many = False
+    if isinstance(statement, (Insert, Update, Delete)):
+        dml_mapper = entity_of(statement.table)
+        many = dml_mapper is not None and not isinstance(statement, Delete) and bulk.is_bulk(
+            params)
+        if not many and not isinstance(statement, Insert):
+            # before a connection is taken: criteria Python cannot evaluate raise here
+            dml = _dml_sync_plan(statement, params, opts)
     if bind_arguments and bind_arguments.get("bind") is not None:
         bind = bind_arguments["bind"]
     else:
@@ -110,13 +126,38 @@ def execute(
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
     if opts.get("yield_per") and "stream_results" not in opts:
         core_opts["stream_results"] = True
+    if dml_mapper is not None:
+        return _orm_dml(session, conn, statement, params, opts, core_opts, dml_mapper, dml, many)
     if dml is not None:
         return _execute_dml(session, conn, statement, params, core_opts, dml)
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
     eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
+    eager.columns = _column_plans(statement, entities, eager.steps)
+    if eager.columns:
+        eager.statement = apply_plans(eager.statement, statement, entities, eager.columns)
     result = conn.execute(eager.statement, params, execution_options=core_opts)
     return _entity_result(session, entities, result, opts, eager)
+
+
+def _column_plans(statement: Any, layout: list[tuple[Mapper | None, int]],
+                  steps: list[JoinedStep]) -> dict[int, SlotPlan]:
+    """Per entity slot, the columns it leaves out (deferral, column options);
+    joined eager loaded objects: their mapping's deferral."""
+    options = column_options(statement)
+    plans = {}
+    for slot, (mapper, _n) in enumerate(layout):
+        if mapper is not None and (options or mapper.deferred_keys or mapper.expressions):
+            plan = column_plan_for(mapper, options)
+            if plan is not None:
+                plans[slot] = plan
+    for step in steps:
+        if step.rel.mapper.deferred_keys:
+            plan = column_plan_for(step.rel.mapper, [])
+            if plan is not None:
+                plan.expressions = []
+                plans[step.slot] = plan
+    return plans
 
 
 def eager_statement(statement: Any) -> Any:
@@ -161,6 +202,47 @@ _SESSION_OPTIONS = frozenset(
     }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
+
+
+def _orm_dml(
+    session: Session, conn: Any, statement: Any, params: Any, opts: dict[str, Any],
+    core_opts: dict[str, Any], mapper: Mapper, plan: Any, many: bool,
+) -> Any:
+    """INSERT/UPDATE/DELETE of a mapped class: bulk INSERT and bulk UPDATE by
+    primary key for a list of dictionaries (:mod:`session_ext.bulk`), the
+    statement of a joined-table subclass written to its own table, and
+    RETURNING of entities as the session's objects."""
+    returning = returning_elements(statement)
+    populate = bool(opts.get("populate_existing", False))
+    if many and isinstance(statement, Insert):
+        results = bulk.bulk_insert(mapper, conn, statement, list(params), opts, core_opts)
+        if mapper.table_parts:
+            objs = (bulk.joined_returning(session, mapper, statement, results[0], populate)
+                    if returning else [])
+            return rows_result(result_metadata([mapper.class_.__name__]), iter(objs), True)
+        result = results[0] if len(results) == 1 else results[0].merge(*results[1:])
+    elif many:
+        if returning:
+            raise exc.InvalidRequestError(
+                f"bulk UPDATE of {mapper.class_.__name__} by primary key (a list of "
+                "parameter dictionaries) cannot use RETURNING; leave out .returning(), or "
+                "run one UPDATE with .where() and .values()"
+            )
+        return bulk.bulk_update(session, mapper, conn, statement, list(params), core_opts)
+    else:
+        if mapper.table_parts and not isinstance(statement, Insert):
+            # as SQLAlchemy: the subclass's own table (other tables by criteria)
+            statement = dml_on_table(statement, mapper.local_table)
+        if plan is None:
+            result = conn.execute(statement, params, execution_options=core_opts)
+        else:
+            result = _execute_dml(session, conn, statement, params, core_opts, plan)
+    if not returning:
+        return result
+    layout = elements_layout(returning)
+    if all(m is None for m, _n in layout):
+        return result
+    return _entity_result(session, layout, result, opts, _EagerLoading.none(statement), False)
 
 
 def _dml_sync_plan(statement: Any, params: Any, opts: Any) -> tuple[Any, Any, Any]:
@@ -220,6 +302,8 @@ def _execute_dml(
     matched: list[tuple[Any, Any, bool]] = []  # (state, object, partly unloaded)
     if condition is None and _has_objects_of(session, mapper):
         pk_select = select(*mapper.primary_key)
+        if mapper.table_parts:
+            pk_select = pk_select.select_from(mapper.table)
         if statement.whereclause is not None:
             pk_select = pk_select.where(statement.whereclause)
         imap = session.identity_map.by_key
@@ -393,6 +477,8 @@ class _EagerLoading:
                         if poly is not None}
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
+        #: per entity slot: the columns left out (:mod:`session_ext.deferral`)
+        self.columns: dict[int, SlotPlan] = {}
         mappers = [m for m, _ in layout if m is not None]
         options = collect_options(statement)
         if not options and not (defaults and any(m.has_eager_defaults() for m in mappers)):
@@ -405,9 +491,22 @@ class _EagerLoading:
                             if mapper in o.path[0][0].parent.iterate_to_root()]
         self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
 
+    @classmethod
+    def none(cls, statement: Any) -> _EagerLoading:
+        """No eager loading (the RETURNING of an INSERT/UPDATE/DELETE)."""
+        self = cls.__new__(cls)
+        self.statement = statement
+        self.bundles = {}
+        self.layouts = {}
+        self.steps = []
+        self.post = {}
+        self.columns = {}
+        return self
+
     @property
     def active(self) -> bool:
-        return bool(self.steps or any(paths for _m, paths, _v in self.post.values()))
+        return bool(self.steps or any(paths for _m, paths, _v in self.post.values())
+                    or any(p.marks or p.expressions for p in self.columns.values()))
 
 
 def _entity_result(
@@ -416,6 +515,7 @@ def _entity_result(
     result: Any,
     opts: dict[str, Any],
     eager: _EagerLoading,
+    plain: bool = True,
 ) -> Result[Any]:
     """The Result of a statement that selects entities: rows become objects (and
     the objects of joined eager loads), built by converters made once here."""
@@ -423,10 +523,12 @@ def _entity_result(
     keys = list(result.keys())
     width = len(keys)
     out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles,
-                                            eager.layouts)
+                                            eager.layouts, eager.columns)
     steps = eager.steps
     for step in steps:
-        step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
+        plan = eager.columns.get(step.slot)
+        step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate,
+                                    skip=plan.skip if plan is not None else frozenset())
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
     scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))
@@ -456,7 +558,7 @@ def _entity_result(
     if yield_per:
         return _streamed_result(result, metadata, convert, steps, scalars_only, yield_per)
     rows = None
-    if scalars_only:
+    if scalars_only and plain:
         mapper = layout[0][0]
         if steps:  # joined eager loads: the columns of the joined-in tables too
             types = tuple(c.type for c in eager.statement.selected_columns)
@@ -477,6 +579,7 @@ def _entity_result(
 def _row_getters(
     session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
     bundles: dict[int, Any], polys: dict[int, Any],
+    plans: dict[int, SlotPlan] | None = None,
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -489,8 +592,16 @@ def _row_getters(
     for slot, (mapper, n) in enumerate(layout):
         if mapper is not None:
             out_keys.append(mapper.class_.__name__)
-            getters.append(entity_loader(session, mapper, offset, width, populate,
-                                         polys.get(slot)))
+            plan = plans.get(slot) if plans else None
+            if plan is None:
+                getters.append(entity_loader(session, mapper, offset, width, populate,
+                                             polys.get(slot)))
+            else:
+                load = entity_loader(session, mapper, offset, width, populate,
+                                     polys.get(slot), skip=plan.skip)
+                if plan.expr_index:
+                    load = with_expressions(load, plan, populate)
+                getters.append(load)
             slots.append(slot)
         elif slot in bundles:  # its values as a tuple, made the bundle's value by _bundled
             out_keys.append(bundles[slot].name)
@@ -767,6 +878,9 @@ def _after_rows(
         for objs in per_slot:
             for obj in objs:
                 instance_state(obj).load_context = ctx
+    for slot, plan in eager.columns.items():
+        if slot < len(per_slot):
+            mark_objects(per_slot[slot], plan)
     for slot, (mapper, paths, visited) in eager.post.items():
         if slot >= len(per_slot) or not paths:
             continue

@@ -31,6 +31,7 @@ def entity_loader(
     row_width: int,
     populate_existing: bool = False,
     layout: Any = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Callable[[Any], Any]:
     """A function turning a result row into the session's object for ``mapper``,
     whose columns sit at ``row[offset : offset + len(layout.select_columns)]``
@@ -38,24 +39,28 @@ def entity_loader(
     ``with_polymorphic()`` entity, whose rows have subclass tables' columns too).
     For a class of a polymorphic hierarchy, the row's discriminator picks the
     class of each object (the choice is made here, once, not per row for
-    other classes)."""
+    other classes).  ``skip``: column keys the row does not carry (deferred)."""
     if mapper.polymorphic_on is None:
-        return _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
+        return _object_loader(session, mapper, mapper, offset, row_width, populate_existing,
+                              skip)
     return _polymorphic_loader(session, mapper, offset, row_width, populate_existing,
-                               layout or mapper)
+                               layout or mapper, skip)
 
 
 def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width: int,
-                        populate_existing: bool, layout: Any) -> Callable[[Any], Any]:
+                        populate_existing: bool, layout: Any,
+                        skip: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
     """Rows of ``layout``'s SELECT to objects of the class their discriminator names."""
     pos = offset + layout.select_columns.index(mapper.polymorphic_on)
-    default = _object_loader(session, mapper, layout, offset, row_width, populate_existing)
+    default = _object_loader(session, mapper, layout, offset, row_width, populate_existing,
+                             skip)
     by_value = {}
     for sub in mapper.self_and_descendants():
         if sub.polymorphic_identity is not None:
             by_value[sub.polymorphic_identity] = (
                 default if sub is mapper
-                else _object_loader(session, sub, layout, offset, row_width, populate_existing)
+                else _object_loader(session, sub, layout, offset, row_width, populate_existing,
+                                    skip)
             )
     get = by_value.get
     known = mapper.polymorphic_map
@@ -81,12 +86,13 @@ def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width
 
 
 def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
-                   row_width: int, populate_existing: bool) -> Callable[[Any], Any]:
+                   row_width: int, populate_existing: bool,
+                   skip: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
     """Rows laid out as ``layout``'s SELECT to objects of ``mapper``'s class
     (the same mapper unless loading polymorphically)."""
     cls = mapper.class_
     new = cls.__new__
-    fill = _fill_positions(mapper, layout, offset)
+    fill = _fill_positions(mapper, layout, offset, skip)
     # the loader refers to the identity map, never to the session: get() keeps
     # loaders on the session, and a reference cycle would keep a closed session
     # (and so its deleted objects' "deleted" state) alive until gc runs
@@ -102,15 +108,17 @@ def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
                 d[k] = row[i]
             state.reset_changes()
             identity_map.release(state)
-        else:  # expired, or with columns known to be NULL: the row fills them in
+        else:  # expired, deferred, or with columns known to be NULL: the row fills them in
             for k, i in fill:
                 if k not in d:
                     d[k] = row[i]
+        if skip and state.expired and any(k not in d for k in skip):
+            return obj  # expired columns this row does not carry stay expired
         state.expired = False
         state.known_none = None
         return obj
 
-    factory = _loader_factory(mapper, layout, offset)
+    factory = _loader_factory(mapper, layout, offset, skip)
     # rows with the columns of a subclass's own tables (a SELECT of a joined-table
     # subclass, or with_polymorphic()) fill them in on objects loaded without them
     # (by a SELECT of the base class), as SQLAlchemy's ORM does
@@ -188,10 +196,11 @@ def unloaded_keys(mapper: Mapper, obj: Any) -> list[str]:
     return sorted(k for k in (*mapper.column_attr_keys, *mapper.relationships) if k not in d)
 
 
-def _fill_positions(mapper: Mapper, layout: Any, offset: int) -> list[tuple[str, int]]:
+def _fill_positions(mapper: Mapper, layout: Any, offset: int,
+                    skip: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
     """(attribute key, row index) of ``mapper``'s attributes in ``layout``'s SELECT."""
     out: list[tuple[str, int]] = []
-    seen: set[str] = set()
+    seen: set[str] = set(skip)
     col_to_key = mapper.col_to_key
     for i, col in enumerate(layout.select_columns):
         key = col_to_key.get(col)
@@ -201,14 +210,15 @@ def _fill_positions(mapper: Mapper, layout: Any, offset: int) -> list[tuple[str,
     return out
 
 
-def _loader_factory(mapper: Mapper, layout: Any, offset: int) -> Any:
+def _loader_factory(mapper: Mapper, layout: Any, offset: int,
+                    skip: frozenset[str] = frozenset()) -> Any:
     """A per-class row loader, generated once per (class, layout, column offset).
 
     The new object's ``__dict__`` is built by one dict display with the
     attribute names written in, which is several times cheaper than filling
     it key by key; the code is otherwise the same for every class.
     """
-    cache_key = ("row_loader", layout, offset)
+    cache_key = ("row_loader", layout, offset, skip)
     factory = mapper._stmt_cache.get(cache_key)
     if factory is not None:
         return factory
@@ -228,7 +238,7 @@ def _loader_factory(mapper: Mapper, layout: Any, offset: int) -> Any:
             "            return None\n"
             "        key = (icls, ident, None)"
         )
-    fill = ", ".join(f"{k!r}: row[{i}]" for k, i in _fill_positions(mapper, layout, offset))
+    fill = ", ".join(f"{k!r}: row[{i}]" for k, i in _fill_positions(mapper, layout, offset, skip))
     source = f"""
 def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
     imap_get = imap.get
@@ -241,7 +251,7 @@ def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, no
         if state is not None:
             obj = state()  # state.obj(), without the method lookup
             if obj is not None:
-                if populate or state.expired or state.known_none:
+                if populate or state.expired or state.known_none or state.load_options:
                     return existing(state, obj, row)
                 return obj
         obj = new(cls)
@@ -358,6 +368,7 @@ def get_by_identity(
         or execution_options
         or bind_arguments
         or (mapper.relationships and mapper.has_eager_defaults())
+        or mapper.deferred_keys
     ):
         # load like a query, so loader options and the relationships'
         # lazy="joined"/"selectin" apply (and no direct lane is taken)
@@ -402,8 +413,14 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         )
     mapper = state.mapper
     d = obj.__dict__
+    options = state.load_options
+    if key is not None and (key in mapper.deferred_keys or (options and key in options)):
+        return _load_deferred(session, state, key, d)
     known_none = state.known_none or ()
     missing = tuple(k for k in mapper.column_attr_keys if k not in d and k not in known_none)
+    if missing and (mapper.deferred_keys or options):
+        missing = tuple(k for k in missing if k not in mapper.deferred_keys
+                        and not (options and k in options))
     if not missing:
         state.expired = False
         return
@@ -430,8 +447,64 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+    if options and mapper.expressions:
+        _reload_expressions(session, state, d, options)
     if unloaded:
         listening.fire_instance(mapper, "refresh", obj, LoadContext(session), unloaded)
+
+
+def _reload_expressions(session: Session, state: InstanceState, d: dict[str, Any],
+                        options: dict[str, Any]) -> None:
+    """A reload of an object a query gave ``with_expression()`` values to
+    evaluates those expressions again (SQLAlchemy reloads with the query's
+    options)."""
+    from sqlalchemy import and_, select
+
+    mapper = state.mapper
+    exprs = [(k, options[k]) for k in mapper.expressions
+             if k not in d and isinstance(options.get(k), ExpressionMark)]
+    if not exprs:
+        return
+    stmt = select(*(m.expr for _k, m in exprs)).where(
+        and_(*(c == v for c, v in zip(mapper.primary_key, state.key[1]))))  # type: ignore[index]
+    if mapper.table_parts:
+        stmt = stmt.select_from(mapper.table)
+    row = _connection(session, mapper).execute(stmt).first()
+    if row is not None:
+        for (k, _m), v in zip(exprs, row):
+            d[k] = v
+
+
+class ExpressionMark:
+    """``state.load_options[key]`` of a ``with_expression()`` attribute: the
+    expression the object was loaded with."""
+
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+
+def _load_deferred(session: Session, state: InstanceState, key: str, d: dict[str, Any]) -> None:
+    """Load a deferred column (with the rest of its ``deferred_group``) by key."""
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, key)
+    if session.objects.flushable():
+        autoflush(session)
+    group = state.mapper.deferred_groups.get(key, (key,))
+    missing = tuple(k for k in group if k not in d) or (key,)
+    if key not in missing:
+        missing = (key, *missing)
+    row = _row_by_pk(session, state.mapper, missing, state.key[1])  # type: ignore[index]
+    if row is None:
+        raise exc.ObjectDeletedError(
+            f"Instance {exc.state_str(state)} has been deleted, or its row is otherwise not "
+            f"present (primary key {state.key[1]!r}); it cannot be refreshed. Expunge it "  # type: ignore[index]
+            "from the session or roll back"
+        )
+    for k, v in zip(missing, row):
+        d[k] = v
 
 
 def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
@@ -516,6 +589,8 @@ def expire_state(session: Session, state: InstanceState, attribute_names: list[s
             d.pop(k, None)
         for k in mapper.relationships:
             d.pop(k, None)
+        for k in mapper.expressions:  # with_expression() values are not kept
+            d.pop(k, None)
         state.committed = {}
         state.known_none = None
     else:
@@ -547,7 +622,8 @@ def expire_all_states(session: Session, states: list[InstanceState]) -> None:
         mapper = state.mapper
         if mapper is not last_mapper:
             last_mapper = mapper
-            keys = mapper.column_attr_keys + tuple(mapper.relationships)
+            keys = (mapper.column_attr_keys + tuple(mapper.relationships)
+                    + tuple(mapper.expressions))
         pop = obj.__dict__.pop
         for k in keys:
             pop(k, None)

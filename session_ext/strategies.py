@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
 
-from . import exc
+from . import deferral, exc
 from .compat import (
     WITH_OPTIONS,
     ClauseAdapter,
@@ -84,8 +84,24 @@ class JoinedVariant(str):
         return (self.innerjoin, self.contains, self.target)
 
 
+class WithColumns(str):
+    """A loader strategy name carrying column options for the related objects'
+    SELECT (``selectinload(User.books).load_only(Book.title)``)."""
+
+    columns: tuple[Any, ...]
+
+    def __new__(cls, strategy: str, columns: tuple[Any, ...]) -> WithColumns:
+        self = super().__new__(cls, str(strategy))
+        self.columns = columns
+        return self
+
+    def _variant_key(self) -> tuple[Any, ...]:
+        return (str(self), tuple(o.path_key for o in self.columns))
+
+
 def _strategy_key(strategy: str) -> Any:
-    return strategy._variant_key() if isinstance(strategy, JoinedVariant) else strategy
+    variant = getattr(strategy, "_variant_key", None)
+    return variant() if variant is not None else strategy
 
 
 class LoaderOption(PathOption):
@@ -150,6 +166,27 @@ class LoaderOption(PathOption):
 
     def noload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "noload")
+
+    def defaultload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, _as_relationship(attr).lazy)
+
+    # column options for the objects the last relationship loads
+    def _with_columns(self, option: Any) -> LoaderOption:
+        rel, strategy = self.path[-1]
+        columns = (*getattr(strategy, "columns", ()), option)
+        return LoaderOption((*self.path[:-1], (rel, WithColumns(strategy, columns))))
+
+    def load_only(self, *attrs: Any, raiseload: bool = False) -> LoaderOption:
+        return self._with_columns(deferral.load_only(*attrs, raiseload=raiseload))
+
+    def defer(self, attr: Any, *more: Any, raiseload: bool = False) -> LoaderOption:
+        return self._with_columns(deferral.defer(attr, *more, raiseload=raiseload))
+
+    def undefer(self, attr: Any, *more: Any) -> LoaderOption:
+        return self._with_columns(deferral.undefer(attr, *more))
+
+    def undefer_group(self, name: str) -> LoaderOption:
+        return self._with_columns(deferral.undefer_group(name))
 
     def __repr__(self) -> str:
         return " -> ".join(f"{s}({rel.class_attribute})" for rel, s in self.path)
@@ -245,6 +282,13 @@ def raiseload(attr: Any, sql_only: bool = False) -> LoaderOption:
     return LoaderOption(((_as_relationship(attr), "raise_on_sql" if sql_only else "raise"),))
 
 
+def defaultload(attr: Any) -> LoaderOption:
+    """The relationship's own ``lazy=`` loading, to chain options after it
+    (``defaultload(User.books).load_only(Book.title)``)."""
+    rel = _as_relationship(attr)
+    return LoaderOption(((rel, rel.lazy),))
+
+
 def noload(attr: Any) -> LoaderOption:
     """Leave the relationship empty (None / []) without loading it."""
     return LoaderOption(((_as_relationship(attr), "noload"),))
@@ -306,22 +350,24 @@ class _Loader(LoaderStrategy):
                 f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
                 "closes (e.g. with selectinload), or keep the session open"
             )
-        value = lazy_load(session, rel, state, obj)
+        how = state.load_options.get(rel.key) if state.load_options else None
+        value = lazy_load(session, rel, state, obj, getattr(how, "columns", ()))
         obj.__dict__[rel.key] = value
         return value
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool) -> None:
+                   populate: bool, columns: tuple[Any, ...] = ()) -> None:
         """Apply the strategy to the ``objects`` a statement loaded."""
-        if self.name == rel.lazy:
+        if self.name == rel.lazy and not columns:
             return
         key = rel.key
+        how = WithColumns(self.name, columns) if columns else self.name
         for obj in objects:
             st = instance_state(obj)
             if st.load_options is None:
                 st.load_options = {}
-            st.load_options[key] = self.name
+            st.load_options[key] = how
 
 
 @register_loader
@@ -396,7 +442,7 @@ class SelectinLoader(_Loader):
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool) -> None:
+                   populate: bool, columns: tuple[Any, ...] = ()) -> None:
         key = rel.key
         if rel.eager_unsupported:
             for obj in objects:  # criteria eager loading can't express: load one by one
@@ -406,7 +452,7 @@ class SelectinLoader(_Loader):
         joined = [p for p in child_paths
                   if LOADER_STRATEGIES[p[0][1]].joins and p[0][0]._primaryjoin is None]
         rest = [p for p in child_paths if not any(p is j for j in joined)]
-        children = selectin_load(session, rel, objects, populate, joined)
+        children = selectin_load(session, rel, objects, populate, [*joined, *columns])
         if children or rest:
             post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
 
@@ -430,11 +476,12 @@ def _values(obj: Any, keys: Sequence[str]) -> tuple[Any, ...] | None:
     return None if any(v is None for v in vals) else vals
 
 
-def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: Any) -> Any:
+def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: Any,
+              columns: tuple[Any, ...] = ()) -> Any:
     values = _values(obj, rel.parent_keys)
     if values is None:
         return rel.empty_value(state)
-    if rel.identity_lookup:
+    if rel.identity_lookup and not columns:
         target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
         if target_state is not None:
             target = target_state.obj()
@@ -454,7 +501,8 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
-    result = session.execute(rel.lazy_stmt, params, execution_options={UNIQUE_OK: True})
+    stmt = rel.lazy_stmt.options(*columns) if columns else rel.lazy_stmt
+    result = session.execute(stmt, params, execution_options={UNIQUE_OK: True})
     items = list(result.scalars().all())
     if rel.uselist:
         return InstrumentedList(items, state, rel)
@@ -466,6 +514,7 @@ Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
+    """The relationship loader options of ``statement``."""
     out: list[LoaderOption] = []
     for o in getattr(statement, WITH_OPTIONS, ()):
         if isinstance(o, LoaderOption):
@@ -646,8 +695,10 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
             load_subclass_columns(session, mapper, objects, path[0][0].mappers, populate)
     for key, (strategy, child_paths) in plan.items():
         rel = mapper.relationships[key]
+        columns = getattr(strategy, "columns", None)
         LOADER_STRATEGIES[strategy].after_rows(  # type: ignore[attr-defined]
-            session, rel, objects, child_paths, visited, populate
+            session, rel, objects, child_paths, visited, populate,
+            **({"columns": columns} if columns else {}),
         )
     _subclass_relationships(session, mapper, objects, option_paths, visited, populate)
 
@@ -680,10 +731,15 @@ def _in(cols: list[Any], values: list[tuple[Any, ...]]) -> Any:
     return tuple_(*cols).in_(values)
 
 
-def _run(session: Session, stmt: Any, joined: list[Path]) -> Any:
+def _run(session: Session, stmt: Any, joined: list[Any]) -> Any:
+    """Run a relationship's SELECT; ``joined``: option paths of joined steps on
+    the related objects (and column options for them)."""
     opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True}
-    if joined:
-        stmt = stmt.options(*[LoaderOption(tuple(p)) for p in joined])
+    paths = [p for p in joined if not isinstance(p, deferral.ColumnOption)]
+    if len(paths) < len(joined):
+        stmt = stmt.options(*[p for p in joined if isinstance(p, deferral.ColumnOption)])
+    if paths:
+        stmt = stmt.options(*[LoaderOption(tuple(p)) for p in paths])
         opts["_se_explicit_eager_only"] = True
     return session.execute(stmt, execution_options=opts)
 
@@ -771,6 +827,10 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
     for chunk in _chunks(_keys_of(pending)):
         if not chunk:
             continue
+        if any(isinstance(p, deferral.ColumnOption) for p in joined):
+            # column options may leave the foreign key unloaded: select it apart
+            _selectin_by_columns(session, rel, chunk, joined, grouped)
+            continue
         stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *rel.extra_criteria)
         if rel.order_by:
             stmt = stmt.order_by(*rel.order_by)
@@ -787,6 +847,19 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
     for items in grouped.values():
         children.extend(items)
     return children
+
+
+def _selectin_by_columns(session: Session, rel: Relationship, chunk: list[Any],
+                         joined: list[Any], grouped: dict[tuple[Any, ...], list[Any]]) -> None:
+    """One-to-many selectin loading reading the parents' keys from columns of
+    their own (the children's may be deferred)."""
+    fk_cols = [fk for _, fk in rel.sync_pairs]
+    stmt = select(rel.mapper.class_, *fk_cols).where(_in(fk_cols, chunk), *rel.extra_criteria)
+    if rel.order_by:
+        stmt = stmt.order_by(*rel.order_by)
+    n = len(fk_cols)
+    for row in _run(session, stmt, joined):
+        grouped.setdefault(tuple(row[1 : 1 + n]), []).append(row[0])
 
 
 def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pending],

@@ -436,9 +436,11 @@ def test_mistakes_are_named(body: str, error: type[Exception], match: str) -> No
         exec(text, {**vars(session_ext), "Optional": Optional}, namespace)
 
 
-def test_deferred_columns_are_refused() -> None:
-    with pytest.raises(session_ext.exc.ArgumentError, match="deferred"):
-        mapped_column(deferred=True)
+def test_deferred_columns_record_their_group_and_raiseload() -> None:
+    assert mapped_column(deferred=True).deferral == (None, False)
+    assert mapped_column(deferred_group="g").deferral == ("g", False)
+    assert mapped_column(deferred=True, deferred_raiseload=True).deferral == (None, True)
+    assert mapped_column().deferral is None
 
 
 def test_write_only_and_dynamic_map_to_their_loader_or_say_what_to_use() -> None:
@@ -567,3 +569,46 @@ def test_single_table_inheritance_with_typed_models(engine: Any) -> None:
             module.Base.metadata.drop_all(engine)
     assert seen["se"] == seen["sa"]
     assert seen["se"] == ([("Manager", "m"), ("Engineer", "e"), ("Employee", "p")], ["x"])
+
+
+def test_an_annotation_naming_a_class_of_another_base_resolves_in_its_own_registry() -> None:
+    # a model declared again on a new base, in a function, while the module's
+    # name is a class of the old base (SQLAlchemy's docs do this at the prompt):
+    # the annotation's string names the class of the declaring base's registry
+    module = types.ModuleType("registry_example")
+    module.__dict__.update({k: v for k, v in vars(session_ext).items() if not k.startswith("_")})
+    module.ForeignKey = ForeignKey  # type: ignore[attr-defined]
+    text = """
+from typing import List
+class OldBase(DeclarativeBase):
+    pass
+class Book(OldBase):
+    __tablename__ = "reg_book"
+    id: Mapped[int] = mapped_column(primary_key=True)
+class Owner(OldBase):
+    __tablename__ = "reg_owner"
+    id: Mapped[int] = mapped_column(primary_key=True)
+def declare():
+    class Base(DeclarativeBase):
+        pass
+    class Owner(Base):
+        __tablename__ = "reg_owner"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        books: Mapped[List["Book"]] = relationship(back_populates="owner")
+    class Book(Base):
+        __tablename__ = "reg_book"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        owner_id: Mapped[int] = mapped_column(ForeignKey("reg_owner.id"))
+        owner: Mapped["Owner"] = relationship(back_populates="books")
+    return Owner, Book
+NewOwner, NewBook = declare()
+"""
+    sys.modules["registry_example"] = module
+    try:
+        exec(text, module.__dict__)
+        owner = module.NewOwner
+        session_ext.inspect(owner).registry.configure()
+        assert owner.books.property.mapper.class_ is module.NewBook
+        assert module.NewBook.owner.property.mapper.class_ is owner
+    finally:
+        del sys.modules["registry_example"]

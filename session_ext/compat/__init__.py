@@ -131,6 +131,21 @@ def has_multi_values(statement: Any) -> bool:
     return bool(statement._multi_values)
 
 
+def returning_elements(statement: Any) -> tuple[Any, ...]:
+    """The elements an INSERT/UPDATE/DELETE's ``.returning()`` was given, as
+    coerced (an entity is its annotated table); empty when none.  2.0.0-2.1.x."""
+    return tuple(getattr(statement, "_returning", ()) or ())
+
+
+def dml_on_table(statement: Any, table: Any) -> Any:
+    """A copy of an UPDATE/DELETE naming ``table`` as its target instead (a
+    joined-table subclass's statement written to the subclass's own table),
+    everything else kept.  2.0.0-2.1.x."""
+    new = statement._generate()
+    new.table = table
+    return new
+
+
 def where_criteria(statement: Any) -> tuple[Any, ...]:
     """The WHERE expressions of an UPDATE or DELETE (ANDed).  2.0.0-2.1.x."""
     return tuple(statement._where_criteria)
@@ -348,12 +363,14 @@ def handle_driver_error(conn: Any, error: BaseException, statement: str, params:
 __all__ = [
     "ANNOTATIONS", "ClauseAdapter", "EXECUTION_OPTIONS", "ForUpdateArg", "PathOption",
     "WITH_OPTIONS", "annotate", "async_proxy_for", "autoincrement_column", "bind_processor",
-    "chunked_result", "connection_options", "copy_column", "copy_schema_item", "dml_values",
+    "chunked_result", "connection_options", "copy_column", "copy_schema_item", "dml_on_table",
+    "dml_values",
     "find_tables",
     "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
     "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
     "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",
-    "require_unique", "result_metadata", "rows_result", "select_froms", "selected_width",
+    "require_unique", "result_metadata", "returning_elements", "rows_result", "select_froms",
+    "selected_width",
     "type_affinity", "unannotated", "unobserved_in_transaction", "where_criteria",
 ]
 

@@ -70,10 +70,11 @@ def _column_in(selectable: Any, column: Any) -> Any:
 
 
 def entity_over(mapper: Any, selectable: Any, name: str | None,
-                what: str) -> tuple[Any, dict[Any, Any]]:
+                what: str, extra: tuple[Any, ...] = ()) -> tuple[Any, dict[Any, Any]]:
     """A FROM element whose rows load as ``mapper``'s objects, reading them from
     ``selectable`` (an alias, subquery or CTE naming the table's columns), and
-    which of its columns stands for each table column."""
+    which of its columns stands for each table column; ``extra``: columns of
+    ``selectable`` it carries after the class's (read by ``with_expression()``)."""
     cols = []
     for table_col in mapper.select_columns:
         col = _column_in(selectable, table_col)
@@ -84,10 +85,10 @@ def entity_over(mapper: Any, selectable: Any, name: str | None,
                 f"{mapper.table.name!r}, named as there"
             )
         cols.append(col)
-    if cols != list(selectable.c):
+    if cols + list(extra) != list(selectable.c):
         # rows load by position: read exactly the class's columns, in table order
-        selectable = select(*cols).subquery(name)
-        cols = list(selectable.c)
+        selectable = select(*cols, *extra).subquery(name)
+        cols = list(selectable.c)[: len(cols)]
     entity = with_plugin(selectable._annotate({ENTITY_ANNOTATION: mapper}))
     return entity, dict(zip(mapper.select_columns, cols))
 
@@ -149,7 +150,13 @@ class JoinAwareSelectState(SelectState):
         for element in statement._raw_columns:
             mapper = element._annotations.get(ENTITY_ANNOTATION)
             if mapper is not None:
-                elements.append(entity_over(mapper, sub, None, "from_statement")[0])
+                extra: tuple[Any, ...] = ()
+                if len(statement._raw_columns) == 1:
+                    # one entity: the statement's other columns ride along after
+                    # its own, for a with_expression() naming one of them
+                    own = {id(_column_in(sub, c)) for c in mapper.select_columns}
+                    extra = tuple(c for c in sub.c if id(c) not in own)
+                elements.append(entity_over(mapper, sub, None, "from_statement", extra)[0])
             else:
                 elements.append(sub.c[element.name])
         stmt = select(*elements)

@@ -8,8 +8,10 @@ value from ``obj.__dict__`` and records the old value on first change.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
+from .. import exc
 from ..protocols import loaders
 from ..state import (
     NO_VALUE,
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
     from sqlalchemy.schema import Column
 
     from ..protocols import MapperLike as Mapper  # mapper.py imports this module
+
+
+#: deferred columns (``mapped_column(deferred=True)``, ``deferred()``):
+#: column -> (deferred_group or None, raiseload); read by the mapper
+DEFERRED_COLUMNS: weakref.WeakKeyDictionary[Any, tuple[str | None, bool]] = (
+    weakref.WeakKeyDictionary())
 
 
 class ColumnAttribute:
@@ -86,6 +94,12 @@ class ColumnAttribute:
         known_none = state.known_none
         if known_none and self.key in known_none:
             return None  # left out of the INSERT: NULL, and not loaded (no SQL)
+        options = state.load_options
+        if options and options.get(self.key) == "raise":
+            raise exc.InvalidRequestError(
+                f"'{self.mapper.class_.__name__}.{self.key}' is not available due to "
+                "raiseload=True"
+            )
         loaders.load_expired_attributes(state, self.key)
         return obj.__dict__.get(self.key)
 
@@ -100,3 +114,40 @@ class ColumnAttribute:
     # class-level helpers ----------------------------------------------------
     def __repr__(self) -> str:
         return f"<ColumnAttribute {self.mapper.class_.__name__}.{self.key}>"
+
+
+class ExpressionAttribute:
+    """``query_expression()``: an attribute a query fills with
+    ``with_expression(attr, expr)``; None on objects loaded without it (or
+    its ``default_expr``'s value).  On the class it is this descriptor."""
+
+    is_relationship = False
+    is_column_expression = True
+
+    def __init__(self, default_expr: Any = None) -> None:
+        self.default_expr = default_expr
+        self.key: str = ""
+        self.mapper: Any = None
+
+    def _se_declare(self, mapper: Any, key: str) -> None:
+        self.mapper = mapper
+        self.key = key
+        mapper.expressions[key] = self
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.__dict__.get(self.key)
+
+    def __repr__(self) -> str:
+        owner = self.mapper.class_.__name__ if self.mapper is not None else "?"
+        return f"<query_expression {owner}.{self.key}>"
+
+
+def query_expression(default_expr: Any = None) -> Any:
+    """A mapped attribute loaded only by ``with_expression()`` (see
+    :class:`ExpressionAttribute`)."""
+    return ExpressionAttribute(default_expr)

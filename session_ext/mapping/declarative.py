@@ -261,7 +261,8 @@ def _collect_properties(cls: type) -> tuple[dict[str, Column[Any]], dict[str, An
                     )
                 if not dataclass:
                     _refuse_dataclass_options(cls, key, getattr(value, "dataclass_options", {}))
-                typed.configure_relationship(value, cls, key, ann)
+                if not getattr(value, "is_column_expression", False):
+                    typed.configure_relationship(value, cls, key, ann)
                 props[key] = value
             elif ann is not None:
                 raise exc.ArgumentError(

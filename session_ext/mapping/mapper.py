@@ -17,7 +17,7 @@ from sqlalchemy.schema import Column, Table
 from .. import exc
 from ..compat import ANNOTATIONS, annotate, autoincrement_column
 from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
-from .attributes import ColumnAttribute
+from .attributes import DEFERRED_COLUMNS, ColumnAttribute
 from .polymorphic import default_polymorphic, polymorphic_from
 
 #: Table -> Mapper of every mapped table (for binds given per class)
@@ -84,6 +84,8 @@ class Mapper:
         self.column_attrs: dict[str, ColumnAttribute] = Properties()
         self.relationships: dict[str, Any] = Properties()
         self.col_to_key: dict[Column[Any], str] = {}
+        #: ``query_expression()`` attributes by key
+        self.expressions: dict[str, Any] = {}
         if not table.primary_key.columns:
             raise exc.ArgumentError(
                 f"Mapper for class {class_.__name__} could not assemble a primary key: "
@@ -128,6 +130,7 @@ class Mapper:
         self.columns: tuple[Column[Any], ...] = Columns(cols)
         self.columns._by_key = {self.col_to_key[c]: c for c in cols}  # type: ignore[attr-defined]
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
+        self._configure_deferral(cols)
         #: the types of ``select_columns``
         self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)
         self.pk_keys: tuple[str, ...] = tuple(self.col_to_key[c] for c in self.primary_key)
@@ -178,6 +181,20 @@ class Mapper:
             self.table_parts = tuple(
                 self.table_part(m.local_table) for m in reversed(self.iterate_to_root())
                 if m.table is not m.inherits_table())
+
+    def _configure_deferral(self, cols: list[Column[Any]]) -> None:
+        """Deferred columns: keys, the keys loaded together with each, raising ones."""
+        deferral = {self.col_to_key[c]: DEFERRED_COLUMNS[c] for c in cols
+                    if c in DEFERRED_COLUMNS and not c.primary_key}
+        #: key -> (deferred_group or None, raiseload) of each deferred column
+        self.deferral: dict[str, tuple[str | None, bool]] = deferral
+        self.deferred_keys: frozenset[str] = frozenset(deferral)
+        self.deferred_raise: frozenset[str] = frozenset(
+            k for k, (_g, raising) in deferral.items() if raising)
+        self.deferred_groups: dict[str, tuple[str, ...]] = {
+            k: tuple(o for o, (og, _r) in deferral.items() if og == g) if g is not None else (k,)
+            for k, (g, _r) in deferral.items()
+        }
 
     def inherits_table(self) -> Any:
         """The table of the parent class (None for a root)."""

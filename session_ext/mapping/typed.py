@@ -53,6 +53,7 @@ from sqlalchemy.schema import Column
 
 from .. import exc
 from ..compat import copy_schema_item
+from .attributes import DEFERRED_COLUMNS
 
 _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)
@@ -160,7 +161,7 @@ class MappedColumn(Mapped[_T]):
     key included, is new for each class)."""
 
     __slots__ = ("args", "kwargs", "type", "nullable", "column_default", "sort_order",
-                 "dataclass_opts", "use_existing")
+                 "dataclass_opts", "use_existing", "deferral")
 
     def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any], type_: Any,
                  nullable: Any, column_default: Any, sort_order: int,
@@ -175,10 +176,12 @@ class MappedColumn(Mapped[_T]):
         self.column_default = column_default
         self.sort_order = sort_order
         self.dataclass_opts = dataclass_opts
+        #: ``(deferred_group, deferred_raiseload)`` of a deferred column, else None
+        self.deferral: tuple[str | None, bool] | None = None
 
     def merged_over(self, base: MappedColumn[Any]) -> MappedColumn[Any]:
         """This column's arguments on top of ``base``'s (from ``Annotated``)."""
-        return MappedColumn(
+        merged = MappedColumn(
             base.args + self.args,
             {**base.kwargs, **self.kwargs},
             self.type if self.type is not None else base.type,
@@ -188,6 +191,8 @@ class MappedColumn(Mapped[_T]):
             {**base.dataclass_opts, **self.dataclass_opts},
             self.use_existing or base.use_existing,
         )
+        merged.deferral = self.deferral or base.deferral
+        return merged
 
     def build(self, key: str, type_: Any, nullable: bool | None) -> Column[Any]:
         """A new ``Column`` for attribute ``key`` of one class."""
@@ -204,6 +209,8 @@ class MappedColumn(Mapped[_T]):
             col = Column(name, type_, *args, **kwargs)
         if self.use_existing:
             USE_EXISTING.add(col)
+        if self.deferral is not None:
+            DEFERRED_COLUMNS[col] = self.deferral
         return col
 
     def __repr__(self) -> str:
@@ -226,6 +233,8 @@ def mapped_column(
     nullable: bool | None = _UNSET,
     primary_key: bool | None = False,
     deferred: bool = False,
+    deferred_group: str | None = None,
+    deferred_raiseload: bool | None = None,
     name: str | None = None,
     type_: Any = None,
     autoincrement: Any = "auto",
@@ -242,14 +251,11 @@ def mapped_column(
     ``default`` (or ``insert_default``) is the column's Python-side default;
     ``init``/``repr``/``default_factory``/``compare``/``kw_only``/``hash`` are
     for :class:`~session_ext.MappedAsDataclass` models. ``sort_order`` moves the
-    column within the table (lower first; 0 is the default).
+    column within the table (lower first; 0 is the default). ``deferred=True``
+    leaves the column out of the class's SELECTs until it is read (or a query
+    undefers it); ``deferred_group`` loads the columns of one group together,
+    ``deferred_raiseload=True`` makes reading it unloaded raise instead.
     """
-    if deferred:
-        raise exc.ArgumentError(
-            "mapped_column(deferred=True): session_ext loads every column of a row; "
-            "deferred column loading is not supported (leave the argument out, or "
-            "select the columns you want with select(User.id, User.name))"
-        )
     positional = [a for a in (__name_pos, __type_pos) if a is not None]
     if positional and isinstance(positional[0], str):
         if name is not None:
@@ -274,8 +280,11 @@ def mapped_column(
                               ("dataclass_metadata", dataclass_metadata))
             if v is not _UNSET}
     column_default = insert_default if insert_default is not _UNSET else default
-    return MappedColumn(tuple(args), kwargs, type_, nullable, column_default, sort_order, opts,
+    spec = MappedColumn(tuple(args), kwargs, type_, nullable, column_default, sort_order, opts,
                         use_existing_column)
+    if deferred or deferred_group is not None or deferred_raiseload:
+        spec.deferral = (deferred_group, bool(deferred_raiseload))
+    return spec
 
 
 def _is_type(obj: Any) -> bool:
