@@ -261,6 +261,11 @@ class Session(_TransactionControl):
     def __repr__(self) -> str:
         return f"<session_ext.Session {self.hash_key} bind={self.bind!r}>"
 
+    @classmethod
+    def object_session(cls, instance: object) -> Session | None:
+        """The session ``instance`` belongs to, or None (the module's :func:`object_session`)."""
+        return object_session(instance)
+
     # ------------------------------------------------------------------ object collections
     @property
     def new(self) -> list[object]:
