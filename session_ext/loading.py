@@ -300,7 +300,7 @@ def get_by_identity(
         if obj is not None:
             if mapper.inherits is not None and not isinstance(obj, mapper.class_):
                 return None  # get(Manager, 1) when 1 is an Engineer
-            if state.expired and state.unloaded and row_is_gone(session, state, obj):
+            if state.expired and state.unloaded_columns and row_is_gone(session, state, obj):
                 return None
             return obj
     if _dead:
@@ -447,7 +447,7 @@ def refresh_state(
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
-    state.expired = bool(state.unloaded)
+    state.expired = bool(state.unloaded_columns)
     return True
 
 

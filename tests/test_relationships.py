@@ -1474,9 +1474,28 @@ def test_refresh_expire_cascade_on_refresh(db, count_statements):
             conn.execute(update(orders).values(label="o2"))
         s.refresh(order)
         assert order.label == "o2"
+        # as SQLAlchemy (and its cascades page): the cascade expires the children,
+        # it does not refresh them; they load when next read
+        assert "name" not in item.__dict__
         with count_statements(db) as log:
-            assert item.name == "new"  # refreshed with the parent, no further SQL
-        assert log.count == 0
+            assert item.name == "new"
+        assert log.count == 1
+
+
+def test_unloaded_names_relationships_too(db):
+    # as SQLAlchemy's InstanceState.unloaded; expired_attributes stays columns only
+    with Session(db) as s:
+        u = User(name="u", addresses=[Address(email="a")])
+        s.add(u)
+        s.commit()
+        assert {"name", "addresses"} <= inspect(u).unloaded
+        assert u.name == "u"
+        assert "name" not in inspect(u).unloaded and "addresses" in inspect(u).unloaded
+        assert len(u.addresses) == 1
+        assert "addresses" not in inspect(u).unloaded
+        s.expire(u)
+        assert "addresses" in inspect(u).unloaded
+        assert "addresses" not in inspect(u).expired_attributes
 
 
 def test_without_refresh_expire_cascade_children_keep_values(db):

@@ -315,16 +315,15 @@ class Photo(Base):
 # -- the sections ----------------------------------------------------------------
 
 def configuring(engine, seen):
-    cascades = {}
-    for cls, key in ((Order, "items"), (Order, "customer"), (Fruit, "basket"),
-                     (Basket, "fruits"), (User, "addresses"), (Left, "children")):
-        prop = inspect(cls).relationships[key]
-        cascades[f"{cls.__name__}.{key}"] = sorted(prop.cascade)
-    seen["config.cascades"] = cascades
-
     with Session(engine) as session:
         order = Order(items=[Item(), Item()], customer=Customer(name="c"))
         basket = Basket()
+        cascades = {}
+        for cls, key in ((Order, "items"), (Order, "customer"), (Fruit, "basket"),
+                         (Basket, "fruits"), (User, "addresses"), (Left, "children")):
+            prop = inspect(cls).relationships[key]
+            cascades[f"{cls.__name__}.{key}"] = sorted(prop.cascade)
+        seen["config.cascades"] = cascades
         basket.fruits.extend([Fruit(), Fruit()])
         session.add_all([order, basket])
         session.commit()
@@ -381,8 +380,7 @@ def bidirectional(engine, seen):
         session.add(o2)
         i2 = Parcel()
         i2.shipment = o2
-        seen["backref.assign"] = [o2 in session, i2 in o2.parcels, i2 in session,
-                                  state(i2)]
+        seen["backref.assign"] = [o2 in session, i2 in o2.parcels, i2 in session]
         session.add(i2)
         session.commit()
         seen["backref.saved"] = session.execute(
@@ -576,6 +574,7 @@ def refresh_expire_expunge(engine, seen):
             loaded_keys(p) for p in photos]
         seen["refresh.child_value"] = photos[0].caption
 
+        seen["expunge.reloaded"] = [p.caption for p in album.photos]
         session.expunge(album)
         seen["expunge.cascaded"] = [state(album)] + [state(p) for p in photos]
         seen["expunge.session_empty"] = list(session)
