@@ -371,6 +371,7 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         if not missing:
             state.expired = False
             return
+    whole = all(k not in d for k in mapper.pk_keys)  # expired as a whole, not some names
     row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(
@@ -381,6 +382,16 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
+    if whole and mapper.relationships and mapper.eager_relationships:
+        _load_eager(mapper, state, obj, d)
+
+
+def _load_eager(mapper: Mapper, state: InstanceState, obj: object, d: dict[str, Any]) -> None:
+    """Load the unloaded relationships that load eagerly by default (``lazy="selectin"``
+    / ``"joined"``), as SQLAlchemy does when it reloads an expired or refreshed object."""
+    for rel in mapper.eager_relationships:
+        if rel.key not in d:
+            rel.load_now(state, obj)
 
 
 def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
@@ -440,6 +451,8 @@ def refresh_state(
         for n in mapper.relationships:
             if n not in state.committed:
                 d.pop(n, None)
+        if mapper.eager_relationships:
+            _load_eager(mapper, state, obj, d)
     for n in rel_names:
         d.pop(n, None)
         state.committed.pop(n, None)
