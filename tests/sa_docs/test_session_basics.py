@@ -4,8 +4,9 @@ the import lines changed (see tests/doc_programs.py).
 
 Sections covered, in page order: opening and closing a session; framing a
 begin / commit / rollback block; using a sessionmaker (``sessionmaker.begin()``
-too); querying; adding new or existing items; deleting (the relationship rules:
-SET NULL by default, ``delete`` cascade, many-to-many rows, unloaded
+and ``sessionmaker.configure()`` too); querying; adding new or existing items;
+deleting (the relationship rules: SET NULL by default, ``delete`` cascade,
+many-to-many rows, unloaded
 collections, a deleted object left in its collection until expired); flushing
 (autoflush, ``autoflush=False``, ``no_autoflush``, a failed flush needing
 ``rollback()``); get by primary key (composite keys as tuple and dict); expiring
@@ -206,6 +207,12 @@ def using_a_sessionmaker(engine, seen):
         seen["maker.begin_in_tx"] = session.in_transaction()
     seen["maker.after_begin_block"] = [session.in_transaction(), len(list(session))]
     seen["maker.names"] = names(engine)
+
+    Later = sessionmaker()  # the database is not known yet when the factory is made
+    Later.configure(bind=engine)
+    with Later() as session:
+        seen["maker.configured"] = session.scalars(
+            select(User.name).filter_by(name="mary")).all()
 
     try:
         with Session.begin() as session:
