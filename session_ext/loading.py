@@ -371,7 +371,9 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         if not missing:
             state.expired = False
             return
-    whole = all(k not in d for k in mapper.pk_keys)  # expired as a whole, not some names
+    eager = mapper.eager_relationships if mapper.relationships else ()
+    # expired as a whole (not some names): the eager relationships load too
+    whole = bool(eager) and all(k not in d for k in mapper.pk_keys)
     row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(
@@ -382,7 +384,7 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     for k, v in zip(missing, row):
         d[k] = v
     state.expired = False
-    if whole and mapper.relationships and mapper.eager_relationships:
+    if whole:
         _load_eager(mapper, state, obj, d)
 
 
