@@ -189,6 +189,11 @@ class _TransactionControl:
             return self.bind
         raise unbound_error(mapper, clause)
 
+    @classmethod
+    def object_session(cls, instance: object) -> Session | None:
+        """The session ``instance`` belongs to, or None (the module's :func:`object_session`)."""
+        return object_session(instance)
+
 
 class Session(_TransactionControl):
     """Manages persistence operations for mapped objects.
@@ -260,11 +265,6 @@ class Session(_TransactionControl):
 
     def __repr__(self) -> str:
         return f"<session_ext.Session {self.hash_key} bind={self.bind!r}>"
-
-    @classmethod
-    def object_session(cls, instance: object) -> Session | None:
-        """The session ``instance`` belongs to, or None (the module's :func:`object_session`)."""
-        return object_session(instance)
 
     # ------------------------------------------------------------------ object collections
     @property
