@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import events, exc, inspection  # noqa: F401  (register event and inspection targets)
-from .aliasing import AliasedClass, aliased
+from .aliasing import AliasedClass, aliased, with_polymorphic
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
@@ -63,6 +63,7 @@ from .strategies import (
     lazyload,
     noload,
     raiseload,
+    selectin_polymorphic,
     selectinload,
 )
 
@@ -82,6 +83,8 @@ def inspect(subject: Any) -> Any:
 __all__ = [
     "AliasedClass",
     "aliased",
+    "with_polymorphic",
+    "selectin_polymorphic",
     "AppenderQuery",
     "Bundle",
     "WriteOnlyCollection",

@@ -15,6 +15,7 @@ from typing import Any
 
 from .compat.sqlplugin import entity_over
 from .mapping.mapper import Mapper, class_mapper
+from .mapping.polymorphic import included_mappers, polymorphic_from
 from .mapping.relationships.sqljoin import RelationshipJoin
 
 
@@ -57,6 +58,76 @@ class AliasedClass:
         return f"<aliased({self._se_mapper.class_.__name__}) {self._se_name}>"
 
 
+class _SubclassNamespace:
+    """``poly.Manager``: the attributes of one class of a ``with_polymorphic()``
+    entity, as columns of its selectable."""
+
+    def __init__(self, mapper: Mapper, by_column: dict[Any, Any], selectable: Any) -> None:
+        self._se_mapper = mapper
+        self._se_columns = {key: by_column[attr.column]
+                            for key, attr in mapper.column_attrs.items()
+                            if attr.column in by_column}
+        self._se_selectable = selectable
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_se_"):
+            raise AttributeError(key)
+        col = self._se_columns.get(key)
+        if col is not None:
+            return col
+        rel = self._se_mapper.relationships.get(key)
+        if rel is not None:
+            return RelationshipJoin(rel, parent=self._se_selectable)
+        raise AttributeError(
+            f"{self._se_mapper.class_.__name__} of with_polymorphic() has no attribute {key!r}")
+
+
+class PolymorphicEntity(AliasedClass):
+    """What :func:`with_polymorphic` returns: the class read together with the
+    tables of the subclasses it names; ``poly.name`` is a column of the base
+    class, ``poly.Manager.manager_name`` one of a subclass, and rows load as
+    objects of each row's class with the subclasses' columns loaded."""
+
+    def __init__(self, mapper: Mapper, mappers: list[Mapper], aliased: bool, flat: bool,
+                 name: str | None, given: Any = None) -> None:
+        selectable, by_column = polymorphic_from(mapper, mappers, aliased, flat, name, given)
+        d = self.__dict__
+        d["_se_mapper"] = mapper
+        d["_se_name"] = name or mapper.class_.__name__
+        d["_se_selectable"] = selectable
+        d["_se_columns"] = {key: by_column[attr.column]
+                            for key, attr in mapper.column_attrs.items()
+                            if attr.column in by_column}
+        for sub in mappers:
+            d[sub.class_.__name__] = _SubclassNamespace(sub, by_column, selectable)
+
+    def __repr__(self) -> str:
+        return f"<with_polymorphic({self._se_mapper.class_.__name__}) {self._se_name}>"
+
+
+def with_polymorphic(base: Any, classes: Any, selectable: Any = False, flat: bool = False,
+                     polymorphic_on: Any = None, aliased: bool = False,
+                     innerjoin: bool = False, adapt_on_names: bool = False,
+                     name: str | None = None) -> PolymorphicEntity:
+    """``base`` (a class of an inheritance hierarchy) read with the tables of
+    ``classes`` (its subclasses, or ``"*"`` for all) LEFT OUTER JOINed, so
+    that rows load with every class's columns and criteria can name the
+    subclasses' columns (``poly.Manager.manager_name``); ``aliased=True``
+    reads it through aliases (``flat=True``: each table aliased, else one
+    subquery), so it can be used twice in one statement. ``selectable``: the
+    FROM to read instead of the LEFT OUTER JOINs (a join of the tables, or a
+    subquery naming their columns)."""
+    given = selectable if selectable is not False and selectable is not None else None
+    if polymorphic_on is not None or innerjoin or adapt_on_names:
+        raise NotImplementedError(
+            "with_polymorphic(): polymorphic_on, innerjoin and adapt_on_names are not "
+            "supported")
+    mapper = base._se_mapper if isinstance(base, AliasedClass) else class_mapper(base)
+    mapper.registry.configure()
+    return PolymorphicEntity(mapper, included_mappers(mapper, classes), aliased, flat, name,
+                             given)
+
+
 def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool = False,
             adapt_on_names: bool = False) -> AliasedClass:
     """``element`` (a mapped class) under an alias of its table, or read from
@@ -74,4 +145,4 @@ def aliased(element: Any, alias: Any = None, name: str | None = None, flat: bool
     return AliasedClass(mapper, alias, name)
 
 
-__all__ = ["AliasedClass", "aliased"]
+__all__ = ["AliasedClass", "PolymorphicEntity", "aliased", "with_polymorphic"]

@@ -33,6 +33,7 @@ from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_of
+from .mapping.polymorphic import layout_of
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
     UNIQUE_OK,
@@ -56,7 +57,8 @@ def statement_entities(statement: Any) -> list[tuple[Mapper | None, int]]:
     for element in raw_columns(statement):
         mapper = entity_of(element)
         if mapper is not None:
-            out.append((mapper, len(mapper.select_columns)))
+            poly = layout_of(element)  # with_polymorphic(): the subclass tables' columns too
+            out.append((mapper, len((poly or mapper).select_columns)))
         elif isinstance(element, ClauseList):  # a Bundle's columns
             out.append((None, len(element.clauses)))
         else:
@@ -376,6 +378,9 @@ class _EagerLoading:
     ) -> None:
         self.statement = statement
         self.bundles = bundles_of(statement)
+        #: slot -> PolymorphicLayout of the with_polymorphic() entities
+        self.layouts = {i: poly for i, poly in enumerate(map(layout_of, raw_columns(statement)))
+                        if poly is not None}
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         mappers = [m for m, _ in layout if m is not None]
@@ -385,7 +390,9 @@ class _EagerLoading:
         paths: dict[int, list[Any]] = {}
         for i, (mapper, _n) in enumerate(layout):
             if mapper is not None:
-                paths[i] = [list(o.path) for o in options if o.path[0][0].parent is mapper]
+                # options of the class, or of a subclass (selectinload(Manager.paperwork))
+                paths[i] = [list(o.path) for o in options
+                            if mapper in o.path[0][0].parent.iterate_to_root()]
         self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
 
     @property
@@ -405,7 +412,8 @@ def _entity_result(
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
     width = len(keys)
-    out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles)
+    out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles,
+                                            eager.layouts)
     steps = eager.steps
     for step in steps:
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate)
@@ -443,7 +451,7 @@ def _entity_result(
         if steps:  # joined eager loads: the columns of the joined-in tables too
             types = tuple(c.type for c in eager.statement.selected_columns)
         else:
-            types = mapper.column_types  # type: ignore[union-attr]
+            types = (eager.layouts.get(0) or mapper).column_types  # type: ignore[union-attr]
         rows = _plain_rows(result, types)
     if rows is None:
         rows = result.all()
@@ -458,7 +466,7 @@ def _entity_result(
 
 def _row_getters(
     session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
-    bundles: dict[int, Any],
+    bundles: dict[int, Any], polys: dict[int, Any],
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -471,7 +479,8 @@ def _row_getters(
     for slot, (mapper, n) in enumerate(layout):
         if mapper is not None:
             out_keys.append(mapper.class_.__name__)
-            getters.append(entity_loader(session, mapper, offset, width, populate))
+            getters.append(entity_loader(session, mapper, offset, width, populate,
+                                         polys.get(slot)))
             slots.append(slot)
         elif slot in bundles:  # its values as a tuple, made the bundle's value by _bundled
             out_keys.append(bundles[slot].name)

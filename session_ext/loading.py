@@ -30,28 +30,32 @@ def entity_loader(
     offset: int,
     row_width: int,
     populate_existing: bool = False,
+    layout: Any = None,
 ) -> Callable[[Any], Any]:
     """A function turning a result row into the session's object for ``mapper``,
-    whose columns sit at ``row[offset : offset + len(mapper.select_columns)]``.
+    whose columns sit at ``row[offset : offset + len(layout.select_columns)]``
+    (``layout``: ``mapper``, or the ``PolymorphicLayout`` of a
+    ``with_polymorphic()`` entity, whose rows have subclass tables' columns too).
     For a class of a polymorphic hierarchy, the row's discriminator picks the
     class of each object (the choice is made here, once, not per row for
     other classes)."""
     if mapper.polymorphic_on is None:
         return _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
-    return _polymorphic_loader(session, mapper, offset, row_width, populate_existing)
+    return _polymorphic_loader(session, mapper, offset, row_width, populate_existing,
+                               layout or mapper)
 
 
 def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width: int,
-                        populate_existing: bool) -> Callable[[Any], Any]:
-    """Rows of ``mapper``'s SELECT to objects of the class their discriminator names."""
-    pos = offset + mapper.select_columns.index(mapper.polymorphic_on)  # type: ignore[arg-type]
-    default = _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
+                        populate_existing: bool, layout: Any) -> Callable[[Any], Any]:
+    """Rows of ``layout``'s SELECT to objects of the class their discriminator names."""
+    pos = offset + layout.select_columns.index(mapper.polymorphic_on)
+    default = _object_loader(session, mapper, layout, offset, row_width, populate_existing)
     by_value = {}
     for sub in mapper.self_and_descendants():
         if sub.polymorphic_identity is not None:
             by_value[sub.polymorphic_identity] = (
                 default if sub is mapper
-                else _object_loader(session, sub, mapper, offset, row_width, populate_existing)
+                else _object_loader(session, sub, layout, offset, row_width, populate_existing)
             )
     get = by_value.get
     known = mapper.polymorphic_map
@@ -76,7 +80,7 @@ def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width
     return load
 
 
-def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int,
+def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
                    row_width: int, populate_existing: bool) -> Callable[[Any], Any]:
     """Rows laid out as ``layout``'s SELECT to objects of ``mapper``'s class
     (the same mapper unless loading polymorphically)."""
@@ -107,12 +111,16 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
         return obj
 
     factory = _loader_factory(mapper, layout, offset)
+    # rows with the columns of a subclass's own tables (a SELECT of a joined-table
+    # subclass, or with_polymorphic()) fill them in on objects loaded without them
+    # (by a SELECT of the base class), as SQLAlchemy's ORM does
+    refill = populate_existing or (
+        bool(mapper.table_parts) if layout is mapper else not hasattr(layout, "class_"))
     if listening.session and session.dispatch.loaded_as_persistent:  # type: ignore[attr-defined]
-        return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing,
-                              populate_existing)
+        return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing, refill)
     return factory(  # type: ignore[no-any-return]
         cls, mapper.identity_class, new, imap, sid, mapper, State, existing,
-        populate_existing, STATE_ATTR, (None,) * len(mapper.pk_indexes),
+        refill, STATE_ATTR, (None,) * len(mapper.pk_indexes),
     )
 
 
@@ -141,7 +149,7 @@ def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: An
     return load_firing
 
 
-def _fill_positions(mapper: Mapper, layout: Mapper, offset: int) -> list[tuple[str, int]]:
+def _fill_positions(mapper: Mapper, layout: Any, offset: int) -> list[tuple[str, int]]:
     """(attribute key, row index) of ``mapper``'s attributes in ``layout``'s SELECT."""
     out: list[tuple[str, int]] = []
     seen: set[str] = set()
@@ -154,7 +162,7 @@ def _fill_positions(mapper: Mapper, layout: Mapper, offset: int) -> list[tuple[s
     return out
 
 
-def _loader_factory(mapper: Mapper, layout: Mapper, offset: int) -> Any:
+def _loader_factory(mapper: Mapper, layout: Any, offset: int) -> Any:
     """A per-class row loader, generated once per (class, layout, column offset).
 
     The new object's ``__dict__`` is built by one dict display with the

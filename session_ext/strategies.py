@@ -32,6 +32,8 @@ from .compat import (
     order_by_clauses,
     raw_columns,
 )
+from .mapping.mapper import entity_of
+from .mapping.polymorphic import layout_of
 from .mapping.relationships import (
     LOADER_STRATEGIES,
     MANYTOMANY,
@@ -44,6 +46,7 @@ from .mapping.relationships import (
 )
 from .mapping.relationships.sqljoin import RelationshipJoin
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
+from .subclass_loading import SubclassStep, load_subclass_columns, subclass_step
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -95,14 +98,40 @@ class LoaderOption(PathOption):
 
     def _chain(self, attr: Any, strategy: str) -> LoaderOption:
         rel = _as_relationship(attr)
-        last = self.path[-1][0]
-        last.parent.registry.configure()  # type: ignore[union-attr]
-        if rel.parent is not last.mapper:
+        target = self._target()
+        if target not in rel.parent.iterate_to_root():
             raise exc.ArgumentError(
-                f"Can't chain {rel.class_attribute} after {last.class_attribute}: it is not a "
-                f"relationship of {last.mapper.class_.__name__}"
+                f"Can't chain {rel.class_attribute} after {self.path[-1][0].class_attribute}: "
+                f"it is not a relationship of {target.class_.__name__}"
             )
-        return LoaderOption(self.path + ((rel, strategy),))
+        return LoaderOption(self.path + ((rel, strategy),) + _of_type_step(attr, strategy))
+
+    def _target(self) -> Any:
+        """The mapper of the objects the path's last relationship loads."""
+        last = self.path[-1][0]
+        if isinstance(last, SubclassStep):
+            last = self.path[-2][0]
+        last.parent.registry.configure()  # type: ignore[union-attr]
+        return last.mapper
+
+    def selectin_polymorphic(self, classes: Any) -> LoaderOption:
+        """Also load the columns of ``classes``' tables for the objects the path loads."""
+        return LoaderOption(self.path + ((subclass_step(self._target(), classes), "selectin"),))
+
+    def options(self, *options: Any) -> OptionGroup:
+        """Options for the objects the path loads (``selectinload(A.b).options(...)``)."""
+        target = self._target()
+        paths = []
+        for option in options:
+            for path in _option_paths(option):
+                first = path[0][0]
+                if target not in first.parent.iterate_to_root():
+                    raise exc.ArgumentError(
+                        f"Option {option!r} does not apply to {target.class_.__name__}, the "
+                        "class the parent option loads"
+                    )
+                paths.append(LoaderOption(self.path + tuple(path)))
+        return OptionGroup(tuple(paths))
 
     def selectinload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "selectin")
@@ -126,6 +155,48 @@ class LoaderOption(PathOption):
         return " -> ".join(f"{s}({rel.class_attribute})" for rel, s in self.path)
 
 
+class OptionGroup(PathOption):
+    """Several loader options given as one (``Load.options()``'s result)."""
+
+    def __init__(self, options: tuple[LoaderOption, ...]) -> None:
+        self.options = options
+        self.path_key = tuple(o.path_key for o in options)
+
+    def __repr__(self) -> str:
+        return ", ".join(repr(o) for o in self.options)
+
+
+def _option_paths(option: Any) -> list[Any]:
+    if isinstance(option, OptionGroup):
+        return [o.path for o in option.options]
+    if isinstance(option, LoaderOption):
+        return [option.path]
+    raise exc.ArgumentError(f"{option!r} is not a loader option")
+
+
+def _of_type_step(attr: Any, strategy: str) -> tuple[tuple[Any, str], ...]:
+    """``selectinload(A.rel.of_type(Sub))`` / ``...of_type(with_polymorphic(...))``:
+    the subclasses' columns load with the related objects."""
+    if not isinstance(attr, RelationshipJoin) or attr.target is None:
+        return ()
+    if getattr(strategy, "contains", False):
+        return ()
+    poly = layout_of(attr.target)
+    mappers = poly.mappers if poly is not None else (entity_of(attr.target),)
+    rel_mapper = attr.rel.mapper
+    subs = [m for m in mappers if m is not None and m is not rel_mapper
+            and rel_mapper in m.iterate_to_root()]
+    return ((SubclassStep(rel_mapper, subs), "selectin"),) if subs else ()
+
+
+def selectin_polymorphic(base: Any, classes: Any) -> LoaderOption:
+    """Load the columns of ``classes``' own tables (subclasses of ``base`` in a
+    joined-table hierarchy) right after the rows of a SELECT of ``base``:
+    one SELECT ... IN per subclass for the objects of that class."""
+    mapper = base.__mapper__ if hasattr(base, "__mapper__") else base
+    return LoaderOption(((subclass_step(mapper, classes), "selectin"),))
+
+
 def _as_relationship(attr: Any) -> Relationship:
     if isinstance(attr, RelationshipJoin):  # User.addresses.of_type(alias)
         attr = attr.rel
@@ -139,14 +210,14 @@ def _as_relationship(attr: Any) -> Relationship:
 
 def selectinload(attr: Any) -> LoaderOption:
     """Load the relationship for all parents with one extra SELECT ... IN."""
-    return LoaderOption(((_as_relationship(attr), "selectin"),))
+    return LoaderOption(((_as_relationship(attr), "selectin"),) + _of_type_step(attr, ""))
 
 
 def joinedload(attr: Any, innerjoin: bool = False) -> LoaderOption:
     """Load the relationship in the same SELECT through a LEFT OUTER JOIN
     (``innerjoin=True``: an INNER JOIN, for relationships that always have rows)."""
     strategy = JoinedVariant(innerjoin=True) if innerjoin else "joined"
-    return LoaderOption(((_as_relationship(attr), strategy),))
+    return LoaderOption(((_as_relationship(attr), strategy),) + _of_type_step(attr, strategy))
 
 
 def _contains(attr: Any, alias: Any) -> JoinedVariant:
@@ -395,7 +466,13 @@ Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
-    return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
+    out: list[LoaderOption] = []
+    for o in getattr(statement, WITH_OPTIONS, ()):
+        if isinstance(o, LoaderOption):
+            out.append(o)
+        elif isinstance(o, OptionGroup):
+            out.extend(o.options)
+    return out
 
 
 def plan_for(
@@ -416,7 +493,7 @@ def plan_for(
         if not path:
             continue
         rel, strategy = path[0]
-        if rel.parent is not mapper:
+        if rel.parent is not mapper or isinstance(rel, SubclassStep):
             continue
         rest = path[1:]
         current = steps.get(rel.key)
@@ -487,7 +564,11 @@ def apply_joined(
     outer: set[int] = set()  # slots joined by an outer join (or the statement's own)
     while queue:
         slot, mapper, from_elem, paths, visited = queue.pop(0)
-        rest: list[Path] = []
+        # selectin_polymorphic() and options of subclasses' relationships: after the rows
+        rest: list[Path] = [p for p in paths if p and (
+            p[0][0].parent is not mapper or isinstance(p[0][0], SubclassStep))]
+        if defaults and mapper.selectin_subclasses:
+            rest.append([(SubclassStep(mapper, mapper.selectin_subclasses), "selectin")])
         for key, (strategy, child_paths) in plan_for(mapper, paths, visited, defaults).items():
             rel = mapper.relationships[key]
             unsafe = collection_joins and not wrapped and slot < len(layout) and rel.uselist
@@ -560,11 +641,33 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
     if not objects:
         return
     plan = plan_for(mapper, option_paths, visited, defaults)
+    for path in option_paths:  # selectin_polymorphic(): before the subclasses' relationships
+        if path and isinstance(path[0][0], SubclassStep):
+            load_subclass_columns(session, mapper, objects, path[0][0].mappers, populate)
     for key, (strategy, child_paths) in plan.items():
         rel = mapper.relationships[key]
         LOADER_STRATEGIES[strategy].after_rows(  # type: ignore[attr-defined]
             session, rel, objects, child_paths, visited, populate
         )
+    _subclass_relationships(session, mapper, objects, option_paths, visited, populate)
+
+
+def _subclass_relationships(session: Session, mapper: Mapper, objects: list[Any],
+                            option_paths: list[Path], visited: frozenset[Relationship],
+                            populate: bool) -> None:
+    """Options naming a subclass's relationship (``selectinload(Manager.paperwork)``
+    in a SELECT of ``Employee``): applied to the objects of that subclass."""
+    by_sub: dict[Any, list[Path]] = {}
+    for path in option_paths:
+        first = path[0][0] if path else None
+        if first is None or isinstance(first, SubclassStep) or first.parent is mapper:
+            continue
+        if mapper in first.parent.iterate_to_root():
+            by_sub.setdefault(first.parent, []).append(path)
+    for sub, paths in by_sub.items():
+        objs = [o for o in objects if isinstance(o, sub.class_)]
+        if objs:
+            post_load(session, sub, objs, paths, visited, populate, defaults=False)
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy.orm as sa_orm
 from conformance import same_on_both
 from sqlalchemy import Column, ForeignKey, Integer, String, event, func, select
+from sqlalchemy import inspect as sa_inspect
 
 import session_ext as se
 
@@ -343,3 +344,238 @@ def test_mapper_events_fire_once_per_object_across_its_tables(engine: Any) -> No
     assert updated == sorted([(n, c, x) for n in ("before_update", "after_update")
                               for c, x in (("Manager", "m"), ("Principal", "p"))])
     assert deleted == [("after_delete", "Principal", "p"), ("before_delete", "Principal", "p")]
+
+
+# -- loading subclass columns with the base class: with_polymorphic(), selectin_polymorphic()
+def _loaded(m: Any, objs: list[Any]) -> list[tuple[str, list[str]]]:
+    """Each object's class and its column attributes not loaded yet."""
+    out = []
+    for o in objs:
+        state = sa_inspect(o)
+        out.append((type(o).__name__,
+                    sorted(k for k in state.unloaded if k in state.mapper.column_attrs)))
+    return out
+
+
+def test_with_polymorphic_loads_the_subclass_columns_in_one_select(
+        engine: Any, count_statements: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        out = []
+        with m.orm.Session(engine) as s:
+            for classes in ("*", [m.Manager], [m.Principal]):
+                poly = m.orm.with_polymorphic(m.Employee, classes)
+                with count_statements(engine) as stmts:
+                    objs = s.scalars(select(poly).order_by(poly.id)).all()
+                out.append((_loaded(m, objs), len(stmts)))
+                s.expunge_all()
+            poly = m.orm.with_polymorphic(m.Employee, [m.Manager, m.Engineer])
+            stmt = select(poly).where(
+                (poly.Manager.manager_name == "boss") | (poly.Engineer.engineer_info == "c"))
+            out.append(sorted(o.name for o in s.scalars(stmt)))
+        return out
+
+    star, managers, principals, where = same_on_both(models, engine, program)
+    assert star == ([("Employee", []), ("Manager", []), ("Engineer", []), ("Principal", [])], 1)
+    assert managers[0][2] == ("Engineer", ["engineer_info"])
+    assert managers[0][1] == ("Manager", [])
+    assert principals[0][3] == ("Principal", [])
+    assert where == ["m1", "p1"]
+
+
+def test_with_polymorphic_aliased_twice_in_one_statement(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        out = []
+        with m.orm.Session(engine) as s:
+            for flat in (True, False):
+                mgr = m.orm.with_polymorphic(m.Employee, [m.Manager], aliased=True, flat=flat)
+                eng = m.orm.with_polymorphic(m.Employee, [m.Engineer], aliased=True, flat=flat)
+                stmt = (select(mgr, eng).join(eng, eng.company_id == mgr.company_id)
+                        .where(mgr.Manager.manager_name == "boss").order_by(eng.id))
+                out.append([(a.name, b.name, type(b).__name__) for a, b in s.execute(stmt)])
+        return out
+
+    flat, subquery = same_on_both(models, engine, program)
+    assert flat == subquery
+    assert [row[1] for row in flat] == ["e1", "m1", "g1", "p1"]
+
+
+def test_selectin_polymorphic_loads_subclass_columns_after_the_rows(
+        engine: Any, count_statements: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        with m.orm.Session(engine) as s:
+            mgr = s.scalars(select(m.Manager)).one()
+            mgr.reports.append(m.Report(title="q1"))
+            s.commit()
+        out = []
+        with m.orm.Session(engine) as s:
+            opt = m.orm.selectin_polymorphic(m.Employee, [m.Manager, m.Principal])
+            with count_statements(engine) as stmts:
+                objs = s.scalars(select(m.Employee).order_by(m.Employee.id).options(
+                    opt, m.orm.selectinload(m.Manager.reports))).all()
+            out.append((_loaded(m, objs), len(stmts)))
+            with count_statements(engine) as stmts:
+                out.append(([r.title for r in objs[1].reports], len(stmts)))
+        with m.orm.Session(engine) as s:
+            stmt = select(m.Company).options(
+                m.orm.selectinload(m.Company.employees).selectin_polymorphic([m.Engineer]))
+            out.append(_loaded(m, s.scalars(stmt).one().employees))
+        with m.orm.Session(engine) as s:
+            stmt = select(m.Company).options(m.orm.selectinload(m.Company.employees).options(
+                m.orm.selectin_polymorphic(m.Employee, [m.Manager]),
+                m.orm.selectinload(m.Manager.reports)))
+            emps = s.scalars(stmt).one().employees
+            with count_statements(engine) as stmts:
+                out.append(([r.title for r in emps[1].reports], len(stmts)))
+            out.append(_loaded(m, emps))
+        return out
+
+    top, reports, chained, sub_reports, sub_loaded = same_on_both(models, engine, program)
+    # Principal implies Engineer, the class between it and Employee
+    assert top == ([("Employee", []), ("Manager", []), ("Engineer", []), ("Principal", [])], 5)
+    assert reports == (["q1"], 0)
+    assert chained[2] == ("Engineer", []) and chained[1] == ("Manager", ["manager_name"])
+    assert sub_reports == (["q1"], 0)
+    assert sub_loaded[1] == ("Manager", [])
+
+
+def test_eager_loading_of_type_with_polymorphic(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        out = []
+        poly = m.orm.with_polymorphic(m.Employee, "*", flat=True)
+        for load in (m.orm.selectinload, m.orm.joinedload):
+            with m.orm.Session(engine) as s:
+                stmt = select(m.Company).options(load(m.Company.employees.of_type(poly)))
+                out.append(_loaded(m, s.scalars(stmt).unique().one().employees))
+            with m.orm.Session(engine) as s:
+                stmt = select(m.Company).options(load(m.Company.employees.of_type(m.Manager)))
+                out.append(_loaded(m, s.scalars(stmt).unique().one().employees))
+        return out
+
+    poly_in, mgr_in, poly_joined, mgr_joined = same_on_both(models, engine, program)
+    assert poly_in == poly_joined == [("Employee", []), ("Manager", []), ("Engineer", []),
+                                      ("Principal", [])]
+    assert mgr_in == mgr_joined
+    assert mgr_in[1] == ("Manager", []) and mgr_in[2] == ("Engineer", ["engineer_info"])
+
+
+def test_join_of_type_subclass_and_with_polymorphic(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        with m.orm.Session(engine) as s:
+            poly = m.orm.with_polymorphic(m.Employee, [m.Engineer])
+            a = s.execute(select(m.Company.name, poly.name)
+                          .join(m.Company.employees.of_type(poly))
+                          .where(poly.Engineer.engineer_info == "rust")).all()
+            b = s.execute(select(m.Company.name, m.Engineer.name)
+                          .join(m.Company.employees.of_type(m.Engineer))
+                          .order_by(m.Engineer.name)).all()
+            return [tuple(r) for r in a], [tuple(r) for r in b]
+
+    a, b = same_on_both(models, engine, program)
+    assert a == [("acme", "g1")]
+    assert b == [("acme", "g1"), ("acme", "p1")]
+
+
+@functools.cache
+def models_loading(kind: str, args: str) -> SimpleNamespace:
+    """Employee, Manager, Engineer with mapper arguments ``args``
+    ("selectin", "inline": each subclass's polymorphic_load; "*": the base's
+    with_polymorphic)."""
+    orm: Any = sa_orm if kind == "sa" else se
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Employee(Base):
+        __tablename__ = "employee"
+        id = Column(Integer, primary_key=True)
+        name = Column(String(50))
+        type = Column(String(20))
+        __mapper_args__ = {"polymorphic_on": type, "polymorphic_identity": "employee",
+                           **({"with_polymorphic": "*"} if args == "*" else {})}
+
+    sub_args = {"polymorphic_load": args} if args != "*" else {}
+
+    class Manager(Employee):
+        __tablename__ = "manager"
+        id = Column(ForeignKey("employee.id"), primary_key=True)
+        manager_name = Column(String(50))
+        __mapper_args__ = {"polymorphic_identity": "manager", **sub_args}
+
+    class Engineer(Employee):
+        __tablename__ = "engineer"
+        id = Column(ForeignKey("employee.id"), primary_key=True)
+        engineer_info = Column(String(50))
+        __mapper_args__ = {"polymorphic_identity": "engineer", **sub_args}
+
+    return SimpleNamespace(kind=kind, orm=orm, Base=Base, Employee=Employee, Manager=Manager,
+                           Engineer=Engineer)
+
+
+@pytest.mark.parametrize("args", ["selectin", "inline", "*"])
+def test_mapper_arguments_load_subclass_columns_with_the_base(
+        engine: Any, args: str, count_statements: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        with m.orm.Session(engine) as s:
+            s.add_all([m.Manager(name="m", manager_name="boss"),
+                       m.Engineer(name="g", engineer_info="rust"), m.Employee(name="e")])
+            s.commit()
+        with m.orm.Session(engine) as s:
+            objs = s.scalars(select(m.Employee).order_by(m.Employee.id)).all()
+            with count_statements(engine) as stmts:
+                values = (objs[0].manager_name, objs[1].engineer_info)
+            filtered = None
+            if args != "selectin":
+                filtered = [o.name for o in s.scalars(select(m.Employee).where(
+                    m.Manager.manager_name == "boss"))]
+            return _loaded(m, objs), values, len(stmts), filtered
+
+    loaded, values, n, filtered = same_on_both(functools.partial(models_loading, args=args),
+                                               engine, program)
+    assert loaded == [("Manager", []), ("Engineer", []), ("Employee", [])]
+    assert values == ("boss", "rust") and n == 0
+    assert filtered in (None, ["m"])
+
+
+def test_subclass_rows_fill_columns_of_objects_loaded_by_the_base(
+        engine: Any, count_statements: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        with m.orm.Session(engine) as s:
+            objs = s.scalars(select(m.Employee).order_by(m.Employee.id)).all()
+            before = _loaded(m, objs)
+            s.scalars(select(m.Manager)).all()
+            poly = m.orm.with_polymorphic(m.Employee, [m.Engineer])
+            s.scalars(select(poly)).all()
+            with count_statements(engine) as stmts:
+                values = (objs[1].manager_name, objs[2].engineer_info)
+            return before, _loaded(m, objs), values, len(stmts)
+
+    before, after, values, n = same_on_both(models, engine, program)
+    assert before[1] == ("Manager", ["manager_name"])
+    assert after == [("Employee", []), ("Manager", []), ("Engineer", []), ("Principal", ["level"])]
+    assert values == ("boss", "rust") and n == 0
+
+
+def test_with_polymorphic_reads_a_given_selectable(engine: Any) -> None:
+    def program(m: Any, engine: Any) -> Any:
+        _seed(m, engine)
+        emp, mgr, eng = (m.Base.metadata.tables[n] for n in ("employee", "manager", "engineer"))
+        join = emp.outerjoin(mgr).outerjoin(eng)
+        out = []
+        with m.orm.Session(engine) as s:
+            for aliased in (False, True):
+                poly = m.orm.with_polymorphic(m.Employee, [m.Manager, m.Engineer], join,
+                                              aliased=aliased)
+                objs = s.scalars(select(poly).where(poly.Engineer.engineer_info != None)  # noqa: E711
+                                 .order_by(poly.id)).all()
+                out.append(_loaded(m, objs))
+                s.expunge_all()
+        return out
+
+    plain, aliased = same_on_both(models, engine, program)
+    assert plain == aliased == [("Engineer", []), ("Principal", ["level"])]

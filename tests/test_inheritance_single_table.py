@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy.orm as sa_orm
-from conformance import same_on_both
+from conformance import same_on_both, sqlalchemy_class_name
+from doc_programs import load_program
 from sqlalchemy import Column, ForeignKey, Integer, String, func, select
 
 import session_ext as se
@@ -303,3 +304,49 @@ def test_eager_loading_a_relationship_to_a_subclass(engine: Any, loader: str) ->
     managers = same_on_both(models, engine, program)
     assert [e[0] for e in managers] == ["Manager"]
 
+
+
+USE_EXISTING_PROGRAM = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Employee(Base):
+    __tablename__ = "employee"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str]
+    __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "employee"}
+
+
+class Engineer(Employee):
+    __mapper_args__ = {"polymorphic_identity": "engineer"}
+    level: Mapped[int] = mapped_column(nullable=True, use_existing_column=USE)
+
+
+def declare_manager():
+    class Manager(Employee):
+        __mapper_args__ = {"polymorphic_identity": "manager"}
+        level: Mapped[int] = mapped_column(nullable=True, use_existing_column=USE)
+
+    return Manager
+"""
+
+
+@pytest.mark.parametrize("use_existing", [True, False])
+def test_use_existing_column_shares_a_column_declared_by_two_subclasses(
+        use_existing: bool) -> None:
+    seen = {}
+    for kind in ("sa", "se"):
+        m = load_program(USE_EXISTING_PROGRAM.replace("USE", str(use_existing)), kind)
+        try:
+            manager = m.declare_manager()
+        except Exception as err:
+            seen[kind] = sqlalchemy_class_name(err)
+            continue
+        seen[kind] = ([c.name for c in m.Employee.__table__.columns],
+                      manager.__table__.c.level is m.Engineer.__table__.c.level)
+    assert seen["se"] == seen["sa"]
+    assert seen["se"] == ((["id", "type", "level"], True) if use_existing else "ArgumentError")

@@ -18,6 +18,7 @@ from .. import exc
 from ..compat import ANNOTATIONS, annotate, autoincrement_column
 from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
 from .attributes import ColumnAttribute
+from .polymorphic import default_polymorphic, polymorphic_from
 
 #: Table -> Mapper of every mapped table (for binds given per class)
 _mapper_by_table: weakref.WeakKeyDictionary[Table, Mapper] = weakref.WeakKeyDictionary()
@@ -68,6 +69,13 @@ class Mapper:
         self.subclass_mappers: list[Mapper] = []
         #: WHERE criterion a single-table subclass adds to its SELECTs (None: none)
         self.single_criteria: Any = None
+        #: ``__mapper_args__``' polymorphic_load ("selectin", "inline" or None)
+        #: and with_polymorphic (on a root)
+        self.polymorphic_load: str | None = None
+        self.with_polymorphic_arg: Any = None
+        #: descendants whose columns a SELECT of this class loads right after
+        #: the rows (polymorphic_load="selectin")
+        self.selectin_subclasses: tuple[Mapper, ...] = ()
         if inherits is not None:
             inherits.subclass_mappers.append(self)
         # dicts by key that also answer attribute access (``mapper.attrs.name``), as
@@ -88,6 +96,7 @@ class Mapper:
             else tuple(c for c in self.base_mapper.primary_key if c in self.table.primary_key))
         self._stmt_cache: dict[Any, Any] = {}
         self._selectable = with_plugin(annotate(self.table, {ENTITY_ANNOTATION: self}))
+        self._plain_selectable = self._selectable
         if part_of is None:
             _mapper_by_table.setdefault(table, self)
 
@@ -239,6 +248,13 @@ class Mapper:
             m._stmt_cache.clear()
             m.configure_columns()
             m.single_criteria = None
+            m.selectin_subclasses = tuple(d for d in m.self_and_descendants()[1:]
+                                          if d.polymorphic_load == "selectin")
+            poly = default_polymorphic(m)
+            if poly is not None or m._selectable is not m._plain_selectable:
+                # select(cls) reads the subclass tables too (polymorphic_load="inline")
+                m._selectable = (polymorphic_from(m, poly)[0] if poly is not None
+                                 else m._plain_selectable)
             if m.is_single_table() and m.polymorphic_on is not None:
                 idents = [d.polymorphic_identity for d in m.self_and_descendants()
                           if d.polymorphic_identity is not None]
@@ -259,7 +275,8 @@ class Mapper:
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
         self.registry.configure()
-        return any(r.loader.after_load for r in self.relationships.values())
+        return bool(self.selectin_subclasses) or any(
+            r.loader.after_load for r in self.relationships.values())
 
     # -- identity ---------------------------------------------------------------
     def identity_key_from_values(self, pk: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -43,6 +43,7 @@ import sys
 import types
 import typing
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union, overload
 
@@ -147,17 +148,26 @@ else:
 # -- mapped_column() -------------------------------------------------------------------
 
 
+#: columns built by ``mapped_column(use_existing_column=True)``: on a
+#: single-table subclass whose table already has a column of that name (a
+#: sibling declared it), the existing column is mapped instead of a conflict
+USE_EXISTING: weakref.WeakSet[Column[Any]] = weakref.WeakSet()
+
+
 class MappedColumn(Mapped[_T]):
     """What ``mapped_column()`` returns: the arguments of a ``Column``, built
     per mapped class once the annotation is known (so a mixin's column, foreign
     key included, is new for each class)."""
 
     __slots__ = ("args", "kwargs", "type", "nullable", "column_default", "sort_order",
-                 "dataclass_opts")
+                 "dataclass_opts", "use_existing")
 
     def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any], type_: Any,
                  nullable: Any, column_default: Any, sort_order: int,
-                 dataclass_opts: dict[str, Any]) -> None:
+                 dataclass_opts: dict[str, Any], use_existing: bool = False) -> None:
+        #: use_existing_column=True: a single-table subclass maps the column of
+        #: the same name its table already has (see USE_EXISTING)
+        self.use_existing = use_existing
         self.args = args
         self.kwargs = kwargs
         self.type = type_
@@ -176,6 +186,7 @@ class MappedColumn(Mapped[_T]):
             self.column_default if self.column_default is not _UNSET else base.column_default,
             self.sort_order if self.sort_order else base.sort_order,
             {**base.dataclass_opts, **self.dataclass_opts},
+            self.use_existing or base.use_existing,
         )
 
     def build(self, key: str, type_: Any, nullable: bool | None) -> Column[Any]:
@@ -188,8 +199,12 @@ class MappedColumn(Mapped[_T]):
             kwargs["default"] = self.column_default
         name = kwargs.pop("name", None) or key
         if type_ is None:
-            return Column(name, *args, **kwargs)
-        return Column(name, type_, *args, **kwargs)
+            col = Column(name, *args, **kwargs)
+        else:
+            col = Column(name, type_, *args, **kwargs)
+        if self.use_existing:
+            USE_EXISTING.add(col)
+        return col
 
     def __repr__(self) -> str:
         return f"mapped_column({self.type!r}, {self.kwargs!r})"
@@ -259,7 +274,8 @@ def mapped_column(
                               ("dataclass_metadata", dataclass_metadata))
             if v is not _UNSET}
     column_default = insert_default if insert_default is not _UNSET else default
-    return MappedColumn(tuple(args), kwargs, type_, nullable, column_default, sort_order, opts)
+    return MappedColumn(tuple(args), kwargs, type_, nullable, column_default, sort_order, opts,
+                        use_existing_column)
 
 
 def _is_type(obj: Any) -> bool:
@@ -361,11 +377,14 @@ class MappedAnnotation:
     """What a ``Mapped[...]`` annotation says: the wrapper (``Mapped``,
     ``WriteOnlyMapped``, ``DynamicMapped``) and the type inside it."""
 
-    __slots__ = ("wrapper", "inner")
+    __slots__ = ("wrapper", "inner", "from_string")
 
-    def __init__(self, wrapper: type, inner: Any) -> None:
+    def __init__(self, wrapper: type, inner: Any, from_string: bool = False) -> None:
         self.wrapper = wrapper
         self.inner = inner
+        #: the type inside was written as a string (``Mapped["User"]``, or the
+        #: whole annotation under ``from __future__ import annotations``)
+        self.from_string = from_string
 
 
 def mapped_annotation(annotation: Any, klass: type) -> MappedAnnotation | None:
@@ -387,7 +406,9 @@ def mapped_annotation(annotation: Any, klass: type) -> MappedAnnotation | None:
     origin = typing.get_origin(value)
     if isinstance(origin, type) and issubclass(origin, Mapped):
         args = typing.get_args(value)
-        return MappedAnnotation(origin, evaluate(args[0], klass) if args else Any)
+        from_string = isinstance(annotation, str) or (
+            bool(args) and isinstance(args[0], (str, typing.ForwardRef)))
+        return MappedAnnotation(origin, evaluate(args[0], klass) if args else Any, from_string)
     if isinstance(value, type) and issubclass(value, Mapped):
         return MappedAnnotation(value, Any)
     return None
@@ -541,6 +562,16 @@ def _target_of(tp: Any) -> Any:
     return tp
 
 
+def _registry_class(cls: type, target: type) -> type:
+    """The class a name written as a string means, as SQLAlchemy resolves it: the
+    declarative base's own class of that name first, then the module's (a class
+    declared in a function, named like one of the module, is the base's)."""
+    registry = getattr(cls, "registry", None)
+    find = getattr(registry, "find", None)
+    found = find(target.__name__) if find is not None else None
+    return found if found is not None else target
+
+
 def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation | None) -> None:
     """Fill a relationship's target, ``uselist`` and loader from its annotation."""
     if ann is not None:
@@ -560,6 +591,8 @@ def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation 
         else:
             target, uselist = inner, False
         target = _target_of(split_optional(target)[0])
+        if ann.from_string and isinstance(target, type):
+            target = _registry_class(cls, target)
         if rel.argument is None and target is not Any:
             rel.argument = target
         if rel._uselist is None and ann.wrapper is Mapped:
