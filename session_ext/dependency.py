@@ -7,8 +7,10 @@ Before the flush plan is built (:func:`presort`):
   key of object P into the foreign key columns of object C" (or clear them);
 * removed one-to-many children are orphans: deleted with ``delete-orphan``,
   else their foreign key is cleared;
-* deleted parents clear their children's keys (unless ``passive_deletes`` or
-  a ``delete`` cascade already deletes them) and their association rows;
+* deleted parents clear their loaded children's keys (unless
+  ``passive_deletes="all"`` or a ``delete`` cascade already deletes them; with
+  ``passive_deletes=True`` an unloaded collection is left to the database) and
+  their association rows;
 * many-to-many changes become association rows to insert or delete.
 
 During the flush, syncs are applied right before a table's rows are written
@@ -177,8 +179,8 @@ class _OneToManyFlush(_DirectionFlush):
 
     def child_of_deleted(self, session: Session, plan: FlushPlan, rel: Relationship,
                          obj: Any, child: Any) -> None:
-        if "delete" in rel.cascade or rel.passive_deletes:
-            return
+        if "delete" in rel.cascade or rel.passive_deletes == "all":
+            return  # passive_deletes=True: loaded children still get their key cleared
         cstate = instance_state(child)
         if cstate in session.objects.deleted or cstate.key is None:
             return

@@ -357,7 +357,7 @@ def get_by_identity(
         if obj is not None:
             if mapper.inherits is not None and not isinstance(obj, mapper.class_):
                 return None  # get(Manager, 1) when 1 is an Engineer
-            if state.expired and state.unloaded and row_is_gone(session, state, obj):
+            if state.expired and state.unloaded_columns and row_is_gone(session, state, obj):
                 return None
             return obj
     if _dead:
@@ -436,6 +436,9 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
         if not missing:
             state.expired = False
             return
+    eager = mapper.eager_relationships if mapper.relationships else ()
+    # expired as a whole (not some names): the eager relationships load too
+    whole = bool(eager) and all(k not in d for k in mapper.pk_keys)
     row = _row_by_pk(session, mapper, missing, state.key[1])  # type: ignore[index]
     if row is None:
         raise exc.ObjectDeletedError(
@@ -449,6 +452,8 @@ def load_expired_attributes(state: InstanceState, key: str | None) -> None:
     state.expired = False
     if options and mapper.expressions:
         _reload_expressions(session, state, d, options)
+    if whole:
+        _load_eager(mapper, state, obj, d)
     if unloaded:
         listening.fire_instance(mapper, "refresh", obj, LoadContext(session), unloaded)
 
@@ -505,6 +510,14 @@ def _load_deferred(session: Session, state: InstanceState, key: str, d: dict[str
         )
     for k, v in zip(missing, row):
         d[k] = v
+
+
+def _load_eager(mapper: Mapper, state: InstanceState, obj: object, d: dict[str, Any]) -> None:
+    """Load the unloaded relationships that load eagerly by default (``lazy="selectin"``
+    / ``"joined"``), as SQLAlchemy does when it reloads an expired or refreshed object."""
+    for rel in mapper.eager_relationships:
+        if rel.key not in d:
+            rel.load_now(state, obj)
 
 
 def load_before_write(session: Session, state: InstanceState, obj: object) -> None:
@@ -564,6 +577,8 @@ def refresh_state(
         for n in mapper.relationships:
             if n not in state.committed:
                 d.pop(n, None)
+        if mapper.eager_relationships:
+            _load_eager(mapper, state, obj, d)
     for n in rel_names:
         d.pop(n, None)
         state.committed.pop(n, None)
@@ -571,7 +586,7 @@ def refresh_state(
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
-    state.expired = bool(state.unloaded)
+    state.expired = bool(state.unloaded_columns)
     if listening.instance:
         listening.fire_instance(mapper, "refresh", obj, LoadContext(session), attribute_names)
     return True

@@ -57,10 +57,6 @@ def refresh(session: Session, instance: object, attribute_names: Iterable[str] |
             f"Could not refresh instance {exc.state_str(state)}: its row with primary key "
             f"{state.key[1]!r} no longer exists"  # type: ignore[index]
         )
-    for obj in related:
-        rstate = instance_state(obj)
-        if rstate.key is not None:
-            refresh_state(session, rstate, None)
 
 
 def state_in_session(session: Session, instance: object, operation: str) -> InstanceState:

@@ -189,6 +189,11 @@ class _TransactionControl:
             return self.bind
         raise unbound_error(mapper, clause)
 
+    @classmethod
+    def object_session(cls, instance: object) -> Session | None:
+        """The session ``instance`` belongs to, or None (the module's :func:`object_session`)."""
+        return object_session(instance)
+
 
 class Session(_TransactionControl):
     """Manages persistence operations for mapped objects.

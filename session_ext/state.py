@@ -249,6 +249,15 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
     @property
     def unloaded(self) -> set[str]:
+        """Names of attributes (columns and relationships) with no loaded value."""
+        d = self.dict
+        mapper = self.mapper
+        out = {k for k in mapper.column_attr_keys if k not in d}
+        out.update(k for k in mapper.relationships if k not in d)
+        return out
+
+    @property
+    def unloaded_columns(self) -> set[str]:
         """Names of column attributes with no loaded value."""
         d = self.dict
         return {k for k in self.mapper.column_attr_keys if k not in d}
@@ -257,7 +266,8 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
     def expired_attributes(self) -> set[str]:
         if self.key is None:
             return set()
-        return self.unloaded - self.known_none if self.known_none else self.unloaded
+        unloaded = self.unloaded_columns
+        return unloaded - self.known_none if self.known_none else unloaded
 
     def forget_known_none(self, keys: Any = None) -> None:
         """``keys`` (all when None) are no longer known to be NULL: expired."""

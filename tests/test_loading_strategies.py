@@ -854,6 +854,25 @@ def test_relationship_defaults_apply_to_session_get(data, count_statements):
         assert later.count == 0 and log.count == 2
 
 
+def test_refresh_and_expired_load_run_the_eager_relationship_defaults(data, count_statements):
+    """As SQLAlchemy: refresh(obj) and the load of an object expired as a whole
+    load its lazy="selectin"/"joined" relationships too (not the lazy ones);
+    expiring some names loads only those."""
+    with Session(data) as s:
+        team = s.get(Team, 1)
+        s.refresh(team)
+        loaded = {"players", "badges"}
+        assert loaded <= team.__dict__.keys() and "secrets" not in team.__dict__
+        s.expire(team)
+        assert not loaded & team.__dict__.keys()
+        assert team.name == "red"
+        assert loaded <= team.__dict__.keys()
+        s.expire(team, ["name"])
+        with count_statements(data) as log:
+            assert team.name == "red"
+        assert log.count == 1
+
+
 # --------------------------------------------------------------------------- unflushed changes
 @pytest.mark.parametrize("opt", [selectinload, joinedload])
 def test_eager_load_does_not_overwrite_unflushed_collection_change(data, opt):

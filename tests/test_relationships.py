@@ -178,6 +178,21 @@ class File(Base):
     name = Column(String(50))
 
 
+class Shelf(Base):
+    """passive_deletes=True without a delete cascade: loaded books are unlinked."""
+
+    __tablename__ = "rel_pd_shelves"
+    id = Column(Integer, primary_key=True)
+    books = relationship("ShelvedBook", passive_deletes=True, order_by="ShelvedBook.id")
+
+
+class ShelvedBook(Base):
+    __tablename__ = "rel_pd_books"
+    id = Column(Integer, primary_key=True)
+    shelf_id = Column(ForeignKey("rel_pd_shelves.id", ondelete="CASCADE"))
+    title = Column(String(50))
+
+
 # Two tables pointing at each other.  They are declared as Tables first and
 # mapped with __table__, because declaring a class whose ForeignKey names a
 # table that does not exist yet fails (see
@@ -1377,6 +1392,24 @@ def test_passive_deletes_with_loaded_children_deletes_them(db):
     assert fetch(db, select(files)) == []
 
 
+def test_passive_deletes_without_delete_cascade_unlinks_loaded_children(db):
+    # as SQLAlchemy: passive_deletes=True only spares the SELECT of an unloaded
+    # collection; children in memory still get their key set to NULL
+    with Session(db) as s:
+        s.add_all([Shelf(id=1, books=[ShelvedBook(title="a"), ShelvedBook(title="b")]),
+                   Shelf(id=2, books=[ShelvedBook(title="c")])])
+        s.commit()
+    with Session(db) as s:
+        loaded, unloaded = s.get(Shelf, 1), s.get(Shelf, 2)
+        books = list(loaded.books)
+        s.delete(loaded)
+        s.delete(unloaded)
+        s.commit()
+        assert [b.shelf_id for b in books] == [None, None]
+        rows = select(ShelvedBook.title, ShelvedBook.shelf_id).order_by(ShelvedBook.title)
+        assert s.execute(rows).all() == [("a", None), ("b", None)]  # "c": ON DELETE CASCADE
+
+
 def test_self_referential_delete_cascade_removes_whole_subtree(db):
     with Session(db) as s:
         root = Category(name="root")
@@ -1441,9 +1474,28 @@ def test_refresh_expire_cascade_on_refresh(db, count_statements):
             conn.execute(update(orders).values(label="o2"))
         s.refresh(order)
         assert order.label == "o2"
+        # as SQLAlchemy (and its cascades page): the cascade expires the children,
+        # it does not refresh them; they load when next read
+        assert "name" not in item.__dict__
         with count_statements(db) as log:
-            assert item.name == "new"  # refreshed with the parent, no further SQL
-        assert log.count == 0
+            assert item.name == "new"
+        assert log.count == 1
+
+
+def test_unloaded_names_relationships_too(db):
+    # as SQLAlchemy's InstanceState.unloaded; expired_attributes stays columns only
+    with Session(db) as s:
+        u = User(name="u", addresses=[Address(email="a")])
+        s.add(u)
+        s.commit()
+        assert {"name", "addresses"} <= inspect(u).unloaded
+        assert u.name == "u"
+        assert "name" not in inspect(u).unloaded and "addresses" in inspect(u).unloaded
+        assert len(u.addresses) == 1
+        assert "addresses" not in inspect(u).unloaded
+        s.expire(u)
+        assert "addresses" in inspect(u).unloaded
+        assert "addresses" not in inspect(u).expired_attributes
 
 
 def test_without_refresh_expire_cascade_children_keep_values(db):

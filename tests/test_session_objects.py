@@ -949,3 +949,14 @@ def test_get_of_expired_object_whose_row_is_gone_marks_it_deleted(library_db):
         assert inspect(author).deleted and not inspect(author).detached
         s.rollback()
         assert inspect(author).persistent
+
+
+def test_object_session_is_also_a_session_classmethod(db):
+    with Session(db) as s:
+        u = User(name="owned")
+        assert Session.object_session(u) is None
+        s.add(u)
+        assert Session.object_session(u) is s and s.object_session(u) is s
+    assert Session.object_session(u) is None
+    with pytest.raises(exc.UnmappedInstanceError):
+        Session.object_session(NotMapped())

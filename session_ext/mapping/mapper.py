@@ -277,6 +277,18 @@ class Mapper:
                           if d.polymorphic_identity is not None]
                 m.single_criteria = m.polymorphic_on.in_(idents)
 
+    @property
+    def eager_relationships(self) -> list[Any]:
+        """Relationships that load eagerly by default (``lazy="selectin"`` / ``"joined"``):
+        a refresh, and the load of an object expired as a whole, load them too."""
+        self.registry.configure()
+        rels = self.relationships
+        cached = self.__dict__.get("_eager_relationships")
+        if cached is None or cached[0] != len(rels):  # relationships are only ever added
+            cached = (len(rels), [r for r in rels.values() if r.lazy in ("selectin", "joined")])
+            self.__dict__["_eager_relationships"] = cached
+        return cached[1]
+
     def has_eager_defaults(self) -> bool:
         """True if a relationship of this class loads eagerly (or raises) by default."""
         self.registry.configure()
