@@ -29,7 +29,7 @@ from .mapping import (
     declared_attr,
     mapped_column,
 )
-from .mapping.bundle import Bundle
+from .mapping.bundle import Bundle, DictBundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
     MANYTOMANY,
@@ -56,14 +56,18 @@ from .session import (
 )
 from .state import History, InstanceState, instance_state
 from .strategies import (
+    Load,
     NPlusOneError,
     NPlusOneWarning,
     contains_eager,
+    defaultload,
+    immediateload,
     joinedload,
     lazyload,
     noload,
     raiseload,
     selectinload,
+    subqueryload,
 )
 
 __version__ = "0.1.0"
@@ -84,6 +88,11 @@ __all__ = [
     "aliased",
     "AppenderQuery",
     "Bundle",
+    "DictBundle",
+    "Load",
+    "defaultload",
+    "immediateload",
+    "subqueryload",
     "WriteOnlyCollection",
     "with_parent",
     "MANYTOMANY",

@@ -30,28 +30,34 @@ def entity_loader(
     offset: int,
     row_width: int,
     populate_existing: bool = False,
+    identity_token: Any = None,
 ) -> Callable[[Any], Any]:
     """A function turning a result row into the session's object for ``mapper``,
     whose columns sit at ``row[offset : offset + len(mapper.select_columns)]``.
     For a class of a polymorphic hierarchy, the row's discriminator picks the
     class of each object (the choice is made here, once, not per row for
-    other classes)."""
+    other classes); ``identity_token``: the third element of the objects'
+    identity keys (the ``identity_token`` execution option)."""
     if mapper.polymorphic_on is None:
-        return _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
-    return _polymorphic_loader(session, mapper, offset, row_width, populate_existing)
+        return _object_loader(session, mapper, mapper, offset, row_width, populate_existing,
+                              identity_token)
+    return _polymorphic_loader(session, mapper, offset, row_width, populate_existing,
+                               identity_token)
 
 
 def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width: int,
-                        populate_existing: bool) -> Callable[[Any], Any]:
+                        populate_existing: bool, token: Any = None) -> Callable[[Any], Any]:
     """Rows of ``mapper``'s SELECT to objects of the class their discriminator names."""
     pos = offset + mapper.select_columns.index(mapper.polymorphic_on)  # type: ignore[arg-type]
-    default = _object_loader(session, mapper, mapper, offset, row_width, populate_existing)
+    default = _object_loader(session, mapper, mapper, offset, row_width, populate_existing,
+                             token)
     by_value = {}
     for sub in mapper.self_and_descendants():
         if sub.polymorphic_identity is not None:
             by_value[sub.polymorphic_identity] = (
                 default if sub is mapper
-                else _object_loader(session, sub, mapper, offset, row_width, populate_existing)
+                else _object_loader(session, sub, mapper, offset, row_width, populate_existing,
+                                    token)
             )
     get = by_value.get
     known = mapper.polymorphic_map
@@ -77,7 +83,8 @@ def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width
 
 
 def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int,
-                   row_width: int, populate_existing: bool) -> Callable[[Any], Any]:
+                   row_width: int, populate_existing: bool,
+                   token: Any = None) -> Callable[[Any], Any]:
     """Rows laid out as ``layout``'s SELECT to objects of ``mapper``'s class
     (the same mapper unless loading polymorphically)."""
     cls = mapper.class_
@@ -91,11 +98,19 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
     sid = session.hash_key
     State = InstanceState
 
+    # populate_existing: loaded relationships are reset (loaded again on access,
+    # or by the statement's eager loading), unless they have unflushed changes
+    reset = [k for k, r in mapper.relationships.items()
+             if r.lazy not in ("dynamic", "write_only")] if populate_existing else ()
+
     def existing(state: InstanceState, obj: Any, row: Any) -> Any:
         d = obj.__dict__
         if populate_existing:
             for k, i in fill:
                 d[k] = row[i]
+            for k in reset:
+                if k in d and k not in state.committed:
+                    del d[k]
             state.reset_changes()
             identity_map.release(state)
         else:  # expired, or with columns known to be NULL: the row fills them in
@@ -109,15 +124,15 @@ def _object_loader(session: Session, mapper: Mapper, layout: Mapper, offset: int
     factory = _loader_factory(mapper, layout, offset)
     if listening.session and session.dispatch.loaded_as_persistent:  # type: ignore[attr-defined]
         return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing,
-                              populate_existing)
+                              populate_existing, token)
     return factory(  # type: ignore[no-any-return]
         cls, mapper.identity_class, new, imap, sid, mapper, State, existing,
-        populate_existing, STATE_ATTR, (None,) * len(mapper.pk_indexes),
+        populate_existing, STATE_ATTR, (None,) * len(mapper.pk_indexes), token,
     )
 
 
 def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: Any, sid: int,
-                   mapper: Mapper, existing: Any, populate: bool) -> Any:
+                   mapper: Mapper, existing: Any, populate: bool, token: Any = None) -> Any:
     """The row loader, firing ``loaded_as_persistent`` for each object it
     creates (used only while such a listener exists)."""
     created: list[Any] = []
@@ -128,7 +143,7 @@ def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: An
         return obj
 
     load = factory(cls, mapper.identity_class, recording_new, imap, sid, mapper, InstanceState,
-                   existing, populate, STATE_ATTR, (None,) * len(mapper.pk_indexes))
+                   existing, populate, STATE_ATTR, (None,) * len(mapper.pk_indexes), token)
     fire = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
 
     def load_firing(row: Any) -> Any:
@@ -171,7 +186,7 @@ def _loader_factory(mapper: Mapper, layout: Mapper, offset: int) -> Any:
             f"pkv = row[{pk_idx[0]}]\n"
             "        if pkv is None:\n"
             "            return None\n"
-            "        key = (icls, (pkv,), None)"
+            "        key = (icls, (pkv,), token)"
         )
     else:
         items = ", ".join(f"row[{i}]" for i in pk_idx)
@@ -179,11 +194,11 @@ def _loader_factory(mapper: Mapper, layout: Mapper, offset: int) -> Any:
             f"ident = ({items},)\n"
             "        if ident == nones:\n"
             "            return None\n"
-            "        key = (icls, ident, None)"
+            "        key = (icls, ident, token)"
         )
     fill = ", ".join(f"{k!r}: row[{i}]" for k, i in _fill_positions(mapper, layout, offset))
     source = f"""
-def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
+def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones, token):
     imap_get = imap.get
     new_ref = weakref.ref.__new__
     gone = _object_gone
@@ -300,7 +315,7 @@ def get_by_identity(
         if obj is not None:
             if mapper.inherits is not None and not isinstance(obj, mapper.class_):
                 return None  # get(Manager, 1) when 1 is an Engineer
-            if state.expired and state.unloaded and row_is_gone(session, state, obj):
+            if state.expired and state.unloaded_columns and row_is_gone(session, state, obj):
                 return None
             return obj
     if _dead:
@@ -447,7 +462,7 @@ def refresh_state(
     if not state.committed:
         state.modified = False
         session.identity_map.release(state)
-    state.expired = bool(state.unloaded)
+    state.expired = bool(state.unloaded_columns)
     return True
 
 

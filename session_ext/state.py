@@ -249,15 +249,23 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
     @property
     def unloaded(self) -> set[str]:
+        """Names of mapped attributes (columns and relationships) with no loaded value."""
+        d = self.dict
+        return {k for k in self.mapper.attrs if k not in d}
+
+    @property
+    def unloaded_columns(self) -> set[str]:
         """Names of column attributes with no loaded value."""
         d = self.dict
         return {k for k in self.mapper.column_attr_keys if k not in d}
 
     @property
     def expired_attributes(self) -> set[str]:
+        """Names of column attributes to load from the row (expired ones)."""
         if self.key is None:
             return set()
-        return self.unloaded - self.known_none if self.known_none else self.unloaded
+        unloaded = self.unloaded_columns
+        return unloaded - self.known_none if self.known_none else unloaded
 
     def forget_known_none(self, keys: Any = None) -> None:
         """``keys`` (all when None) are no longer known to be NULL: expired."""

@@ -60,61 +60,124 @@ UNIQUE_OK = "_se_unique_ok"
 
 # --------------------------------------------------------------------------- options
 class JoinedVariant(str):
-    """The "joined" strategy with options: ``joinedload(..., innerjoin=True)`` (an
-    INNER JOIN) or ``contains_eager()`` (the rows are read from ``target``, a FROM
-    element the statement joins itself; no join is added)."""
+    """A strategy name with the options of one loader option: ``innerjoin``
+    (``joinedload(..., innerjoin=True)``), ``contains`` (``contains_eager()``:
+    the rows are read from ``target``, a FROM element the statement joins
+    itself; no join is added) and ``criteria`` (``selectinload(A.bs.and_(...))``:
+    added to the loading SELECT or join)."""
 
     innerjoin: bool
     contains: bool
     target: Any
+    criteria: tuple[Any, ...]
 
     def __new__(cls, innerjoin: bool = False, contains: bool = False,
-                target: Any = None) -> JoinedVariant:
-        self = super().__new__(cls, "joined")
+                target: Any = None, name: str = "joined",
+                criteria: tuple[Any, ...] = ()) -> JoinedVariant:
+        self = super().__new__(cls, name)
         self.innerjoin, self.contains, self.target = innerjoin, contains, target
+        self.criteria = criteria
         return self
 
     def __repr__(self) -> str:
-        return "contains_eager" if self.contains else "joined(innerjoin)"
+        if self.contains:
+            return "contains_eager"
+        return f"{str(self)}(innerjoin)" if self.innerjoin else f"{str(self)}(criteria)"
 
     def _variant_key(self) -> tuple[Any, ...]:
-        return (self.innerjoin, self.contains, self.target)
+        return (str(self), self.innerjoin, self.contains, self.target, self.criteria)
+
+
+#: ``defaultload()``: the step keeps the relationship's own strategy
+DEFAULT = "default"
 
 
 def _strategy_key(strategy: str) -> Any:
     return strategy._variant_key() if isinstance(strategy, JoinedVariant) else strategy
 
 
+def _step(attr: Any, name: str, innerjoin: bool = False) -> tuple[Any, str]:
+    """The (relationship, strategy) step of a loader option on ``attr``
+    (``"*"``: a :class:`Wildcard`; ``User.addresses.and_(...)``: with criteria)."""
+    if isinstance(attr, str) and attr == "*":
+        return Wildcard(None), name
+    rel = _as_relationship(attr)
+    criteria = attr.criteria if isinstance(attr, RelationshipJoin) else ()
+    if innerjoin or criteria:
+        return rel, JoinedVariant(innerjoin=innerjoin, name=name, criteria=criteria)
+    return rel, name
+
+
+class Wildcard:
+    """``"*"`` in a loader option: every relationship the option's other steps
+    do not name, of ``mapper``'s objects (``Load(Order).raiseload("*")``,
+    ``joinedload(Order.items).raiseload("*")``) or, with no mapper, of every
+    object the statement loads, at every level (``lazyload("*")``)."""
+
+    _primaryjoin = None
+    class_attribute = "*"
+
+    def __init__(self, mapper: Any) -> None:
+        self.parent = mapper
+
+    def __repr__(self) -> str:
+        return "*" if self.parent is None else f"{self.parent.class_.__name__}.*"
+
+
 class LoaderOption(PathOption):
     """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
 
-    def __init__(self, path: tuple[tuple[Relationship, str], ...]) -> None:
+    def __init__(self, path: tuple[tuple[Any, str], ...]) -> None:
         self.path = path
         self.path_key = tuple((rel.class_attribute, _strategy_key(strategy))
                               for rel, strategy in path)
 
-    def _chain(self, attr: Any, strategy: str) -> LoaderOption:
-        rel = _as_relationship(attr)
-        last = self.path[-1][0]
-        last.parent.registry.configure()  # type: ignore[union-attr]
-        if rel.parent is not last.mapper:
+    def _chain(self, attr: Any, strategy: str, innerjoin: bool = False) -> LoaderOption:
+        last = self.path[-1][0] if self.path else None
+        if isinstance(last, Wildcard):
+            raise exc.ArgumentError("Can't chain a loader option after a '*' wildcard")
+        if isinstance(attr, str) and attr == "*":
+            mapper = last.mapper if last is not None else self._root
+            return LoaderOption(self.path + ((Wildcard(mapper), strategy),))
+        step = _step(attr, strategy, innerjoin)
+        rel = step[0]
+        parent = last.mapper if last is not None else self._root
+        parent.registry.configure()  # type: ignore[union-attr]
+        if rel.parent is not parent:
             raise exc.ArgumentError(
-                f"Can't chain {rel.class_attribute} after {last.class_attribute}: it is not a "
-                f"relationship of {last.mapper.class_.__name__}"
+                f"Can't chain {rel.class_attribute} after "
+                f"{last.class_attribute if last is not None else parent.class_.__name__}: it "
+                f"is not a relationship of {parent.class_.__name__}"
             )
-        return LoaderOption(self.path + ((rel, strategy),))
+        return LoaderOption(self.path + (step,))
+
+    #: the mapper a :class:`Load` starts from (None: the first step's parent)
+    _root: Any = None
 
     def selectinload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "selectin")
 
+    def subqueryload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, "subquery")
+
     def joinedload(self, attr: Any, innerjoin: bool = False) -> LoaderOption:
-        return self._chain(attr, JoinedVariant(innerjoin=True) if innerjoin else "joined")
+        return self._chain(attr, "joined", innerjoin)
 
     def contains_eager(self, attr: Any, alias: Any = None) -> LoaderOption:
-        return self._chain(attr, _contains(attr, alias))
+        rel = _as_relationship(attr)
+        last = self.path[-1][0] if self.path else None
+        if last is not None and rel.parent is not last.mapper:
+            raise exc.ArgumentError(
+                f"Can't chain {rel.class_attribute} after {last.class_attribute}: it is not "
+                f"a relationship of {last.mapper.class_.__name__}"
+            )
+        return LoaderOption(self.path + ((rel, _contains(attr, alias)),))
 
     def lazyload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "select")
+
+    def immediateload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, "immediate")
 
     def raiseload(self, attr: Any, sql_only: bool = False) -> LoaderOption:
         return self._chain(attr, "raise_on_sql" if sql_only else "raise")
@@ -122,8 +185,65 @@ class LoaderOption(PathOption):
     def noload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "noload")
 
+    def defaultload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, DEFAULT)
+
+    def options(self, *opts: LoaderOption) -> LoaderOption:
+        """Several options below this path at once:
+        ``defaultload(A.atob).options(joinedload(B.btoc), joinedload(B.btod))``."""
+        if not self.path:
+            raise exc.ArgumentError("Load(...).options() needs a relationship step first")
+        paths = [self.path + o.path for o in opts]
+        return _OptionGroup([LoaderOption(p) for p in paths])
+
     def __repr__(self) -> str:
         return " -> ".join(f"{s}({rel.class_attribute})" for rel, s in self.path)
+
+
+class _OptionGroup(LoaderOption):
+    """The options of ``Load.options()``: one option holding several paths."""
+
+    def __init__(self, options: list[LoaderOption]) -> None:
+        self.members = options
+        self.path = options[0].path if options else ()
+        self.path_key = tuple(o.path_key for o in options)
+
+    def paths(self) -> list[tuple[Any, ...]]:
+        return [o.path for o in self.members]
+
+
+class Load(LoaderOption):
+    """Loader options starting at an entity: ``Load(Order).raiseload("*")``
+    (every relationship of ``Order`` objects), ``Load(User).joinedload(User.orders)``."""
+
+    def __init__(self, entity: Any) -> None:
+        from .mapping.mapper import entity_of
+
+        mapper = entity_of(entity.__clause_element__() if hasattr(
+            entity, "__clause_element__") else entity)
+        if mapper is None:
+            raise exc.ArgumentError(f"Load() takes a mapped class, not {entity!r}")
+        self._root = mapper
+        super().__init__(())
+
+
+def option_paths(options: Sequence[LoaderOption]) -> list[tuple[Any, ...]]:
+    """Every path of ``options`` (a ``Load.options()`` group holds several)."""
+    out: list[tuple[Any, ...]] = []
+    for o in options:
+        if isinstance(o, _OptionGroup):
+            out.extend(o.paths())
+        elif o.path:
+            out.append(o.path)
+    return out
+
+
+def applies_to(path: Sequence[tuple[Any, str]], mapper: Any) -> bool:
+    """Whether an option path starts at objects of ``mapper``."""
+    first = path[0][0]
+    if isinstance(first, Wildcard):
+        return first.parent is None or first.parent is mapper
+    return first.parent is mapper
 
 
 def _as_relationship(attr: Any) -> Relationship:
@@ -139,14 +259,19 @@ def _as_relationship(attr: Any) -> Relationship:
 
 def selectinload(attr: Any) -> LoaderOption:
     """Load the relationship for all parents with one extra SELECT ... IN."""
-    return LoaderOption(((_as_relationship(attr), "selectin"),))
+    return LoaderOption((_step(attr, "selectin"),))
+
+
+def subqueryload(attr: Any) -> LoaderOption:
+    """SQLAlchemy's "subquery" eager loading; session_ext loads the same objects
+    with one SELECT ... IN per relationship, as :func:`selectinload` does."""
+    return LoaderOption((_step(attr, "subquery"),))
 
 
 def joinedload(attr: Any, innerjoin: bool = False) -> LoaderOption:
     """Load the relationship in the same SELECT through a LEFT OUTER JOIN
     (``innerjoin=True``: an INNER JOIN, for relationships that always have rows)."""
-    strategy = JoinedVariant(innerjoin=True) if innerjoin else "joined"
-    return LoaderOption(((_as_relationship(attr), strategy),))
+    return LoaderOption((_step(attr, "joined", innerjoin),))
 
 
 def _contains(attr: Any, alias: Any) -> JoinedVariant:
@@ -165,18 +290,30 @@ def contains_eager(attr: Any, alias: Any = None) -> LoaderOption:
 
 def lazyload(attr: Any) -> LoaderOption:
     """Load the relationship on first access (one SELECT per object)."""
-    return LoaderOption(((_as_relationship(attr), "select"),))
+    return LoaderOption((_step(attr, "select"),))
+
+
+def immediateload(attr: Any) -> LoaderOption:
+    """Load the relationship of each object right after the rows, one SELECT
+    per object (none for a many-to-one already in the identity map)."""
+    return LoaderOption((_step(attr, "immediate"),))
 
 
 def raiseload(attr: Any, sql_only: bool = False) -> LoaderOption:
     """Make access to the unloaded relationship raise instead of emitting SQL
     (``sql_only=True``: only when answering needs SQL)."""
-    return LoaderOption(((_as_relationship(attr), "raise_on_sql" if sql_only else "raise"),))
+    return LoaderOption((_step(attr, "raise_on_sql" if sql_only else "raise"),))
 
 
 def noload(attr: Any) -> LoaderOption:
     """Leave the relationship empty (None / []) without loading it."""
-    return LoaderOption(((_as_relationship(attr), "noload"),))
+    return LoaderOption((_step(attr, "noload"),))
+
+
+def defaultload(attr: Any) -> LoaderOption:
+    """A step that keeps the relationship's own strategy, to chain options below
+    it: ``defaultload(A.atob).joinedload(B.btoc)``."""
+    return LoaderOption((_step(attr, DEFAULT),))
 
 
 # --------------------------------------------------------------------------- N+1 detection
@@ -235,22 +372,47 @@ class _Loader(LoaderStrategy):
                 f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
                 "closes (e.g. with selectinload), or keep the session open"
             )
-        value = lazy_load(session, rel, state, obj)
+        value = lazy_load(session, rel, state, obj, (state.load_options or {}).get(rel.key))
         obj.__dict__[rel.key] = value
         return value
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool) -> None:
-        """Apply the strategy to the ``objects`` a statement loaded."""
-        if self.name == rel.lazy:
-            return
+                   populate: bool, spec: str | None = None) -> None:
+        """Apply the strategy to the ``objects`` a statement loaded: remember it
+        (with an option's criteria and the options below it, which the lazy load
+        applies) when it is not the relationship's own."""
+        criteria = getattr(spec, "criteria", ())
         key = rel.key
+        if self.name == rel.lazy and not child_paths and not criteria:
+            if populate:
+                for obj in objects:
+                    options = instance_state(obj).load_options
+                    if options:
+                        options.pop(key, None)
+            return
+        value = Sticky(self.name, criteria, child_paths) if child_paths or criteria \
+            else self.name
         for obj in objects:
             st = instance_state(obj)
             if st.load_options is None:
                 st.load_options = {}
-            st.load_options[key] = self.name
+            st.load_options[key] = value
+
+
+class Sticky(str):
+    """A lazy strategy remembered on an object with what its option said: the
+    criteria of ``lazyload(A.bs.and_(...))`` and the options chained below it
+    (``lazyload(Parent.children).selectinload(Child.subelements)``), applied
+    when the relationship is loaded, also after an expiry."""
+
+    criteria: tuple[Any, ...]
+    child_paths: list[Path]
+
+    def __new__(cls, name: str, criteria: tuple[Any, ...], child_paths: list[Path]) -> Sticky:
+        self = super().__new__(cls, name)
+        self.criteria, self.child_paths = criteria, child_paths
+        return self
 
 
 @register_loader
@@ -325,17 +487,19 @@ class SelectinLoader(_Loader):
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool) -> None:
+                   populate: bool, spec: str | None = None) -> None:
         key = rel.key
         if rel.eager_unsupported:
             for obj in objects:  # criteria eager loading can't express: load one by one
                 getattr(obj, key)
             return
         # joined steps right below a selectin step ride along in its SELECT
-        joined = [p for p in child_paths
-                  if LOADER_STRATEGIES[p[0][1]].joins and p[0][0]._primaryjoin is None]
+        joined = [p for p in child_paths if isinstance(p[0][0], Relationship)
+                  and LOADER_STRATEGIES[_resolve(*p[0])].joins
+                  and p[0][0]._primaryjoin is None]
         rest = [p for p in child_paths if not any(p is j for j in joined)]
-        children = selectin_load(session, rel, objects, populate, joined)
+        children = selectin_load(session, rel, objects, populate, joined,
+                                 getattr(spec, "criteria", ()))
         if children or rest:
             post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
 
@@ -349,6 +513,31 @@ class JoinedLoader(SelectinLoader):
     joins = True
 
 
+@register_loader
+class SubqueryLoader(SelectinLoader):
+    """lazy="subquery": SQLAlchemy re-runs the parent query as a subquery joined
+    to the related table; session_ext loads the same objects as "selectin" does."""
+
+    name = "subquery"
+
+
+@register_loader
+class ImmediateLoader(_Loader):
+    """lazy="immediate": each object's relationship loaded right after the rows,
+    as a lazy load (no SQL for a many-to-one already in the identity map)."""
+
+    name = "immediate"
+
+    def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
+                   child_paths: list[Path], visited: frozenset[Relationship],
+                   populate: bool, spec: str | None = None) -> None:
+        super().after_rows(session, rel, objects, child_paths, visited, populate, spec)
+        key = rel.key
+        for obj in objects:
+            if key not in obj.__dict__:
+                getattr(obj, key)
+
+
 def load_relationship(rel: Relationship, obj: Any) -> Any:
     """Attribute access on an unloaded relationship."""
     return rel.load(obj)
@@ -359,10 +548,13 @@ def _values(obj: Any, keys: Sequence[str]) -> tuple[Any, ...] | None:
     return None if any(v is None for v in vals) else vals
 
 
-def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: Any) -> Any:
+def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: Any,
+              spec: str | None = None) -> Any:
     values = _values(obj, rel.parent_keys)
     if values is None:
         return rel.empty_value(state)
+    if isinstance(spec, Sticky):
+        return _lazy_load_with(session, rel, state, values, spec)
     if rel.identity_lookup:
         target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
         if target_state is not None:
@@ -390,12 +582,41 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     return items[0] if items else None
 
 
+def _lazy_load_with(session: Session, rel: Relationship, state: InstanceState,
+                    values: tuple[Any, ...], spec: Sticky) -> Any:
+    """A lazy load with its option's criteria and the options chained below it."""
+    if rel.identity_lookup and not spec.criteria:
+        target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
+        target = target_state.obj() if target_state is not None else None
+        if target is not None and target_state not in session.objects.deleted:
+            return target
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, rel.key)
+    stmt = rel.lazy_stmt
+    if spec.criteria:
+        stmt = stmt.where(*spec.criteria)
+    if spec.child_paths:
+        stmt = stmt.options(*[LoaderOption(tuple(p)) for p in spec.child_paths])
+    params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
+    result = session.execute(stmt, params, execution_options={UNIQUE_OK: True})
+    items = list(result.scalars().all())
+    if rel.uselist:
+        return InstrumentedList(items, state, rel)
+    return items[0] if items else None
+
+
 # --------------------------------------------------------------------------- query-time plans
 Path = list[tuple[Relationship, str]]
 
 
 def collect_options(statement: Any) -> list[LoaderOption]:
     return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
+
+
+def _resolve(rel: Relationship, strategy: str) -> str:
+    """``defaultload()``'s step: the relationship's own strategy."""
+    return rel.lazy if strategy == DEFAULT else strategy
 
 
 def plan_for(
@@ -405,25 +626,41 @@ def plan_for(
     defaults: bool = True,
 ) -> dict[str, tuple[str, list[Path]]]:
     """What to do with each relationship of objects of ``mapper``: explicit option
-    paths first, then each relationship's own ``lazy=`` default (skipping
-    relationships already on the path, so mutual defaults terminate).
+    paths first, then a ``"*"`` wildcard's strategy, then each relationship's own
+    ``lazy=`` default (skipping relationships already on the path, so mutual
+    defaults terminate).
 
     Returns ``key -> (strategy, option paths for the related objects)``.
     """
     mapper.registry.configure()
     steps: dict[str, tuple[str, list[Path]]] = {}
+    wildcard: str | None = None
+    inherited: list[Path] = []  # unbound wildcards: they apply at every level
     for path in option_paths:
         if not path:
             continue
         rel, strategy = path[0]
+        if isinstance(rel, Wildcard):
+            if rel.parent is None or rel.parent is mapper:
+                wildcard = strategy
+                if rel.parent is None:
+                    inherited = [path]
+            continue
         if rel.parent is not mapper:
             continue
         rest = path[1:]
         current = steps.get(rel.key)
         if current is None:
-            steps[rel.key] = (strategy, [rest] if rest else [])
+            steps[rel.key] = (_resolve(rel, strategy), [rest] if rest else [])
         elif rest:
             current[1].append(rest)
+    if inherited:
+        for _strategy, child_paths in steps.values():
+            child_paths.extend(inherited)
+    if wildcard is not None:
+        for key, rel in mapper.relationships.items():
+            if key not in steps and rel.lazy not in ("dynamic", "write_only"):
+                steps[key] = (wildcard, list(inherited))
     if defaults:
         for key, rel in mapper.relationships.items():
             if key not in steps and rel not in visited and rel.loader.after_load:
@@ -485,6 +722,7 @@ def apply_joined(
         wrapped = True
     next_slot = len(layout)
     outer: set[int] = set()  # slots joined by an outer join (or the statement's own)
+    added: list[tuple[int, int | None, list[Any]]] = []  # (slot, nested in, pieces)
     while queue:
         slot, mapper, from_elem, paths, visited = queue.pop(0)
         rest: list[Path] = []
@@ -501,18 +739,51 @@ def apply_joined(
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
                 continue
-            if getattr(strategy, "innerjoin", False) and slot in outer:
-                strategy = "joined"  # an inner join below an outer one would drop parents
-            if not getattr(strategy, "innerjoin", False):
+            if rel.innerjoin and type(strategy) is str and strategy == "joined":
+                strategy = JoinedVariant(innerjoin=True)  # relationship(innerjoin=True)
+            # an inner join below an outer one is nested inside it ("right-nested"):
+            # parents without such children are kept
+            nested = getattr(strategy, "innerjoin", False) and slot in outer
+            if not getattr(strategy, "innerjoin", False) or nested:
                 outer.add(next_slot)
-            stmt, talias = _add_join(stmt, rel, from_elem, strategy)
+            stmt, talias, pieces = _add_join(stmt, rel, from_elem, strategy)
+            added.append((next_slot, slot if nested else None, pieces))
             stmt = stmt.add_columns(*[_column_of(talias, c) for c in rel.mapper.select_columns])
             steps.append(JoinedStep(rel, slot, next_slot, width))
             width += len(rel.mapper.select_columns)
             queue.append((next_slot, rel.mapper, talias, child_paths, visited | {rel}))
             next_slot += 1
         post[slot] = (mapper, rest, visited)
-    return stmt, steps, post
+    return _emit_joins(stmt, added), steps, post
+
+
+def _emit_joins(stmt: Any, joins: list[tuple[int, int | None, list[Any]]]) -> Any:
+    """``stmt`` with the joins of joined eager loading, each a list of
+    ``(target, ON, outer)``; a step nested in its parent's (slot given) joins
+    the parent's target inside the parent's join."""
+    by_slot = {slot: pieces for slot, _parent, pieces in joins}
+    children: dict[int, list[int]] = {}
+    for slot, parent, _pieces in joins:
+        if parent is not None:
+            children.setdefault(parent, []).append(slot)
+
+    def nest(slot: int) -> list[Any]:
+        pieces = list(by_slot[slot])
+        for child in children.get(slot, ()):
+            if not pieces:  # contains_eager: the statement's own join
+                pieces.extend(nest(child))
+                continue
+            target, on, isouter = pieces[-1]
+            for ctarget, con, _outer in nest(child):
+                target = target.join(ctarget, con)
+            pieces[-1] = (target, on, isouter)
+        return pieces
+
+    for slot, parent, _pieces in joins:
+        if parent is None:
+            for target, on, isouter in nest(slot):
+                stmt = stmt.join(target, on, isouter=isouter)
+    return stmt
 
 
 def _column_of(from_elem: Any, column: Any) -> Any:
@@ -520,22 +791,45 @@ def _column_of(from_elem: Any, column: Any) -> Any:
     return col if col is not None else from_elem.c[column.key]
 
 
-def _add_join(stmt: Any, rel: Relationship, from_elem: Any, strategy: str) -> tuple[Any, Any]:
+def _add_join(stmt: Any, rel: Relationship, from_elem: Any,
+              strategy: str) -> tuple[Any, Any, list[Any]]:
+    """The target alias of a joined eager load and the joins to it (``(target,
+    ON, outer)``, added by :func:`_emit_joins`); ``stmt`` gets the
+    relationship's ORDER BY."""
     target = rel.mapper
     if getattr(strategy, "contains", False):  # contains_eager: the statement's own join
-        return stmt, strategy.target if strategy.target is not None else target.table  # type: ignore[attr-defined]
+        return stmt, strategy.target if strategy.target is not None else target.table, []  # type: ignore[attr-defined]
     talias = target.table.alias()
 
     def local(c: Any) -> Any:
         return c if from_elem is c.table else _column_of(from_elem, c)
 
-    stmt = rel.kind.outer_join(rel, stmt, local, talias, not getattr(strategy, "innerjoin", False))
+    criteria = getattr(strategy, "criteria", ())
+    # joinedload(A.bs.and_(...)): the criteria join the ON clause
+    adapter = ClauseAdapter(talias)
+    pieces = _JoinPieces(talias, [adapter.traverse(c) for c in criteria])
+    rel.kind.outer_join(rel, pieces, local, talias, not getattr(strategy, "innerjoin", False))
     if rel.order_by:
         stmt = stmt.order_by(
             *(talias.c[c.key] if getattr(c, "table", None) is target.table else c
               for c in rel.order_by)
         )
-    return stmt, talias
+    return stmt, talias, pieces.items
+
+
+class _JoinPieces:
+    """Records the joins a relationship direction's ``outer_join()`` makes; the
+    join to ``target`` gets ``criteria`` in its ON clause."""
+
+    def __init__(self, target: Any, criteria: list[Any]) -> None:
+        self.target, self.criteria = target, criteria
+        self.items: list[tuple[Any, Any, bool]] = []
+
+    def join(self, target: Any, on: Any, isouter: bool = False) -> _JoinPieces:
+        if target is self.target and self.criteria:
+            on = and_(on, *self.criteria)
+        self.items.append((target, on, isouter))
+        return self
 
 
 # --------------------------------------------------------------------------- post loading
@@ -563,7 +857,7 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
     for key, (strategy, child_paths) in plan.items():
         rel = mapper.relationships[key]
         LOADER_STRATEGIES[strategy].after_rows(  # type: ignore[attr-defined]
-            session, rel, objects, child_paths, visited, populate
+            session, rel, objects, child_paths, visited, populate, strategy
         )
 
 
@@ -586,11 +880,12 @@ def _run(session: Session, stmt: Any, joined: list[Path]) -> Any:
 
 
 def selectin_load(session: Session, rel: Relationship, objects: list[Any],
-                  populate: bool, joined: list[Path] | None = None) -> list[Any]:
+                  populate: bool, joined: list[Path] | None = None,
+                  criteria: tuple[Any, ...] = ()) -> list[Any]:
     """Load ``rel`` for all ``objects`` with one SELECT ... IN; returns the children.
 
     ``joined``: option paths starting with a joined step on the children, which
-    are loaded by the same SELECT."""
+    are loaded by the same SELECT; ``criteria``: an option's ``.and_()`` criteria."""
     key = rel.key
     parent_keys = rel.parent_keys
     pending: list[Pending] = []
@@ -604,7 +899,8 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         pending.append((d[STATE_ATTR], obj, vals))
     if not pending:
         return []
-    return _SELECTIN[rel.direction](session, rel, pending, populate, joined or [])
+    return _SELECTIN[rel.direction](session, rel, pending, populate, joined or [],
+                                    (*rel.extra_criteria, *criteria))
 
 
 #: (parent state, parent, the parent's key values) of each parent to load for
@@ -612,7 +908,8 @@ Pending = tuple[InstanceState, Any, tuple[Any, ...]]
 
 
 def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pending],
-                          populate: bool, joined: list[Path]) -> list[Any]:
+                          populate: bool, joined: list[Path],
+                          criteria: tuple[Any, ...]) -> list[Any]:
     """Targets already in the identity map cost no SQL; the rest in one SELECT."""
     target = rel.mapper
     imap = session.identity_map.by_key
@@ -631,7 +928,7 @@ def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pen
     if missing:
         ref_cols = [ref for ref, _ in rel.sync_pairs]
         for chunk in _chunks(missing):
-            stmt = select(target.class_).where(_in(ref_cols, chunk), *rel.extra_criteria)
+            stmt = select(target.class_).where(_in(ref_cols, chunk), *criteria)
             for child in _run(session, stmt, joined).scalars():
                 wanted[tuple(child.__dict__[k] for k in rel.target_ref_keys)] = child
     children: list[Any] = []
@@ -659,7 +956,8 @@ def _set_grouped(rel: Relationship, pending: list[Pending], grouped: dict[Any, l
 
 
 def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pending],
-                          populate: bool, joined: list[Path]) -> list[Any]:
+                          populate: bool, joined: list[Path],
+                          criteria: tuple[Any, ...]) -> list[Any]:
     """Children by their foreign key; each child has one parent (no duplicates)."""
     grouped: dict[tuple[Any, ...], list[Any]] = {}
     fk_cols = [fk for _, fk in rel.sync_pairs]
@@ -668,7 +966,7 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
     for chunk in _chunks(_keys_of(pending)):
         if not chunk:
             continue
-        stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *rel.extra_criteria)
+        stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *criteria)
         if rel.order_by:
             stmt = stmt.order_by(*rel.order_by)
         for child in _run(session, stmt, joined).scalars():
@@ -687,7 +985,8 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
 
 
 def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pending],
-                           populate: bool, joined: list[Path]) -> list[Any]:
+                           populate: bool, joined: list[Path],
+                           criteria: tuple[Any, ...]) -> list[Any]:
     """Targets joined to the association rows of the parents' keys."""
     grouped: dict[tuple[Any, ...], list[Any]] = {}
     sec_cols = [s for _, s in rel.secondary_parent_pairs]
@@ -697,7 +996,7 @@ def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pe
         if not chunk:
             continue
         stmt = select(rel.mapper.class_, *sec_cols).join(rel.secondary, join).where(
-            _in(sec_cols, chunk), *rel.extra_criteria
+            _in(sec_cols, chunk), *criteria
         )
         if rel.order_by:
             stmt = stmt.order_by(*rel.order_by)
