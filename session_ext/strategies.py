@@ -96,15 +96,15 @@ def _strategy_key(strategy: str) -> Any:
     return strategy._variant_key() if isinstance(strategy, JoinedVariant) else strategy
 
 
-def _step(attr: Any, name: str, innerjoin: bool = False) -> tuple[Any, str]:
+def _step(attr: Any, name: str, innerjoin: bool | None = None) -> tuple[Any, str]:
     """The (relationship, strategy) step of a loader option on ``attr``
     (``"*"``: a :class:`Wildcard`; ``User.addresses.and_(...)``: with criteria)."""
     if isinstance(attr, str) and attr == "*":
         return Wildcard(None), name
     rel = _as_relationship(attr)
     criteria = attr.criteria if isinstance(attr, RelationshipJoin) else ()
-    if innerjoin or criteria:
-        return rel, JoinedVariant(innerjoin=innerjoin, name=name, criteria=criteria)
+    if innerjoin is not None or criteria:
+        return rel, JoinedVariant(innerjoin=bool(innerjoin), name=name, criteria=criteria)
     return rel, name
 
 
@@ -132,7 +132,7 @@ class LoaderOption(PathOption):
         self.path_key = tuple((rel.class_attribute, _strategy_key(strategy))
                               for rel, strategy in path)
 
-    def _chain(self, attr: Any, strategy: str, innerjoin: bool = False) -> LoaderOption:
+    def _chain(self, attr: Any, strategy: str, innerjoin: bool | None = None) -> LoaderOption:
         last = self.path[-1][0] if self.path else None
         if isinstance(last, Wildcard):
             raise exc.ArgumentError("Can't chain a loader option after a '*' wildcard")
@@ -160,7 +160,7 @@ class LoaderOption(PathOption):
     def subqueryload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "subquery")
 
-    def joinedload(self, attr: Any, innerjoin: bool = False) -> LoaderOption:
+    def joinedload(self, attr: Any, innerjoin: bool | None = None) -> LoaderOption:
         return self._chain(attr, "joined", innerjoin)
 
     def contains_eager(self, attr: Any, alias: Any = None) -> LoaderOption:
@@ -268,9 +268,10 @@ def subqueryload(attr: Any) -> LoaderOption:
     return LoaderOption((_step(attr, "subquery"),))
 
 
-def joinedload(attr: Any, innerjoin: bool = False) -> LoaderOption:
+def joinedload(attr: Any, innerjoin: bool | None = None) -> LoaderOption:
     """Load the relationship in the same SELECT through a LEFT OUTER JOIN
-    (``innerjoin=True``: an INNER JOIN, for relationships that always have rows)."""
+    (``innerjoin=True``: an INNER JOIN, for relationships that always have rows;
+    None: the relationship's ``innerjoin=``)."""
     return LoaderOption((_step(attr, "joined", innerjoin),))
 
 

@@ -1352,3 +1352,43 @@ def test_inner_joined_load_below_an_outer_one_is_nested(data):
         # every user is kept; only posts that have tags are in the collections
         assert [(u.id, [p.id for p in u.posts]) for u in users] == [
             (1, [1, 2]), (2, []), (3, []), (4, [])]
+
+
+def test_relationship_join_starts_at_its_parent_after_select_from(data):
+    with Session(data) as s:
+        stmt = select(Address).select_from(User).join(Address.user).where(User.name == "bob")
+        assert [a.id for a in s.scalars(stmt.order_by(Address.id))] == [20, 21]
+
+
+def test_relationship_innerjoin_makes_joined_loads_inner(engine):
+    class IBase(DeclarativeBase):
+        pass
+
+    class Owner(IBase):
+        __tablename__ = "ls_inner_owners"
+        id = Column(Integer, primary_key=True)
+
+    class Pet(IBase):
+        __tablename__ = "ls_inner_pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("ls_inner_owners.id"))
+        owner = relationship(Owner, lazy="joined", innerjoin=True)
+
+    IBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Pet(id=1, owner=Owner(id=1)), Pet(id=2)])
+        s.commit()
+        assert [p.id for p in s.scalars(select(Pet))] == [1]  # the INNER JOIN drops pet 2
+        assert [p.id for p in s.scalars(select(Pet).options(
+            joinedload(Pet.owner, innerjoin=False)).order_by(Pet.id))] == [1, 2]
+
+
+def test_unloaded_lists_unloaded_relationships(data):
+    from session_ext import inspect
+
+    with Session(data) as s:
+        user = s.get(User, 1)
+        assert {"addresses", "posts", "profile"} <= inspect(user).unloaded
+        _ = user.addresses
+        assert "addresses" not in inspect(user).unloaded
+        assert "name" not in inspect(user).unloaded
