@@ -1109,3 +1109,28 @@ def test_yield_per_refuses_unique(session):
         session.scalars(stmt).unique().all()
     with pytest.raises(exc.InvalidRequestError, match="unique"):
         session.execute(stmt).unique().all()
+
+
+def test_query_set_operations_adapt_later_criteria(session):
+    q1 = session.query(User).filter(User.id < 3)
+    q2 = session.query(User).filter(User.id.in_([2, 4]))
+    assert [u.id for u in q1.union(q2).order_by(User.id)] == [1, 2, 4]
+    assert [u.id for u in q1.union(q2).filter(User.name != "bob").order_by(User.id)] == [1, 4]
+    assert sorted(u.id for u in q1.union_all(q2)) == [1, 2, 4]  # objects come once each
+    assert [u.id for u in q1.intersect(q2)] == [2]
+    assert [u.id for u in q1.except_(q2)] == [1]
+    assert all(isinstance(u, User) for u in q1.union(q2))
+
+
+def test_query_more_reference_methods(session):
+    q = session.query(User).order_by(User.id)
+    assert q.with_entities(User.name).all()[:2] == [("alice",), ("bob",)]
+    assert [u.id for u in q.slice(1, 3)] == [2, 3]
+    assert q.filter(User.id == 5).value(User.name) == "eve"
+    assert [len(r) for r in q.limit(1).tuples()] == [1]
+    assert q.is_single_entity and not q.add_column(User.name).is_single_entity
+    assert q.autoflush(False).get_execution_options()["autoflush"] is False
+    assert q.whereclause is None and q.selectable is q.statement
+    n = session.query(func.count(Address.id)).filter(Address.user_id == User.id).correlate(User)
+    assert session.query(User.name, n.label("n")).order_by(User.id).first() == ("alice", 2)
+    assert [u.id for u in q.select_from(User).join(Address).filter(Address.id > 4)] == [3]
