@@ -628,8 +628,8 @@ def plan_for(
 ) -> dict[str, tuple[str, list[Path]]]:
     """What to do with each relationship of objects of ``mapper``: explicit option
     paths first, then a ``"*"`` wildcard's strategy, then each relationship's own
-    ``lazy=`` default (skipping relationships already on the path, so mutual
-    defaults terminate).
+    ``lazy=`` default (not for a target class already on the path: ``visited``,
+    the relationships leading here).
 
     Returns ``key -> (strategy, option paths for the related objects)``.
     """
@@ -663,8 +663,11 @@ def plan_for(
             if key not in steps and rel.lazy not in ("dynamic", "write_only"):
                 steps[key] = (wildcard, list(inherited))
     if defaults:
+        # as SQLAlchemy's: a relationship's own eager loading stops at a class
+        # already on the path (User.orders -> Order.user does not load User again)
+        on_path = {mapper, *(r.parent for r in visited), *(r.mapper for r in visited)}
         for key, rel in mapper.relationships.items():
-            if key not in steps and rel not in visited and rel.loader.after_load:
+            if key not in steps and rel.loader.after_load and rel.mapper not in on_path:
                 steps[key] = (rel.lazy, [])
     return steps
 
@@ -873,10 +876,12 @@ def _in(cols: list[Any], values: list[tuple[Any, ...]]) -> Any:
 
 
 def _run(session: Session, stmt: Any, joined: list[Path]) -> Any:
-    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True}
+    # the relationships' own eager loading is applied by post_load(), which
+    # knows the path (the SELECT itself only carries the joined option paths)
+    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True,
+                            "_se_explicit_eager_only": True}
     if joined:
         stmt = stmt.options(*[LoaderOption(tuple(p)) for p in joined])
-        opts["_se_explicit_eager_only"] = True
     return session.execute(stmt, execution_options=opts)
 
 

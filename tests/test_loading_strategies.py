@@ -1392,3 +1392,40 @@ def test_unloaded_lists_unloaded_relationships(data):
         _ = user.addresses
         assert "addresses" not in inspect(user).unloaded
         assert "name" not in inspect(user).unloaded
+
+
+def test_default_eager_loading_stops_at_a_class_already_on_the_path(engine):
+    from typing import Optional
+
+    from session_ext import Mapped, inspect, mapped_column
+
+    class PBase(DeclarativeBase):
+        pass
+
+    class Node(PBase):
+        __tablename__ = "ls_path_nodes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ls_path_nodes.id"))
+        children = relationship("Node", lazy="selectin")
+
+    class Box(PBase):
+        __tablename__ = "ls_path_boxes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        items = relationship("Thing", lazy="selectin", back_populates="box")
+
+    class Thing(PBase):
+        __tablename__ = "ls_path_things"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        box_id: Mapped[int] = mapped_column(ForeignKey("ls_path_boxes.id"))
+        box = relationship(Box, lazy="selectin", back_populates="items")
+
+    PBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Node(children=[Node()]), Box(items=[Thing()])])
+        s.commit()
+    with Session(engine) as s:
+        nodes = s.scalars(select(Node)).all()
+        assert all("children" in inspect(n).unloaded for n in nodes)  # as SQLAlchemy's
+        [thing] = s.scalars(select(Thing)).all()
+        assert "box" not in inspect(thing).unloaded
+        assert "items" in inspect(thing.box).unloaded  # Thing is on the path already

@@ -3,7 +3,8 @@
 on ``sqlalchemy.orm`` and on session_ext with only the import lines changed.
 
 Sections covered, in page order: loader strategies at mapping time
-(``lazy="selectin"``), loader options (``lazyload``, ``joinedload``, chained
+(``lazy="selectin"``), loader options (``lazyload``, ``joinedload``, ``noload``,
+``raiseload(..., sql_only=True)``, ``Load(User)`` chains, chained
 options, options chained after a lazy load), criteria in loader options
 (``.and_()``, with ``populate_existing``), sub-options (``defaultload``,
 ``Load.options()``), the "sticky" options of lazy loads, lazy loading
@@ -51,6 +52,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.orm import Load
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import noload
 from sqlalchemy.orm import raiseload
 from sqlalchemy.orm import relationship
 from sqlalchemy.orm import selectinload
@@ -395,6 +397,21 @@ def lazy_loading(session, seen, sql):
     )
     session.expunge_all()
 
+    stmt = select(Address).order_by(Address.id).options(raiseload(Address.user, sql_only=True))
+    addresses = session.scalars(stmt).all()
+    seen["raiseload_sql_only"] = [error_name(lambda: a.user) for a in addresses]
+    session.expunge_all()
+    addresses = session.scalars(stmt).all()
+    users = session.scalars(select(User)).all()  # the users in the identity map: no SQL
+    seen["raiseload_sql_only_in_map"] = [repr(a.user) for a in addresses]
+    session.expunge_all()
+
+    users = session.scalars(
+        select(User).order_by(User.id).options(noload(User.addresses))
+    ).all()
+    seen["noload"] = [u.addresses for u in users]
+    session.expunge_all()
+
     stmt = select(Order).order_by(Order.id).options(joinedload(Order.items).raiseload("*"))
     order = session.scalars(stmt).unique().first()
     seen["raiseload_items_only"] = (
@@ -546,6 +563,15 @@ def wildcards(session, seen, sql):
     )
     objs = session.scalars(stmt).all()
     seen["explicit_and_wildcard"] = [unloaded(o) for o in objs]
+    session.expunge_all()
+
+    stmt = select(User).order_by(User.id).options(
+        Load(User).joinedload(User.orders).selectinload(Order.items)
+    )
+    users = session.scalars(stmt).unique().all()
+    seen["load_chain"] = [
+        (unloaded(u), [(unloaded(o), len(o.items)) for o in u.orders]) for u in users
+    ]
     session.expunge_all()
 
     stmt = (
