@@ -1395,7 +1395,6 @@ def test_unloaded_lists_unloaded_relationships(data):
 
 
 def test_default_eager_loading_stops_at_a_class_already_on_the_path(engine):
-    from typing import Optional
 
     from session_ext import Mapped, inspect, mapped_column
 
@@ -1405,7 +1404,7 @@ def test_default_eager_loading_stops_at_a_class_already_on_the_path(engine):
     class Node(PBase):
         __tablename__ = "ls_path_nodes"
         id: Mapped[int] = mapped_column(primary_key=True)
-        parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ls_path_nodes.id"))
+        parent_id: Mapped[int | None] = mapped_column(ForeignKey("ls_path_nodes.id"))
         children = relationship("Node", lazy="selectin")
 
     class Box(PBase):
