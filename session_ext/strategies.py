@@ -576,11 +576,24 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
-    result = session.execute(rel.lazy_stmt, params, execution_options={UNIQUE_OK: True})
-    items = list(result.scalars().all())
+    items = _lazy_rows(session, rel, rel.lazy_stmt, params)
     if rel.uselist:
         return InstrumentedList(items, state, rel)
     return items[0] if items else None
+
+
+def _lazy_rows(session: Session, rel: Relationship, stmt: Any, params: Any) -> list[Any]:
+    """The objects of a lazy load's SELECT; their relationships' own eager
+    loading knows it comes from ``rel`` (it stops at a class on that path)."""
+    target = rel.mapper
+    if not target.has_eager_defaults():
+        return list(session.execute(stmt, params, execution_options={UNIQUE_OK: True})
+                    .scalars().all())
+    result = session.execute(stmt, params, execution_options={
+        UNIQUE_OK: True, "_se_explicit_eager_only": True})
+    items = list(result.scalars().all())
+    post_load(session, target, items, [], frozenset({rel}))
+    return items
 
 
 def _lazy_load_with(session: Session, rel: Relationship, state: InstanceState,
@@ -600,8 +613,7 @@ def _lazy_load_with(session: Session, rel: Relationship, state: InstanceState,
     if spec.child_paths:
         stmt = stmt.options(*[LoaderOption(tuple(p)) for p in spec.child_paths])
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
-    result = session.execute(stmt, params, execution_options={UNIQUE_OK: True})
-    items = list(result.scalars().all())
+    items = _lazy_rows(session, rel, stmt, params)
     if rel.uselist:
         return InstrumentedList(items, state, rel)
     return items[0] if items else None

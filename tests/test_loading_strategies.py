@@ -1428,3 +1428,30 @@ def test_default_eager_loading_stops_at_a_class_already_on_the_path(engine):
         [thing] = s.scalars(select(Thing)).all()
         assert "box" not in inspect(thing).unloaded
         assert "items" in inspect(thing.box).unloaded  # Thing is on the path already
+
+
+def test_lazy_loaded_objects_do_not_eager_load_back_to_their_parent(engine):
+    from session_ext import Mapped, inspect, mapped_column
+
+    class LBase(DeclarativeBase):
+        pass
+
+    class Shelf(LBase):
+        __tablename__ = "ls_path_shelves"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        books = relationship("Book", back_populates="shelf")
+
+    class Book(LBase):
+        __tablename__ = "ls_path_books"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        shelf_id: Mapped[int] = mapped_column(ForeignKey("ls_path_shelves.id"))
+        shelf = relationship(Shelf, lazy="selectin", back_populates="books")
+
+    LBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Shelf(books=[Book(), Book()]))
+        s.commit()
+    with Session(engine) as s:
+        shelf = s.scalars(select(Shelf)).one()
+        assert all("shelf" in inspect(b).unloaded for b in shelf.books)  # as SQLAlchemy's
+        assert shelf.books[0].shelf is shelf
