@@ -207,6 +207,101 @@ def test_relationship_targets_and_uselist_from_annotations(future: bool) -> None
     assert parent.kids[0].parent is parent and parent.favorite is None
 
 
+ORDER_PROGRAM = '''
+from sqlalchemy import ForeignKey, Integer, String
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "order_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Address(Base):
+    __tablename__ = "order_address"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_address: Mapped[str]
+    user_id = mapped_column(ForeignKey("order_account.id"))
+    note = mapped_column(String(10))
+    kind: Mapped[str]
+    created: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int]
+'''
+
+
+@pytest.mark.parametrize("future", [True, False], ids=["string_annotations", "evaluated"])
+def test_annotation_only_columns_keep_their_place_among_unannotated_ones(future: bool) -> None:
+    # the tutorial's Address: an annotation-only column written before an
+    # unannotated mapped_column() comes first, as in SQLAlchemy's table
+    tables = {kind: load(kind, ORDER_PROGRAM, future).Base.metadata.tables["order_address"]
+              for kind in IMPORTS}
+    assert [c.name for c in tables["se"].c] == [c.name for c in tables["sa"].c]
+    assert [c.name for c in tables["se"].c] == [
+        "id", "email_address", "kind", "user_id", "note", "created", "rank"]
+
+
+SHADOW_PROGRAM = '''
+from typing import List
+
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sqlalchemy import ForeignKey
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "shadow_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    addresses: Mapped[List["Address"]] = relationship(back_populates="user")
+
+
+class Address(Base):
+    __tablename__ = "shadow_address"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("shadow_user.id"))
+    user: Mapped["User"] = relationship(back_populates="addresses")
+
+
+def second_mapping():
+    class OtherBase(DeclarativeBase):
+        pass
+
+    class User(OtherBase):
+        __tablename__ = "shadow_user"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        addresses: Mapped[List["Address"]] = relationship(back_populates="user")
+
+    class Address(OtherBase):
+        __tablename__ = "shadow_address"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        user_id: Mapped[int] = mapped_column(ForeignKey("shadow_user.id"))
+        user: Mapped["User"] = relationship(back_populates="addresses")
+
+    return User, Address
+'''
+
+
+@pytest.mark.parametrize("future", [True, False], ids=["string_annotations", "evaluated"])
+def test_a_class_named_in_a_string_is_the_bases_before_the_modules(future: bool) -> None:
+    # classes declared in a function, named like the module's classes of another
+    # base: Mapped["User"] means the function's User (its base's), as in SQLAlchemy
+    from doc_programs import load_program
+
+    head = "from __future__ import annotations\n" if future else ""
+    for kind in IMPORTS:
+        module = load_program(head + SHADOW_PROGRAM, kind, "shadowed_names")
+        user, address = module.second_mapping()
+        assert address.user.property.mapper.class_ is user, kind
+        assert user.addresses.property.mapper.class_ is address, kind
+        assert address.user.property.mapper.class_ is not module.User, kind
+
+
 def test_mixins_abstract_bases_and_declared_attr(engine: Any) -> None:
     class Base(DeclarativeBase):
         pass

@@ -27,6 +27,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .. import exc
 from ..asyncio import AsyncSession, async_scoped_session
@@ -76,6 +77,10 @@ class AsyncEngines:
             url = async_url(engine.url)
         except exc.ArgumentError as err:
             raise ImproperlyConfigured(f"db.async_session: {err}") from None
+        if url.get_backend_name() == "sqlite" and "pool" not in options:
+            # one pool class on every admitted SQLAlchemy: 2.1's default for an
+            # aiosqlite file (2.0 chose NullPool, which counts no checkouts)
+            options.setdefault("poolclass", AsyncAdaptedQueuePool)
         create_async_engine = engine_name("create_async_engine")
         return create_async_engine(url, **options)
 

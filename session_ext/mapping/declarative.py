@@ -119,6 +119,11 @@ class Registry:
 
         return map_imperatively(self, cls, table, properties)
 
+    def find(self, name: str) -> type | None:
+        """The one mapped class of this registry named ``name``, or None."""
+        found = self._by_name.get(name)
+        return found[0] if found and len(found) == 1 else None
+
     def resolve(self, name: str) -> type:
         found = self._by_name.get(name)
         if not found:
@@ -166,19 +171,32 @@ _BASE_ROOTS: tuple[type, ...] = ()
 
 def _own_items(klass: type) -> list[tuple[str, Any, Any]]:
     """``(key, value, annotation)`` of ``klass``'s own body in declaration order
-    (``_NO_VALUE``: annotation only; None: no annotation)."""
+    (``_NO_VALUE``: annotation only; None: no annotation).
+
+    The class namespace and the annotations are two orders; they are merged as
+    SQLAlchemy merges them: an annotation-only key comes right after the
+    annotated, assigned key written before it (before the first one if none),
+    ahead of assigned keys without annotation written between the two."""
     anns = typed.own_annotations(klass)
     values = vars(klass)
     ann_keys = [k for k in anns if k not in values]  # annotation-only, in order
     ann_order = {k: i for i, k in enumerate(anns)}
+    shared = sorted(ann_order[k] for k in anns if k in values)
+    following = dict(zip(shared, [*shared[1:], len(anns)], strict=False))
     out: list[tuple[str, Any, Any]] = []
+
+    def flush(before: int) -> None:
+        while ann_keys and ann_order[ann_keys[0]] < before:
+            k = ann_keys.pop(0)
+            out.append((k, _NO_VALUE, anns[k]))
+
     for key, value in values.items():
         pos = ann_order.get(key)
         if pos is not None:  # annotation-only keys written before this one come first
-            while ann_keys and ann_order[ann_keys[0]] < pos:
-                k = ann_keys.pop(0)
-                out.append((k, _NO_VALUE, anns[k]))
+            flush(pos)
         out.append((key, value, anns.get(key)))
+        if pos is not None:  # and those written after it, up to the next such key
+            flush(following[pos])
     out.extend((k, _NO_VALUE, anns[k]) for k in ann_keys)
     return out
 

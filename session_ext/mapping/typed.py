@@ -361,11 +361,14 @@ class MappedAnnotation:
     """What a ``Mapped[...]`` annotation says: the wrapper (``Mapped``,
     ``WriteOnlyMapped``, ``DynamicMapped``) and the type inside it."""
 
-    __slots__ = ("wrapper", "inner")
+    __slots__ = ("wrapper", "inner", "from_string")
 
-    def __init__(self, wrapper: type, inner: Any) -> None:
+    def __init__(self, wrapper: type, inner: Any, from_string: bool = False) -> None:
         self.wrapper = wrapper
         self.inner = inner
+        #: the type inside was written as a string (``Mapped["User"]``, or the
+        #: whole annotation under ``from __future__ import annotations``)
+        self.from_string = from_string
 
 
 def mapped_annotation(annotation: Any, klass: type) -> MappedAnnotation | None:
@@ -387,7 +390,9 @@ def mapped_annotation(annotation: Any, klass: type) -> MappedAnnotation | None:
     origin = typing.get_origin(value)
     if isinstance(origin, type) and issubclass(origin, Mapped):
         args = typing.get_args(value)
-        return MappedAnnotation(origin, evaluate(args[0], klass) if args else Any)
+        from_string = isinstance(annotation, str) or (
+            bool(args) and isinstance(args[0], (str, typing.ForwardRef)))
+        return MappedAnnotation(origin, evaluate(args[0], klass) if args else Any, from_string)
     if isinstance(value, type) and issubclass(value, Mapped):
         return MappedAnnotation(value, Any)
     return None
@@ -541,6 +546,16 @@ def _target_of(tp: Any) -> Any:
     return tp
 
 
+def _registry_class(cls: type, target: type) -> type:
+    """The class a name written as a string means, as SQLAlchemy resolves it: the
+    declarative base's own class of that name first, then the module's (a class
+    declared in a function, named like one of the module, is the base's)."""
+    registry = getattr(cls, "registry", None)
+    find = getattr(registry, "find", None)
+    found = find(target.__name__) if find is not None else None
+    return found if found is not None else target
+
+
 def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation | None) -> None:
     """Fill a relationship's target, ``uselist`` and loader from its annotation."""
     if ann is not None:
@@ -560,6 +575,8 @@ def configure_relationship(rel: Any, cls: type, key: str, ann: MappedAnnotation 
         else:
             target, uselist = inner, False
         target = _target_of(split_optional(target)[0])
+        if ann.from_string and isinstance(target, type):
+            target = _registry_class(cls, target)
         if rel.argument is None and target is not Any:
             rel.argument = target
         if rel._uselist is None and ann.wrapper is Mapped:

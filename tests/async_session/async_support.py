@@ -1,11 +1,25 @@
-"""Mapped classes shared by the asyncio tests."""
+"""Mapped classes and the engine maker shared by the asyncio tests."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from session_ext import DeclarativeBase, relationship
-from session_ext.asyncio import AsyncAttrs
+from session_ext.asyncio import AsyncAttrs, AsyncEngine, create_async_engine
+
+
+def async_engine(url: str, **kw: Any) -> AsyncEngine:
+    """``create_async_engine(url, **kw)`` with a queue pool on every backend.
+
+    SQLAlchemy 2.0 gives aiosqlite file databases a NullPool (2.1 a queue pool);
+    these tests count checked-out connections and bound the pool's wait, so they
+    name the pool class rather than depend on the version's default.
+    """
+    kw.setdefault("poolclass", AsyncAdaptedQueuePool)
+    return create_async_engine(url, **kw)
 
 
 class Base(AsyncAttrs, DeclarativeBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from async_support import User, create_schema
+from async_support import User, async_engine, create_schema
 from sqlalchemy import func, select
 
 from session_ext import current_scope, exc, scope
@@ -13,7 +13,6 @@ from session_ext.asyncio import (
     AsyncSession,
     async_scoped_session,
     async_sessionmaker,
-    create_async_engine,
 )
 
 TASKS = 1_000
@@ -23,7 +22,7 @@ def test_1000_concurrent_tasks_get_their_own_sessions(async_url):
         # under a loaded machine a SQLite writer may queue longer than the
         # driver's default 5 s busy timeout behind the other 14 connections
         lock_wait = {"connect_args": {"timeout": 60}} if async_url.startswith("sqlite") else {}
-        engine = create_async_engine(async_url, pool_timeout=60, **lock_wait)
+        engine = async_engine(async_url, pool_timeout=60, **lock_wait)
         try:
             await create_schema(engine)
             registry = async_scoped_session(
@@ -56,7 +55,7 @@ def test_1000_concurrent_tasks_get_their_own_sessions(async_url):
 
 def test_remove_rolls_back_and_forgets(async_url):
     async def main():
-        engine = create_async_engine(async_url)
+        engine = async_engine(async_url)
         try:
             await create_schema(engine)
             registry = async_scoped_session(async_sessionmaker(engine), asyncio.current_task)
@@ -79,7 +78,7 @@ def test_remove_rolls_back_and_forgets(async_url):
 
 def test_arguments_configure_and_query_property(async_url):
     async def main():
-        engine = create_async_engine(async_url)
+        engine = async_engine(async_url)
         try:
             await create_schema(engine)
             maker = async_sessionmaker(engine)

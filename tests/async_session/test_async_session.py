@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from async_support import Address, User, create_schema
+from async_support import Address, User, async_engine, create_schema
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy import exc as sa_exc
 
@@ -19,13 +19,12 @@ from session_ext.asyncio import (
     async_object_session,
     async_sessionmaker,
     close_all_sessions,
-    create_async_engine,
 )
 
 
 @contextlib.asynccontextmanager
 async def database(url: str, **kw) -> AsyncIterator:
-    engine = create_async_engine(url, **kw)
+    engine = async_engine(url, **kw)
     try:
         await create_schema(engine)
         yield engine
