@@ -31,7 +31,7 @@ from .mapping import (
     mapped_column,
 )
 from .mapping.attributes import query_expression
-from .mapping.bundle import Bundle
+from .mapping.bundle import Bundle, DictBundle
 from .mapping.mapper import class_mapper
 from .mapping.relationships import (
     MANYTOMANY,
@@ -58,16 +58,19 @@ from .session import (
 )
 from .state import History, InstanceState, instance_state
 from .strategies import (
+    Load,
     NPlusOneError,
     NPlusOneWarning,
     contains_eager,
     defaultload,
+    immediateload,
     joinedload,
     lazyload,
     noload,
     raiseload,
     selectin_polymorphic,
     selectinload,
+    subqueryload,
 )
 
 __version__ = "0.1.0"
@@ -90,6 +93,11 @@ __all__ = [
     "selectin_polymorphic",
     "AppenderQuery",
     "Bundle",
+    "DictBundle",
+    "Load",
+    "defaultload",
+    "immediateload",
+    "subqueryload",
     "WriteOnlyCollection",
     "with_parent",
     "MANYTOMANY",
@@ -129,7 +137,6 @@ __all__ = [
     "exc",
     "inspect",
     "contains_eager",
-    "defaultload",
     "defer",
     "deferred",
     "joinedload",

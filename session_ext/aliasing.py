@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .compat.sqlplugin import entity_over
+from .compat import annotate
+from .compat.sqlplugin import ALIAS_ANNOTATION, entity_over, with_plugin
 from .mapping.mapper import Mapper, class_mapper
 from .mapping.polymorphic import included_mappers, polymorphic_from
 from .mapping.relationships.sqljoin import RelationshipJoin
@@ -24,6 +25,8 @@ class AliasedClass:
 
     def __init__(self, mapper: Mapper, selectable: Any, name: str | None) -> None:
         selectable, by_column = entity_over(mapper, selectable, name, "aliased")
+        selectable = with_plugin(annotate(
+            selectable, {ALIAS_ANNOTATION: (self, name or mapper.class_.__name__)}))
         d = self.__dict__
         d["_se_mapper"] = mapper
         d["_se_name"] = name or mapper.class_.__name__

@@ -29,6 +29,7 @@ from .compat import (
     select_froms,
     selected_width,
 )
+from .compat.sqlplugin import unwrap_shared
 from .deferral import SlotPlan, apply_plans, column_options, mark_objects, with_expressions
 from .deferral import plan_for as column_plan_for
 from .direct import row_processors
@@ -36,7 +37,7 @@ from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_eval
 from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.bundle import bundles_of
-from .mapping.mapper import Mapper, entity_of
+from .mapping.mapper import Mapper, entity_name, entity_of, missing_keys
 from .mapping.polymorphic import layout_of
 from .ormexecute import IN_EVENT, run_listeners
 from .state import _dead, instance_state, sweep_dead
@@ -44,8 +45,10 @@ from .strategies import (
     UNIQUE_OK,
     JoinedStep,
     LoadContext,
+    applies_to,
     apply_joined,
     collect_options,
+    option_paths,
     post_load,
     set_loaded,
 )
@@ -133,6 +136,8 @@ def execute(
     if entities is None:
         return conn.execute(statement, params, execution_options=core_opts)
     eager = _EagerLoading(statement, entities, not opts.get("_se_explicit_eager_only"))
+    # entities reading one subquery through wrappers of their own read it directly
+    eager.statement = unwrap_shared(eager.statement)
     eager.columns = _column_plans(statement, entities, eager.steps)
     if eager.columns:
         eager.statement = apply_plans(eager.statement, statement, entities, eager.columns)
@@ -198,6 +203,7 @@ def single_table_criteria(statement: Any, layout: list[tuple[Mapper | None, int]
 _SESSION_OPTIONS = frozenset(
     {
         "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
+        "identity_token",
         UNIQUE_OK, IN_EVENT,
     }
 )
@@ -475,6 +481,11 @@ class _EagerLoading:
         #: slot -> PolymorphicLayout of the with_polymorphic() entities
         self.layouts = {i: poly for i, poly in enumerate(map(layout_of, raw_columns(statement)))
                         if poly is not None}
+        #: the result's key of each selected entity: its class's or alias's name
+        self.names = [entity_name(e) for e in raw_columns(statement)]
+        #: slot -> attribute keys the statement lacks for the entity there
+        self.missing = {i: m for i, m in enumerate(map(missing_keys, raw_columns(statement)))
+                        if m}
         self.steps: list[JoinedStep] = []
         self.post: dict[int, Any] = {}
         #: per entity slot: the columns left out (:mod:`session_ext.deferral`)
@@ -487,8 +498,7 @@ class _EagerLoading:
         for i, (mapper, _n) in enumerate(layout):
             if mapper is not None:
                 # options of the class, or of a subclass (selectinload(Manager.paperwork))
-                paths[i] = [list(o.path) for o in options
-                            if mapper in o.path[0][0].parent.iterate_to_root()]
+                paths[i] = [list(p) for p in option_paths(options) if applies_to(p, mapper)]
         self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
 
     @classmethod
@@ -498,6 +508,8 @@ class _EagerLoading:
         self.statement = statement
         self.bundles = {}
         self.layouts = {}
+        self.names = []
+        self.missing = {}
         self.steps = []
         self.post = {}
         self.columns = {}
@@ -522,13 +534,18 @@ def _entity_result(
     populate = bool(opts.get("populate_existing", False))
     keys = list(result.keys())
     width = len(keys)
+    token = opts.get("identity_token")
     out_keys, getters, slots = _row_getters(session, layout, keys, populate, eager.bundles,
-                                            eager.layouts, eager.columns)
+                                            eager.layouts, eager.columns, token, eager.names)
+    for slot, missing in eager.missing.items():
+        i = slots.index(slot)
+        getters[i] = _unloading(session, layout, slot, getters[i], missing, populate, token)
     steps = eager.steps
     for step in steps:
         plan = eager.columns.get(step.slot)
         step.loader = entity_loader(session, step.rel.mapper, step.offset, width, populate,
-                                    skip=plan.skip if plan is not None else frozenset())
+                                    skip=plan.skip if plan is not None else frozenset(),
+                                    identity_token=token)
     n_slots = len(layout) + len(steps)
     track = eager.active or bool(session.n_plus_one)
     scalars_only = len(getters) == 1 and not isinstance(getters[0], (int, slice))
@@ -553,8 +570,9 @@ def _entity_result(
             _after_rows(session, eager, per_slot, populate)
         return data
 
-    metadata = result_metadata(out_keys)
     yield_per = opts.get("yield_per")
+    # under yield_per, .unique() raises (it would keep every row), as in SQLAlchemy
+    metadata = result_metadata(out_keys, _refuse_unique if yield_per else None)
     if yield_per:
         return _streamed_result(result, metadata, convert, steps, scalars_only, yield_per)
     rows = None
@@ -579,7 +597,8 @@ def _entity_result(
 def _row_getters(
     session: Session, layout: list[tuple[Mapper | None, int]], keys: list[str], populate: bool,
     bundles: dict[int, Any], polys: dict[int, Any],
-    plans: dict[int, SlotPlan] | None = None,
+    plans: dict[int, SlotPlan] | None = None, token: Any = None,
+    names: list[Any] | None = None,
 ) -> tuple[list[str], list[Any], list[int | None]]:
     """The result's keys, and per result element its getter: an entity loader (a
     function of the row) or a column index; with, per getter, the eager slot it
@@ -591,14 +610,14 @@ def _row_getters(
     offset = 0
     for slot, (mapper, n) in enumerate(layout):
         if mapper is not None:
-            out_keys.append(mapper.class_.__name__)
+            out_keys.append((names[slot] if names else None) or mapper.class_.__name__)
             plan = plans.get(slot) if plans else None
             if plan is None:
                 getters.append(entity_loader(session, mapper, offset, width, populate,
-                                             polys.get(slot)))
+                                             polys.get(slot), identity_token=token))
             else:
                 load = entity_loader(session, mapper, offset, width, populate,
-                                     polys.get(slot), skip=plan.skip)
+                                     polys.get(slot), skip=plan.skip, identity_token=token)
                 if plan.expr_index:
                     load = with_expressions(load, plan, populate)
                 getters.append(load)
@@ -614,6 +633,29 @@ def _row_getters(
                 slots.append(None)
         offset += n
     return out_keys, getters, slots
+
+
+def _unloading(session: Session, layout: list[tuple[Mapper | None, int]], slot: int,
+               load: Any, missing: tuple[str, ...], populate: bool, token: Any) -> Any:
+    """``load`` for an entity read from a statement lacking some of its columns:
+    objects it creates (or repopulates) get those attributes unloaded."""
+    mapper = layout[slot][0]
+    offset = sum(n for _m, n in layout[:slot])
+    pk_at = [offset + mapper.select_columns.index(c) for c in mapper.primary_key]  # type: ignore[union-attr]
+    icls = mapper.identity_class  # type: ignore[union-attr]
+    imap = session.identity_map.by_key
+
+    def load_unloading(row: Any) -> Any:
+        state = imap.get((icls, tuple([row[i] for i in pk_at]), token))
+        known = state is not None and state.obj() is not None
+        obj = load(row)
+        if obj is not None and (populate or not known):
+            d = obj.__dict__
+            for key in missing:
+                d.pop(key, None)
+        return obj
+
+    return load_unloading
 
 
 def _bundled(convert_rows: Converter, getters: list[Any], eager: _EagerLoading) -> Converter:
@@ -826,6 +868,13 @@ def _set_collected(steps: list[JoinedStep], collected: list[dict[int, Any]],
             set_loaded(rel, pstate, parent, value, populate)
 
 
+def _refuse_unique(value: Any) -> Any:
+    raise exc.InvalidRequestError(
+        "Can't use the ORM yield_per feature in conjunction with unique(): unique() "
+        "keeps every row; drop one of them"
+    )
+
+
 def _require_unique(row: Any) -> Any:
     raise exc.InvalidRequestError(
         "The unique() method must be invoked on this Result, as it contains results that "
@@ -843,8 +892,8 @@ def _plain_rows(result: Any, types: tuple[Any, ...]) -> list[Any] | None:
     are and Core's ``Row`` objects would only be made to be thrown away.
     Decided once per dialect, column types and cursor type codes.
     """
-    if direct.CORE_ONLY:
-        return None
+    if direct.CORE_ONLY or result.context.execution_options.get("stream_results"):
+        return None  # a streaming result has read ahead of the driver's cursor
     cursor = getattr(result, "cursor", None)
     description = getattr(cursor, "description", None)
     if description is None:

@@ -32,6 +32,7 @@ def entity_loader(
     populate_existing: bool = False,
     layout: Any = None,
     skip: frozenset[str] = frozenset(),
+    identity_token: Any = None,
 ) -> Callable[[Any], Any]:
     """A function turning a result row into the session's object for ``mapper``,
     whose columns sit at ``row[offset : offset + len(layout.select_columns)]``
@@ -39,28 +40,31 @@ def entity_loader(
     ``with_polymorphic()`` entity, whose rows have subclass tables' columns too).
     For a class of a polymorphic hierarchy, the row's discriminator picks the
     class of each object (the choice is made here, once, not per row for
-    other classes).  ``skip``: column keys the row does not carry (deferred)."""
+    other classes).  ``skip``: column keys the row does not carry (deferred);
+    ``identity_token``: the third element of the objects' identity keys (the
+    ``identity_token`` execution option)."""
     if mapper.polymorphic_on is None:
         return _object_loader(session, mapper, mapper, offset, row_width, populate_existing,
-                              skip)
+                              skip, identity_token)
     return _polymorphic_loader(session, mapper, offset, row_width, populate_existing,
-                               layout or mapper, skip)
+                               layout or mapper, skip, identity_token)
 
 
 def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width: int,
                         populate_existing: bool, layout: Any,
-                        skip: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
+                        skip: frozenset[str] = frozenset(),
+                        token: Any = None) -> Callable[[Any], Any]:
     """Rows of ``layout``'s SELECT to objects of the class their discriminator names."""
     pos = offset + layout.select_columns.index(mapper.polymorphic_on)
     default = _object_loader(session, mapper, layout, offset, row_width, populate_existing,
-                             skip)
+                             skip, token)
     by_value = {}
     for sub in mapper.self_and_descendants():
         if sub.polymorphic_identity is not None:
             by_value[sub.polymorphic_identity] = (
                 default if sub is mapper
                 else _object_loader(session, sub, layout, offset, row_width, populate_existing,
-                                    skip)
+                                    skip, token)
             )
     get = by_value.get
     known = mapper.polymorphic_map
@@ -87,7 +91,8 @@ def _polymorphic_loader(session: Session, mapper: Mapper, offset: int, row_width
 
 def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
                    row_width: int, populate_existing: bool,
-                   skip: frozenset[str] = frozenset()) -> Callable[[Any], Any]:
+                   skip: frozenset[str] = frozenset(),
+                   token: Any = None) -> Callable[[Any], Any]:
     """Rows laid out as ``layout``'s SELECT to objects of ``mapper``'s class
     (the same mapper unless loading polymorphically)."""
     cls = mapper.class_
@@ -101,11 +106,19 @@ def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
     sid = session.hash_key
     State = InstanceState
 
+    # populate_existing: loaded relationships are reset (loaded again on access,
+    # or by the statement's eager loading), unless they have unflushed changes
+    reset = [k for k, r in mapper.relationships.items()
+             if r.lazy not in ("dynamic", "write_only")] if populate_existing else ()
+
     def existing(state: InstanceState, obj: Any, row: Any) -> Any:
         d = obj.__dict__
         if populate_existing:
             for k, i in fill:
                 d[k] = row[i]
+            for k in reset:
+                if k in d and k not in state.committed:
+                    del d[k]
             state.reset_changes()
             identity_map.release(state)
         else:  # expired, deferred, or with columns known to be NULL: the row fills them in
@@ -128,15 +141,16 @@ def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
             or (listening.instance and (listening.listeners(mapper, "load")
                                         or listening.listeners(mapper, "refresh")))):
         return _firing_loader(session, factory, cls, new, imap, sid, mapper, existing, refill,
-                              populate_existing)
+                              populate_existing, token)
     return factory(  # type: ignore[no-any-return]
         cls, mapper.identity_class, new, imap, sid, mapper, State, existing,
-        refill, STATE_ATTR, (None,) * len(mapper.pk_indexes),
+        refill, STATE_ATTR, (None,) * len(mapper.pk_indexes), token,
     )
 
 
 def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: Any, sid: int,
-                   mapper: Mapper, existing: Any, refill: bool, populate: bool) -> Any:
+                   mapper: Mapper, existing: Any, refill: bool, populate: bool,
+                   token: Any = None) -> Any:
     """The row loader, firing ``load`` and ``loaded_as_persistent`` for each
     object it creates and ``refresh`` for each object already present whose
     unloaded attributes a row fills in (used only while such listeners exist)."""
@@ -155,7 +169,8 @@ def _firing_loader(session: Session, factory: Any, cls: type, new: Any, imap: An
         return existing(state, obj, row)
 
     load = factory(cls, mapper.identity_class, recording_new, imap, sid, mapper, InstanceState,
-                   recording_existing, refill, STATE_ATTR, (None,) * len(mapper.pk_indexes))
+                   recording_existing, refill, STATE_ATTR, (None,) * len(mapper.pk_indexes),
+                   token)
     as_persistent = session.dispatch.loaded_as_persistent  # type: ignore[attr-defined]
     on_load = listening.listeners(mapper, "load") if listening.instance else []
     on_refresh = listening.listeners(mapper, "refresh") if listening.instance else []
@@ -228,7 +243,7 @@ def _loader_factory(mapper: Mapper, layout: Any, offset: int,
             f"pkv = row[{pk_idx[0]}]\n"
             "        if pkv is None:\n"
             "            return None\n"
-            "        key = (icls, (pkv,), None)"
+            "        key = (icls, (pkv,), token)"
         )
     else:
         items = ", ".join(f"row[{i}]" for i in pk_idx)
@@ -236,11 +251,11 @@ def _loader_factory(mapper: Mapper, layout: Any, offset: int,
             f"ident = ({items},)\n"
             "        if ident == nones:\n"
             "            return None\n"
-            "        key = (icls, ident, None)"
+            "        key = (icls, ident, token)"
         )
     fill = ", ".join(f"{k!r}: row[{i}]" for k, i in _fill_positions(mapper, layout, offset, skip))
     source = f"""
-def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones):
+def make(cls, icls, new, imap, sid, mapper, State, existing, populate, STATE, nones, token):
     imap_get = imap.get
     new_ref = weakref.ref.__new__
     gone = _object_gone
@@ -514,9 +529,12 @@ def _load_deferred(session: Session, state: InstanceState, key: str, d: dict[str
 
 def _load_eager(mapper: Mapper, state: InstanceState, obj: object, d: dict[str, Any]) -> None:
     """Load the unloaded relationships that load eagerly by default (``lazy="selectin"``
-    / ``"joined"``), as SQLAlchemy does when it reloads an expired or refreshed object."""
+    / ``"joined"``), as SQLAlchemy does when it reloads an expired or refreshed object;
+    not those a loader option of the object's query made lazy (``lazyload()``),
+    whose strategy the object remembers in ``load_options``."""
+    overridden = state.load_options or ()
     for rel in mapper.eager_relationships:
-        if rel.key not in d:
+        if rel.key not in d and rel.key not in overridden:
             rel.load_now(state, obj)
 
 

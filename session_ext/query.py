@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import Table, and_, delete, exists, func, select, update
 from sqlalchemy.sql import Select
 
 from . import exc
-from .compat import has_limit, has_limit_or_offset, limit_and_offset
-from .mapping.mapper import class_mapper
+from .compat import has_limit, has_limit_or_offset, limit_and_offset, raw_columns
+from .mapping.mapper import class_mapper, entity_of
 from .mapping.relationships import Relationship
 from .mapping.relationships.sqljoin import RelationshipJoin
+from .query_more import QueryMore
 from .strategies import UNIQUE_OK
 
 if TYPE_CHECKING:
@@ -32,7 +33,17 @@ def _is_entity(obj: Any) -> bool:
     return isinstance(obj, type) and "__mapper__" in vars(obj)
 
 
-class Query(Generic[_T]):
+def _may_repeat_entities(stmt: Any) -> bool:
+    """Whether a statement selecting entities may give one object twice: not
+    when it reads one table (a plain query costs no uniquing per row)."""
+    if not isinstance(stmt, Select) or not any(
+            entity_of(e) is not None for e in raw_columns(stmt)):
+        return False
+    froms = stmt.get_final_froms()
+    return len(froms) != 1 or not isinstance(froms[0], Table)
+
+
+class Query(QueryMore, Generic[_T]):
     """A generative query against mapped classes and/or column expressions."""
 
     def __init__(self, entities: Any, session: Session | None = None) -> None:
@@ -73,7 +84,7 @@ class Query(Generic[_T]):
 
     def filter(self, *criterion: Any) -> Query[_T]:
         """Add WHERE criteria (ANDed)."""
-        return self._clone(self._select.where(*criterion))
+        return self._clone(self._select.where(*self._adapted(criterion)))
 
     where = filter
 
@@ -99,18 +110,18 @@ class Query(Generic[_T]):
                     f"known: {sorted(mapper.attrs)}"
                 )
             clauses.append(attr.column == value)
-        return self._clone(self._select.where(and_(*clauses)))
+        return self._clone(self._select.where(*self._adapted((and_(*clauses),))))
 
     def order_by(self, *clauses: Any) -> Query[_T]:
         if len(clauses) == 1 and clauses[0] is None:
             return self._clone(self._select.order_by(None))
-        return self._clone(self._select.order_by(*clauses))
+        return self._clone(self._select.order_by(*self._adapted(clauses)))
 
     def group_by(self, *clauses: Any) -> Query[_T]:
-        return self._clone(self._select.group_by(*clauses))
+        return self._clone(self._select.group_by(*self._adapted(clauses)))
 
     def having(self, *criterion: Any) -> Query[_T]:
-        return self._clone(self._select.having(*criterion))
+        return self._clone(self._select.having(*self._adapted(criterion)))
 
     def join(self, target: Any, onclause: Any = None, *, isouter: bool = False,
              full: bool = False) -> Query[_T]:
@@ -204,11 +215,15 @@ class Query(Generic[_T]):
         session = self._session()
         # the legacy Query returns each parent of a joined eager collection once
         # without being asked (.unique() is for 2.0-style results)
-        return session.execute(
-            self._select if stmt is None else stmt,
-            self._params,
-            execution_options={**self._exec_options, UNIQUE_OK: True},
+        stmt = self._select if stmt is None else stmt
+        result = session.execute(
+            stmt, self._params, execution_options={**self._exec_options, UNIQUE_OK: True},
         )
+        if "yield_per" not in self._exec_options and _may_repeat_entities(stmt):
+            # as SQLAlchemy's Query: rows of entities come once each (a join
+            # repeating a row gives its objects once)
+            result = result.unique()
+        return result
 
     def __iter__(self) -> Iterator[Any]:
         result = self._execute()

@@ -264,6 +264,7 @@ class InstanceState(weakref.ref):  # type: ignore[type-arg]
 
     @property
     def expired_attributes(self) -> set[str]:
+        """Names of column attributes to load from the row (expired ones)."""
         if self.key is None:
             return set()
         unloaded = self.unloaded_columns

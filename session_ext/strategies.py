@@ -63,25 +63,36 @@ UNIQUE_OK = "_se_unique_ok"
 
 # --------------------------------------------------------------------------- options
 class JoinedVariant(str):
-    """The "joined" strategy with options: ``joinedload(..., innerjoin=True)`` (an
-    INNER JOIN) or ``contains_eager()`` (the rows are read from ``target``, a FROM
-    element the statement joins itself; no join is added)."""
+    """A strategy name with the options of one loader option: ``innerjoin``
+    (``joinedload(..., innerjoin=True)``), ``contains`` (``contains_eager()``:
+    the rows are read from ``target``, a FROM element the statement joins
+    itself; no join is added) and ``criteria`` (``selectinload(A.bs.and_(...))``:
+    added to the loading SELECT or join)."""
 
     innerjoin: bool
     contains: bool
     target: Any
+    criteria: tuple[Any, ...]
 
     def __new__(cls, innerjoin: bool = False, contains: bool = False,
-                target: Any = None) -> JoinedVariant:
-        self = super().__new__(cls, "joined")
+                target: Any = None, name: str = "joined",
+                criteria: tuple[Any, ...] = ()) -> JoinedVariant:
+        self = super().__new__(cls, name)
         self.innerjoin, self.contains, self.target = innerjoin, contains, target
+        self.criteria = criteria
         return self
 
     def __repr__(self) -> str:
-        return "contains_eager" if self.contains else "joined(innerjoin)"
+        if self.contains:
+            return "contains_eager"
+        return f"{str(self)}(innerjoin)" if self.innerjoin else f"{str(self)}(criteria)"
 
     def _variant_key(self) -> tuple[Any, ...]:
-        return (self.innerjoin, self.contains, self.target)
+        return (str(self), self.innerjoin, self.contains, self.target, self.criteria)
+
+
+#: ``defaultload()``: the step keeps the relationship's own strategy
+DEFAULT = "default"
 
 
 class WithColumns(str):
@@ -104,29 +115,71 @@ def _strategy_key(strategy: str) -> Any:
     return variant() if variant is not None else strategy
 
 
+def _step(attr: Any, name: str, innerjoin: bool | None = None) -> tuple[Any, str]:
+    """The (relationship, strategy) step of a loader option on ``attr``
+    (``"*"``: a :class:`Wildcard`; ``User.addresses.and_(...)``: with criteria)."""
+    if isinstance(attr, str) and attr == "*":
+        return Wildcard(None), name
+    rel = _as_relationship(attr)
+    criteria = attr.criteria if isinstance(attr, RelationshipJoin) else ()
+    if innerjoin is not None or criteria:
+        return rel, JoinedVariant(innerjoin=bool(innerjoin), name=name, criteria=criteria)
+    return rel, name
+
+
+class Wildcard:
+    """``"*"`` in a loader option: every relationship the option's other steps
+    do not name, of ``mapper``'s objects (``Load(Order).raiseload("*")``,
+    ``joinedload(Order.items).raiseload("*")``) or, with no mapper, of every
+    object the statement loads, at every level (``lazyload("*")``)."""
+
+    _primaryjoin = None
+    class_attribute = "*"
+
+    def __init__(self, mapper: Any) -> None:
+        self.parent = mapper
+
+    def __repr__(self) -> str:
+        return "*" if self.parent is None else f"{self.parent.class_.__name__}.*"
+
+
 class LoaderOption(PathOption):
     """A path of (relationship, strategy) steps, e.g. User.posts -> Post.comments."""
 
-    def __init__(self, path: tuple[tuple[Relationship, str], ...]) -> None:
+    def __init__(self, path: tuple[tuple[Any, str], ...]) -> None:
         self.path = path
         self.path_key = tuple((rel.class_attribute, _strategy_key(strategy))
                               for rel, strategy in path)
 
-    def _chain(self, attr: Any, strategy: str) -> LoaderOption:
-        rel = _as_relationship(attr)
+    def _chain(self, attr: Any, strategy: str, innerjoin: bool | None = None) -> LoaderOption:
+        last = self.path[-1][0] if self.path else None
+        if isinstance(last, Wildcard):
+            raise exc.ArgumentError("Can't chain a loader option after a '*' wildcard")
         target = self._target()
+        if isinstance(attr, str) and attr == "*":
+            return LoaderOption(self.path + ((Wildcard(target), strategy),))
+        step = _step(attr, strategy, innerjoin)
+        rel = step[0]
         if target not in rel.parent.iterate_to_root():
+            after = last.class_attribute if last is not None else target.class_.__name__
             raise exc.ArgumentError(
-                f"Can't chain {rel.class_attribute} after {self.path[-1][0].class_attribute}: "
-                f"it is not a relationship of {target.class_.__name__}"
+                f"Can't chain {rel.class_attribute} after {after}: it is not a relationship "
+                f"of {target.class_.__name__}"
             )
-        return LoaderOption(self.path + ((rel, strategy),) + _of_type_step(attr, strategy))
+        return LoaderOption(self.path + (step,) + _of_type_step(attr, step[1]))
+
+    #: the mapper a :class:`Load` starts from (None: the first step's parent)
+    _root: Any = None
 
     def _target(self) -> Any:
-        """The mapper of the objects the path's last relationship loads."""
-        last = self.path[-1][0]
-        if isinstance(last, SubclassStep):
-            last = self.path[-2][0]
+        """The mapper of the objects the path's last relationship loads (a
+        :class:`Load`'s entity before its first step)."""
+        steps = [s for s, _ in self.path if not isinstance(s, SubclassStep)]
+        if not steps:
+            root = self._root if self._root is not None else self.path[0][0].parent
+            root.registry.configure()
+            return root
+        last = steps[-1]
         last.parent.registry.configure()  # type: ignore[union-attr]
         return last.mapper
 
@@ -134,32 +187,30 @@ class LoaderOption(PathOption):
         """Also load the columns of ``classes``' tables for the objects the path loads."""
         return LoaderOption(self.path + ((subclass_step(self._target(), classes), "selectin"),))
 
-    def options(self, *options: Any) -> OptionGroup:
-        """Options for the objects the path loads (``selectinload(A.b).options(...)``)."""
-        target = self._target()
-        paths = []
-        for option in options:
-            for path in _option_paths(option):
-                first = path[0][0]
-                if target not in first.parent.iterate_to_root():
-                    raise exc.ArgumentError(
-                        f"Option {option!r} does not apply to {target.class_.__name__}, the "
-                        "class the parent option loads"
-                    )
-                paths.append(LoaderOption(self.path + tuple(path)))
-        return OptionGroup(tuple(paths))
-
     def selectinload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "selectin")
 
-    def joinedload(self, attr: Any, innerjoin: bool = False) -> LoaderOption:
-        return self._chain(attr, JoinedVariant(innerjoin=True) if innerjoin else "joined")
+    def subqueryload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, "subquery")
+
+    def joinedload(self, attr: Any, innerjoin: bool | None = None) -> LoaderOption:
+        return self._chain(attr, "joined", innerjoin)
 
     def contains_eager(self, attr: Any, alias: Any = None) -> LoaderOption:
-        return self._chain(attr, _contains(attr, alias))
+        rel = _as_relationship(attr)
+        last = self.path[-1][0] if self.path else None
+        if last is not None and rel.parent is not last.mapper:
+            raise exc.ArgumentError(
+                f"Can't chain {rel.class_attribute} after {last.class_attribute}: it is not "
+                f"a relationship of {last.mapper.class_.__name__}"
+            )
+        return LoaderOption(self.path + ((rel, _contains(attr, alias)),))
 
     def lazyload(self, attr: Any) -> LoaderOption:
         return self._chain(attr, "select")
+
+    def immediateload(self, attr: Any) -> LoaderOption:
+        return self._chain(attr, "immediate")
 
     def raiseload(self, attr: Any, sql_only: bool = False) -> LoaderOption:
         return self._chain(attr, "raise_on_sql" if sql_only else "raise")
@@ -168,7 +219,34 @@ class LoaderOption(PathOption):
         return self._chain(attr, "noload")
 
     def defaultload(self, attr: Any) -> LoaderOption:
-        return self._chain(attr, _as_relationship(attr).lazy)
+        return self._chain(attr, DEFAULT)
+
+    def options(self, *options: Any) -> LoaderOption:
+        """Options for the objects the path loads, several at once:
+        ``defaultload(A.atob).options(joinedload(B.btoc), load_only(B.name))``."""
+        if not self.path:
+            raise exc.ArgumentError("Load(...).options() needs a relationship step first")
+        target = self._target()
+        base: LoaderOption = self
+        for option in options:  # column options: for the objects the path loads
+            if isinstance(option, deferral.ColumnOption):
+                base = base._with_columns(option)
+        paths = []
+        for option in options:
+            if isinstance(option, deferral.ColumnOption):
+                continue
+            if not isinstance(option, LoaderOption):
+                raise exc.ArgumentError(f"{option!r} is not a loader option")
+            for path in option_paths([option]):
+                first = path[0][0]
+                if not isinstance(first, Wildcard) and \
+                        target not in first.parent.iterate_to_root():
+                    raise exc.ArgumentError(
+                        f"Option {option!r} does not apply to {target.class_.__name__}, the "
+                        "class the parent option loads"
+                    )
+                paths.append(LoaderOption(base.path + tuple(path)))
+        return OptionGroup(paths or [base])
 
     # column options for the objects the last relationship loads
     def _with_columns(self, option: Any) -> LoaderOption:
@@ -192,23 +270,52 @@ class LoaderOption(PathOption):
         return " -> ".join(f"{s}({rel.class_attribute})" for rel, s in self.path)
 
 
-class OptionGroup(PathOption):
+class OptionGroup(LoaderOption):
     """Several loader options given as one (``Load.options()``'s result)."""
 
-    def __init__(self, options: tuple[LoaderOption, ...]) -> None:
-        self.options = options
+    def __init__(self, options: list[LoaderOption]) -> None:
+        self.members = options
+        self.path = options[0].path if options else ()
         self.path_key = tuple(o.path_key for o in options)
 
+    def paths(self) -> list[tuple[Any, ...]]:
+        return [o.path for o in self.members]
+
     def __repr__(self) -> str:
-        return ", ".join(repr(o) for o in self.options)
+        return ", ".join(repr(o) for o in self.members)
 
 
-def _option_paths(option: Any) -> list[Any]:
-    if isinstance(option, OptionGroup):
-        return [o.path for o in option.options]
-    if isinstance(option, LoaderOption):
-        return [option.path]
-    raise exc.ArgumentError(f"{option!r} is not a loader option")
+class Load(LoaderOption):
+    """Loader options starting at an entity: ``Load(Order).raiseload("*")``
+    (every relationship of ``Order`` objects), ``Load(User).joinedload(User.orders)``."""
+
+    def __init__(self, entity: Any) -> None:
+        mapper = entity_of(entity.__clause_element__() if hasattr(
+            entity, "__clause_element__") else entity)
+        if mapper is None:
+            raise exc.ArgumentError(f"Load() takes a mapped class, not {entity!r}")
+        self._root = mapper
+        super().__init__(())
+
+
+def option_paths(options: Sequence[LoaderOption]) -> list[tuple[Any, ...]]:
+    """Every path of ``options`` (a ``Load.options()`` group holds several)."""
+    out: list[tuple[Any, ...]] = []
+    for o in options:
+        if isinstance(o, OptionGroup):
+            out.extend(o.paths())
+        elif o.path:
+            out.append(o.path)
+    return out
+
+
+def applies_to(path: Sequence[tuple[Any, str]], mapper: Any) -> bool:
+    """Whether an option path starts at objects of ``mapper`` (or of a subclass:
+    ``selectinload(Manager.paperwork)`` in a SELECT of ``Employee``)."""
+    first = path[0][0]
+    if isinstance(first, Wildcard):
+        return first.parent is None or first.parent is mapper
+    return mapper in first.parent.iterate_to_root()
 
 
 def _of_type_step(attr: Any, strategy: str) -> tuple[tuple[Any, str], ...]:
@@ -247,14 +354,21 @@ def _as_relationship(attr: Any) -> Relationship:
 
 def selectinload(attr: Any) -> LoaderOption:
     """Load the relationship for all parents with one extra SELECT ... IN."""
-    return LoaderOption(((_as_relationship(attr), "selectin"),) + _of_type_step(attr, ""))
+    return LoaderOption((_step(attr, "selectin"),) + _of_type_step(attr, ""))
 
 
-def joinedload(attr: Any, innerjoin: bool = False) -> LoaderOption:
+def subqueryload(attr: Any) -> LoaderOption:
+    """SQLAlchemy's "subquery" eager loading; session_ext loads the same objects
+    with one SELECT ... IN per relationship, as :func:`selectinload` does."""
+    return LoaderOption((_step(attr, "subquery"),))
+
+
+def joinedload(attr: Any, innerjoin: bool | None = None) -> LoaderOption:
     """Load the relationship in the same SELECT through a LEFT OUTER JOIN
-    (``innerjoin=True``: an INNER JOIN, for relationships that always have rows)."""
-    strategy = JoinedVariant(innerjoin=True) if innerjoin else "joined"
-    return LoaderOption(((_as_relationship(attr), strategy),) + _of_type_step(attr, strategy))
+    (``innerjoin=True``: an INNER JOIN, for relationships that always have rows;
+    None: the relationship's ``innerjoin=``)."""
+    step = _step(attr, "joined", innerjoin)
+    return LoaderOption((step,) + _of_type_step(attr, step[1]))
 
 
 def _contains(attr: Any, alias: Any) -> JoinedVariant:
@@ -273,25 +387,31 @@ def contains_eager(attr: Any, alias: Any = None) -> LoaderOption:
 
 def lazyload(attr: Any) -> LoaderOption:
     """Load the relationship on first access (one SELECT per object)."""
-    return LoaderOption(((_as_relationship(attr), "select"),))
+    return LoaderOption((_step(attr, "select"),))
+
+
+def immediateload(attr: Any) -> LoaderOption:
+    """Load the relationship of each object right after the rows, one SELECT
+    per object (none for a many-to-one already in the identity map)."""
+    return LoaderOption((_step(attr, "immediate"),))
 
 
 def raiseload(attr: Any, sql_only: bool = False) -> LoaderOption:
     """Make access to the unloaded relationship raise instead of emitting SQL
     (``sql_only=True``: only when answering needs SQL)."""
-    return LoaderOption(((_as_relationship(attr), "raise_on_sql" if sql_only else "raise"),))
-
-
-def defaultload(attr: Any) -> LoaderOption:
-    """The relationship's own ``lazy=`` loading, to chain options after it
-    (``defaultload(User.books).load_only(Book.title)``)."""
-    rel = _as_relationship(attr)
-    return LoaderOption(((rel, rel.lazy),))
+    return LoaderOption((_step(attr, "raise_on_sql" if sql_only else "raise"),))
 
 
 def noload(attr: Any) -> LoaderOption:
     """Leave the relationship empty (None / []) without loading it."""
-    return LoaderOption(((_as_relationship(attr), "noload"),))
+    return LoaderOption((_step(attr, "noload"),))
+
+
+def defaultload(attr: Any) -> LoaderOption:
+    """A step that keeps the relationship's own strategy, to chain options below
+    it: ``defaultload(A.atob).joinedload(B.btoc)``,
+    ``defaultload(User.books).load_only(Book.title)``."""
+    return LoaderOption((_step(attr, DEFAULT),))
 
 
 # --------------------------------------------------------------------------- N+1 detection
@@ -350,24 +470,51 @@ class _Loader(LoaderStrategy):
                 f"operation of attribute '{rel.key}' cannot proceed. Load it before the session "
                 "closes (e.g. with selectinload), or keep the session open"
             )
-        how = state.load_options.get(rel.key) if state.load_options else None
-        value = lazy_load(session, rel, state, obj, getattr(how, "columns", ()))
+        value = lazy_load(session, rel, state, obj, (state.load_options or {}).get(rel.key))
         obj.__dict__[rel.key] = value
         return value
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool, columns: tuple[Any, ...] = ()) -> None:
-        """Apply the strategy to the ``objects`` a statement loaded."""
-        if self.name == rel.lazy and not columns:
-            return
+                   populate: bool, spec: str | None = None) -> None:
+        """Apply the strategy to the ``objects`` a statement loaded: remember it
+        (with an option's criteria, column options and the options below it,
+        which the lazy load applies) when it is not the relationship's own."""
+        criteria = getattr(spec, "criteria", ())
+        columns = getattr(spec, "columns", ())
         key = rel.key
-        how = WithColumns(self.name, columns) if columns else self.name
+        if self.name == rel.lazy and not child_paths and not criteria and not columns:
+            if populate:
+                for obj in objects:
+                    options = instance_state(obj).load_options
+                    if options:
+                        options.pop(key, None)
+            return
+        value = Sticky(self.name, criteria, child_paths, columns) \
+            if child_paths or criteria or columns else self.name
         for obj in objects:
             st = instance_state(obj)
             if st.load_options is None:
                 st.load_options = {}
-            st.load_options[key] = how
+            st.load_options[key] = value
+
+
+class Sticky(str):
+    """A lazy strategy remembered on an object with what its option said: the
+    criteria of ``lazyload(A.bs.and_(...))``, column options
+    (``defaultload(A.bs).load_only(B.x)``) and the options chained below it
+    (``lazyload(Parent.children).selectinload(Child.subelements)``), applied
+    when the relationship is loaded, also after an expiry."""
+
+    criteria: tuple[Any, ...]
+    child_paths: list[Path]
+    columns: tuple[Any, ...]
+
+    def __new__(cls, name: str, criteria: tuple[Any, ...], child_paths: list[Path],
+                columns: tuple[Any, ...] = ()) -> Sticky:
+        self = super().__new__(cls, name)
+        self.criteria, self.child_paths, self.columns = criteria, child_paths, columns
+        return self
 
 
 @register_loader
@@ -442,17 +589,20 @@ class SelectinLoader(_Loader):
 
     def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
                    child_paths: list[Path], visited: frozenset[Relationship],
-                   populate: bool, columns: tuple[Any, ...] = ()) -> None:
+                   populate: bool, spec: str | None = None) -> None:
         key = rel.key
         if rel.eager_unsupported:
             for obj in objects:  # criteria eager loading can't express: load one by one
                 getattr(obj, key)
             return
         # joined steps right below a selectin step ride along in its SELECT
-        joined = [p for p in child_paths
-                  if LOADER_STRATEGIES[p[0][1]].joins and p[0][0]._primaryjoin is None]
+        joined = [p for p in child_paths if isinstance(p[0][0], Relationship)
+                  and LOADER_STRATEGIES[_resolve(*p[0])].joins
+                  and p[0][0]._primaryjoin is None]
         rest = [p for p in child_paths if not any(p is j for j in joined)]
-        children = selectin_load(session, rel, objects, populate, [*joined, *columns])
+        children = selectin_load(session, rel, objects, populate,
+                                 [*joined, *getattr(spec, "columns", ())],
+                                 getattr(spec, "criteria", ()))
         if children or rest:
             post_load(session, rel.mapper, children, rest, visited | {rel}, populate)
 
@@ -466,6 +616,31 @@ class JoinedLoader(SelectinLoader):
     joins = True
 
 
+@register_loader
+class SubqueryLoader(SelectinLoader):
+    """lazy="subquery": SQLAlchemy re-runs the parent query as a subquery joined
+    to the related table; session_ext loads the same objects as "selectin" does."""
+
+    name = "subquery"
+
+
+@register_loader
+class ImmediateLoader(_Loader):
+    """lazy="immediate": each object's relationship loaded right after the rows,
+    as a lazy load (no SQL for a many-to-one already in the identity map)."""
+
+    name = "immediate"
+
+    def after_rows(self, session: Session, rel: Relationship, objects: list[Any],
+                   child_paths: list[Path], visited: frozenset[Relationship],
+                   populate: bool, spec: str | None = None) -> None:
+        super().after_rows(session, rel, objects, child_paths, visited, populate, spec)
+        key = rel.key
+        for obj in objects:
+            if key not in obj.__dict__:
+                getattr(obj, key)
+
+
 def load_relationship(rel: Relationship, obj: Any) -> Any:
     """Attribute access on an unloaded relationship."""
     return rel.load(obj)
@@ -477,11 +652,13 @@ def _values(obj: Any, keys: Sequence[str]) -> tuple[Any, ...] | None:
 
 
 def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: Any,
-              columns: tuple[Any, ...] = ()) -> Any:
+              spec: str | None = None) -> Any:
     values = _values(obj, rel.parent_keys)
     if values is None:
         return rel.empty_value(state)
-    if rel.identity_lookup and not columns:
+    if isinstance(spec, Sticky):
+        return _lazy_load_with(session, rel, state, values, spec)
+    if rel.identity_lookup:
         target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
         if target_state is not None:
             target = target_state.obj()
@@ -501,9 +678,46 @@ def lazy_load(session: Session, rel: Relationship, state: InstanceState, obj: An
     if session.n_plus_one:
         _note_lazy_load(session, state, rel)
     params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
-    stmt = rel.lazy_stmt.options(*columns) if columns else rel.lazy_stmt
-    result = session.execute(stmt, params, execution_options={UNIQUE_OK: True})
+    items = _lazy_rows(session, rel, rel.lazy_stmt, params)
+    if rel.uselist:
+        return InstrumentedList(items, state, rel)
+    return items[0] if items else None
+
+
+def _lazy_rows(session: Session, rel: Relationship, stmt: Any, params: Any) -> list[Any]:
+    """The objects of a lazy load's SELECT; their relationships' own eager
+    loading knows it comes from ``rel`` (it stops at a class on that path)."""
+    target = rel.mapper
+    if not target.has_eager_defaults():
+        return list(session.execute(stmt, params, execution_options={UNIQUE_OK: True})
+                    .scalars().all())
+    result = session.execute(stmt, params, execution_options={
+        UNIQUE_OK: True, "_se_explicit_eager_only": True})
     items = list(result.scalars().all())
+    post_load(session, target, items, [], frozenset({rel}))
+    return items
+
+
+def _lazy_load_with(session: Session, rel: Relationship, state: InstanceState,
+                    values: tuple[Any, ...], spec: Sticky) -> Any:
+    """A lazy load with its option's criteria and the options chained below it."""
+    if rel.identity_lookup and not spec.criteria and not spec.columns:
+        target_state = session.identity_map.by_key.get((rel.mapper.identity_class, values, None))
+        target = target_state.obj() if target_state is not None else None
+        if target is not None and target_state not in session.objects.deleted:
+            return target
+    guard = session.objects.implicit_io_guard
+    if guard is not None:
+        guard(state, rel.key)
+    stmt = rel.lazy_stmt
+    if spec.criteria:
+        stmt = stmt.where(*spec.criteria)
+    if spec.child_paths:
+        stmt = stmt.options(*[LoaderOption(tuple(p)) for p in spec.child_paths])
+    if spec.columns:
+        stmt = stmt.options(*spec.columns)
+    params = {f"_se_rel_{i}": v for i, v in enumerate(values)}
+    items = _lazy_rows(session, rel, stmt, params)
     if rel.uselist:
         return InstrumentedList(items, state, rel)
     return items[0] if items else None
@@ -515,13 +729,16 @@ Path = list[tuple[Relationship, str]]
 
 def collect_options(statement: Any) -> list[LoaderOption]:
     """The relationship loader options of ``statement``."""
-    out: list[LoaderOption] = []
-    for o in getattr(statement, WITH_OPTIONS, ()):
-        if isinstance(o, LoaderOption):
-            out.append(o)
-        elif isinstance(o, OptionGroup):
-            out.extend(o.options)
-    return out
+    return [o for o in getattr(statement, WITH_OPTIONS, ()) if isinstance(o, LoaderOption)]
+
+
+def _resolve(rel: Relationship, strategy: str) -> str:
+    """``defaultload()``'s step: the relationship's own strategy (with the
+    column options chained after it)."""
+    if strategy != DEFAULT:
+        return strategy
+    columns = getattr(strategy, "columns", None)
+    return WithColumns(rel.lazy, columns) if columns else rel.lazy
 
 
 def plan_for(
@@ -531,28 +748,47 @@ def plan_for(
     defaults: bool = True,
 ) -> dict[str, tuple[str, list[Path]]]:
     """What to do with each relationship of objects of ``mapper``: explicit option
-    paths first, then each relationship's own ``lazy=`` default (skipping
-    relationships already on the path, so mutual defaults terminate).
+    paths first, then a ``"*"`` wildcard's strategy, then each relationship's own
+    ``lazy=`` default (not for a target class already on the path: ``visited``,
+    the relationships leading here).
 
     Returns ``key -> (strategy, option paths for the related objects)``.
     """
     mapper.registry.configure()
     steps: dict[str, tuple[str, list[Path]]] = {}
+    wildcard: str | None = None
+    inherited: list[Path] = []  # unbound wildcards: they apply at every level
     for path in option_paths:
         if not path:
             continue
         rel, strategy = path[0]
+        if isinstance(rel, Wildcard):
+            if rel.parent is None or rel.parent is mapper:
+                wildcard = strategy
+                if rel.parent is None:
+                    inherited = [path]
+            continue
         if rel.parent is not mapper or isinstance(rel, SubclassStep):
             continue
         rest = path[1:]
         current = steps.get(rel.key)
         if current is None:
-            steps[rel.key] = (strategy, [rest] if rest else [])
+            steps[rel.key] = (_resolve(rel, strategy), [rest] if rest else [])
         elif rest:
             current[1].append(rest)
-    if defaults:
+    if inherited:
+        for _strategy, child_paths in steps.values():
+            child_paths.extend(inherited)
+    if wildcard is not None:
         for key, rel in mapper.relationships.items():
-            if key not in steps and rel not in visited and rel.loader.after_load:
+            if key not in steps and rel.lazy not in ("dynamic", "write_only"):
+                steps[key] = (wildcard, list(inherited))
+    if defaults:
+        # as SQLAlchemy's: a relationship's own eager loading stops at a class
+        # already on the path (User.orders -> Order.user does not load User again)
+        on_path = {mapper, *(r.parent for r in visited), *(r.mapper for r in visited)}
+        for key, rel in mapper.relationships.items():
+            if key not in steps and rel.loader.after_load and rel.mapper not in on_path:
                 steps[key] = (rel.lazy, [])
     return steps
 
@@ -611,10 +847,11 @@ def apply_joined(
         wrapped = True
     next_slot = len(layout)
     outer: set[int] = set()  # slots joined by an outer join (or the statement's own)
+    added: list[tuple[int, int | None, list[Any]]] = []  # (slot, nested in, pieces)
     while queue:
         slot, mapper, from_elem, paths, visited = queue.pop(0)
         # selectin_polymorphic() and options of subclasses' relationships: after the rows
-        rest: list[Path] = [p for p in paths if p and (
+        rest: list[Path] = [p for p in paths if p and not isinstance(p[0][0], Wildcard) and (
             p[0][0].parent is not mapper or isinstance(p[0][0], SubclassStep))]
         if defaults and mapper.selectin_subclasses:
             rest.append([(SubclassStep(mapper, mapper.selectin_subclasses), "selectin")])
@@ -631,18 +868,51 @@ def apply_joined(
                 rest.append([(rel, strategy)])
                 rest.extend([(rel, strategy), *cp] for cp in child_paths)
                 continue
-            if getattr(strategy, "innerjoin", False) and slot in outer:
-                strategy = "joined"  # an inner join below an outer one would drop parents
-            if not getattr(strategy, "innerjoin", False):
+            if rel.innerjoin and type(strategy) is str and strategy == "joined":
+                strategy = JoinedVariant(innerjoin=True)  # relationship(innerjoin=True)
+            # an inner join below an outer one is nested inside it ("right-nested"):
+            # parents without such children are kept
+            nested = getattr(strategy, "innerjoin", False) and slot in outer
+            if not getattr(strategy, "innerjoin", False) or nested:
                 outer.add(next_slot)
-            stmt, talias = _add_join(stmt, rel, from_elem, strategy)
+            stmt, talias, pieces = _add_join(stmt, rel, from_elem, strategy)
+            added.append((next_slot, slot if nested else None, pieces))
             stmt = stmt.add_columns(*[_column_of(talias, c) for c in rel.mapper.select_columns])
             steps.append(JoinedStep(rel, slot, next_slot, width))
             width += len(rel.mapper.select_columns)
             queue.append((next_slot, rel.mapper, talias, child_paths, visited | {rel}))
             next_slot += 1
         post[slot] = (mapper, rest, visited)
-    return stmt, steps, post
+    return _emit_joins(stmt, added), steps, post
+
+
+def _emit_joins(stmt: Any, joins: list[tuple[int, int | None, list[Any]]]) -> Any:
+    """``stmt`` with the joins of joined eager loading, each a list of
+    ``(target, ON, outer)``; a step nested in its parent's (slot given) joins
+    the parent's target inside the parent's join."""
+    by_slot = {slot: pieces for slot, _parent, pieces in joins}
+    children: dict[int, list[int]] = {}
+    for slot, parent, _pieces in joins:
+        if parent is not None:
+            children.setdefault(parent, []).append(slot)
+
+    def nest(slot: int) -> list[Any]:
+        pieces = list(by_slot[slot])
+        for child in children.get(slot, ()):
+            if not pieces:  # contains_eager: the statement's own join
+                pieces.extend(nest(child))
+                continue
+            target, on, isouter = pieces[-1]
+            for ctarget, con, _outer in nest(child):
+                target = target.join(ctarget, con)
+            pieces[-1] = (target, on, isouter)
+        return pieces
+
+    for slot, parent, _pieces in joins:
+        if parent is None:
+            for target, on, isouter in nest(slot):
+                stmt = stmt.join(target, on, isouter=isouter)
+    return stmt
 
 
 def _column_of(from_elem: Any, column: Any) -> Any:
@@ -650,22 +920,45 @@ def _column_of(from_elem: Any, column: Any) -> Any:
     return col if col is not None else from_elem.c[column.key]
 
 
-def _add_join(stmt: Any, rel: Relationship, from_elem: Any, strategy: str) -> tuple[Any, Any]:
+def _add_join(stmt: Any, rel: Relationship, from_elem: Any,
+              strategy: str) -> tuple[Any, Any, list[Any]]:
+    """The target alias of a joined eager load and the joins to it (``(target,
+    ON, outer)``, added by :func:`_emit_joins`); ``stmt`` gets the
+    relationship's ORDER BY."""
     target = rel.mapper
     if getattr(strategy, "contains", False):  # contains_eager: the statement's own join
-        return stmt, strategy.target if strategy.target is not None else target.table  # type: ignore[attr-defined]
+        return stmt, strategy.target if strategy.target is not None else target.table, []  # type: ignore[attr-defined]
     talias = target.table.alias()
 
     def local(c: Any) -> Any:
         return c if from_elem is c.table else _column_of(from_elem, c)
 
-    stmt = rel.kind.outer_join(rel, stmt, local, talias, not getattr(strategy, "innerjoin", False))
+    criteria = getattr(strategy, "criteria", ())
+    # joinedload(A.bs.and_(...)): the criteria join the ON clause
+    adapter = ClauseAdapter(talias)
+    pieces = _JoinPieces(talias, [adapter.traverse(c) for c in criteria])
+    rel.kind.outer_join(rel, pieces, local, talias, not getattr(strategy, "innerjoin", False))
     if rel.order_by:
         stmt = stmt.order_by(
             *(talias.c[c.key] if getattr(c, "table", None) is target.table else c
               for c in rel.order_by)
         )
-    return stmt, talias
+    return stmt, talias, pieces.items
+
+
+class _JoinPieces:
+    """Records the joins a relationship direction's ``outer_join()`` makes; the
+    join to ``target`` gets ``criteria`` in its ON clause."""
+
+    def __init__(self, target: Any, criteria: list[Any]) -> None:
+        self.target, self.criteria = target, criteria
+        self.items: list[tuple[Any, Any, bool]] = []
+
+    def join(self, target: Any, on: Any, isouter: bool = False) -> _JoinPieces:
+        if target is self.target and self.criteria:
+            on = and_(on, *self.criteria)
+        self.items.append((target, on, isouter))
+        return self
 
 
 # --------------------------------------------------------------------------- post loading
@@ -695,10 +988,8 @@ def post_load(session: Session, mapper: Mapper, objects: list[Any],
             load_subclass_columns(session, mapper, objects, path[0][0].mappers, populate)
     for key, (strategy, child_paths) in plan.items():
         rel = mapper.relationships[key]
-        columns = getattr(strategy, "columns", None)
         LOADER_STRATEGIES[strategy].after_rows(  # type: ignore[attr-defined]
-            session, rel, objects, child_paths, visited, populate,
-            **({"columns": columns} if columns else {}),
+            session, rel, objects, child_paths, visited, populate, strategy
         )
     _subclass_relationships(session, mapper, objects, option_paths, visited, populate)
 
@@ -711,7 +1002,7 @@ def _subclass_relationships(session: Session, mapper: Mapper, objects: list[Any]
     by_sub: dict[Any, list[Path]] = {}
     for path in option_paths:
         first = path[0][0] if path else None
-        if first is None or isinstance(first, SubclassStep) or first.parent is mapper:
+        if first is None or isinstance(first, (SubclassStep, Wildcard)) or first.parent is mapper:
             continue
         if mapper in first.parent.iterate_to_root():
             by_sub.setdefault(first.parent, []).append(path)
@@ -733,23 +1024,26 @@ def _in(cols: list[Any], values: list[tuple[Any, ...]]) -> Any:
 
 def _run(session: Session, stmt: Any, joined: list[Any]) -> Any:
     """Run a relationship's SELECT; ``joined``: option paths of joined steps on
-    the related objects (and column options for them)."""
-    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True}
+    the related objects (and column options for them). The relationships' own
+    eager loading is applied by post_load(), which knows the path."""
+    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True,
+                            "_se_explicit_eager_only": True}
+    columns = [p for p in joined if isinstance(p, deferral.ColumnOption)]
     paths = [p for p in joined if not isinstance(p, deferral.ColumnOption)]
-    if len(paths) < len(joined):
-        stmt = stmt.options(*[p for p in joined if isinstance(p, deferral.ColumnOption)])
+    if columns:
+        stmt = stmt.options(*columns)
     if paths:
         stmt = stmt.options(*[LoaderOption(tuple(p)) for p in paths])
-        opts["_se_explicit_eager_only"] = True
     return session.execute(stmt, execution_options=opts)
 
 
 def selectin_load(session: Session, rel: Relationship, objects: list[Any],
-                  populate: bool, joined: list[Path] | None = None) -> list[Any]:
+                  populate: bool, joined: list[Path] | None = None,
+                  criteria: tuple[Any, ...] = ()) -> list[Any]:
     """Load ``rel`` for all ``objects`` with one SELECT ... IN; returns the children.
 
     ``joined``: option paths starting with a joined step on the children, which
-    are loaded by the same SELECT."""
+    are loaded by the same SELECT; ``criteria``: an option's ``.and_()`` criteria."""
     key = rel.key
     parent_keys = rel.parent_keys
     pending: list[Pending] = []
@@ -763,7 +1057,8 @@ def selectin_load(session: Session, rel: Relationship, objects: list[Any],
         pending.append((d[STATE_ATTR], obj, vals))
     if not pending:
         return []
-    return _SELECTIN[rel.direction](session, rel, pending, populate, joined or [])
+    return _SELECTIN[rel.direction](session, rel, pending, populate, joined or [],
+                                    (*rel.extra_criteria, *criteria))
 
 
 #: (parent state, parent, the parent's key values) of each parent to load for
@@ -771,7 +1066,8 @@ Pending = tuple[InstanceState, Any, tuple[Any, ...]]
 
 
 def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pending],
-                          populate: bool, joined: list[Path]) -> list[Any]:
+                          populate: bool, joined: list[Path],
+                          criteria: tuple[Any, ...]) -> list[Any]:
     """Targets already in the identity map cost no SQL; the rest in one SELECT."""
     target = rel.mapper
     imap = session.identity_map.by_key
@@ -790,7 +1086,7 @@ def _selectin_many_to_one(session: Session, rel: Relationship, pending: list[Pen
     if missing:
         ref_cols = [ref for ref, _ in rel.sync_pairs]
         for chunk in _chunks(missing):
-            stmt = select(target.class_).where(_in(ref_cols, chunk), *rel.extra_criteria)
+            stmt = select(target.class_).where(_in(ref_cols, chunk), *criteria)
             for child in _run(session, stmt, joined).scalars():
                 wanted[tuple(child.__dict__[k] for k in rel.target_ref_keys)] = child
     children: list[Any] = []
@@ -818,7 +1114,8 @@ def _set_grouped(rel: Relationship, pending: list[Pending], grouped: dict[Any, l
 
 
 def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pending],
-                          populate: bool, joined: list[Path]) -> list[Any]:
+                          populate: bool, joined: list[Path],
+                          criteria: tuple[Any, ...]) -> list[Any]:
     """Children by their foreign key; each child has one parent (no duplicates)."""
     grouped: dict[tuple[Any, ...], list[Any]] = {}
     fk_cols = [fk for _, fk in rel.sync_pairs]
@@ -829,9 +1126,9 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
             continue
         if any(isinstance(p, deferral.ColumnOption) for p in joined):
             # column options may leave the foreign key unloaded: select it apart
-            _selectin_by_columns(session, rel, chunk, joined, grouped)
+            _selectin_by_columns(session, rel, chunk, joined, grouped, criteria)
             continue
-        stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *rel.extra_criteria)
+        stmt = select(rel.mapper.class_).where(_in(fk_cols, chunk), *criteria)
         if rel.order_by:
             stmt = stmt.order_by(*rel.order_by)
         for child in _run(session, stmt, joined).scalars():
@@ -850,11 +1147,12 @@ def _selectin_one_to_many(session: Session, rel: Relationship, pending: list[Pen
 
 
 def _selectin_by_columns(session: Session, rel: Relationship, chunk: list[Any],
-                         joined: list[Any], grouped: dict[tuple[Any, ...], list[Any]]) -> None:
+                         joined: list[Any], grouped: dict[tuple[Any, ...], list[Any]],
+                         criteria: tuple[Any, ...]) -> None:
     """One-to-many selectin loading reading the parents' keys from columns of
     their own (the children's may be deferred)."""
     fk_cols = [fk for _, fk in rel.sync_pairs]
-    stmt = select(rel.mapper.class_, *fk_cols).where(_in(fk_cols, chunk), *rel.extra_criteria)
+    stmt = select(rel.mapper.class_, *fk_cols).where(_in(fk_cols, chunk), *criteria)
     if rel.order_by:
         stmt = stmt.order_by(*rel.order_by)
     n = len(fk_cols)
@@ -863,7 +1161,8 @@ def _selectin_by_columns(session: Session, rel: Relationship, chunk: list[Any],
 
 
 def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pending],
-                           populate: bool, joined: list[Path]) -> list[Any]:
+                           populate: bool, joined: list[Path],
+                           criteria: tuple[Any, ...]) -> list[Any]:
     """Targets joined to the association rows of the parents' keys."""
     grouped: dict[tuple[Any, ...], list[Any]] = {}
     sec_cols = [s for _, s in rel.secondary_parent_pairs]
@@ -873,7 +1172,7 @@ def _selectin_many_to_many(session: Session, rel: Relationship, pending: list[Pe
         if not chunk:
             continue
         stmt = select(rel.mapper.class_, *sec_cols).join(rel.secondary, join).where(
-            _in(sec_cols, chunk), *rel.extra_criteria
+            _in(sec_cols, chunk), *criteria
         )
         if rel.order_by:
             stmt = stmt.order_by(*rel.order_by)

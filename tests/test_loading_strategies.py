@@ -1240,3 +1240,237 @@ def test_joined_eager_populate_existing_refreshes_collection(engine):
                         .execution_options(populate_existing=True)).unique().all()
         assert got == [p]
         assert [k.id for k in p.kids] == [10, 12]
+
+
+# =========================================================================== option features
+# defaultload, Load, "*" wildcards, .and_() criteria, sticky options below lazy
+# loads, subqueryload / immediateload, populate_existing resetting relationships
+
+
+def _loaded_keys(obj) -> list[str]:
+    return sorted(k for k in ("addresses", "posts", "profile") if k in obj.__dict__)
+
+
+def test_defaultload_reaches_options_below_a_lazy_relationship(data, count_statements):
+    from session_ext import defaultload
+
+    with Session(data) as s:
+        with count_statements(data) as log:
+            users = s.scalars(select(User).order_by(User.id).options(
+                defaultload(User.posts).selectinload(Post.comments))).all()
+        assert log.count == 1 and "posts" not in users[0].__dict__
+        posts = users[0].posts  # lazy, with its comments loaded by the same load
+        assert all("comments" in p.__dict__ for p in posts)
+        assert [len(p.comments) for p in posts] == [2, 1]
+
+
+def test_load_options_groups_several_sub_options(data, count_statements):
+    from session_ext import defaultload
+
+    with Session(data) as s:
+        users = s.scalars(select(User).where(User.id == 1).options(
+            defaultload(User.posts).options(selectinload(Post.comments),
+                                            selectinload(Post.tags)))).all()
+        with count_statements(data) as log:
+            posts = users[0].posts  # the posts, then their comments and tags
+            assert [(len(p.comments), len(p.tags)) for p in posts] == [(2, 2), (1, 1)]
+        assert log.count == 3
+
+
+def test_wildcard_raiseload_and_bound_wildcards(data):
+    from session_ext import Load
+
+    with Session(data) as s:
+        user = s.scalars(select(User).where(User.id == 1).options(
+            selectinload(User.posts), raiseload("*"))).one()
+        assert len(user.posts) == 2
+        with pytest.raises(se_exc.InvalidRequestError):
+            _ = user.addresses
+        with pytest.raises(se_exc.InvalidRequestError):
+            _ = user.posts[0].comments  # unbound "*" applies below too
+        s.expunge_all()
+        user = s.scalars(select(User).where(User.id == 1).options(
+            selectinload(User.posts), Load(User).raiseload("*"))).one()
+        with pytest.raises(se_exc.InvalidRequestError):
+            _ = user.addresses
+        assert len(user.posts[0].comments) == 2  # bound to User only
+        s.expunge_all()
+        user = s.scalars(select(User).where(User.id == 1).options(
+            selectinload(User.posts).raiseload("*"))).one()
+        assert len(user.addresses) == 3
+        with pytest.raises(se_exc.InvalidRequestError):
+            _ = user.posts[0].comments
+
+
+def test_wildcard_lazyload_overrides_eager_defaults_but_not_explicit_options(
+        data, count_statements):
+    with Session(data) as s:
+        with count_statements(data) as log:
+            teams = s.scalars(select(Team).order_by(Team.id).options(lazyload("*"))).all()
+        assert log.count == 1
+        assert all("players" not in t.__dict__ and "badges" not in t.__dict__ for t in teams)
+        s.expunge_all()
+        teams = s.scalars(select(Team).order_by(Team.id).options(
+            lazyload("*"), joinedload(Team.badges))).unique().all()
+        assert all("badges" in t.__dict__ and "players" not in t.__dict__ for t in teams)
+
+
+def test_loader_option_criteria(data):
+    with Session(data) as s:
+        for opt in (selectinload, joinedload, lazyload):
+            users = s.scalars(select(User).order_by(User.id).options(
+                opt(User.addresses.and_(Address.id > 10)))
+                .execution_options(populate_existing=True)).unique().all()
+            assert [[a.id for a in u.addresses] for u in users] == [
+                [11, 12], [20, 21], [30], []], opt
+
+
+def test_sticky_lazy_options_survive_expiry(data, count_statements):
+    with Session(data) as s:
+        user = s.scalars(select(User).where(User.id == 1).options(
+            lazyload(User.posts).selectinload(Post.comments))).one()
+        assert all("comments" in p.__dict__ for p in user.posts)
+        s.expire_all()
+        with count_statements(data) as log:
+            posts = user.posts
+        assert all("comments" in p.__dict__ for p in posts)
+        assert log.count == 3  # the user's columns, the posts, their comments
+
+
+def test_subqueryload_and_immediateload(data, count_statements):
+    from session_ext import immediateload, subqueryload
+
+    with Session(data) as s:
+        users = s.scalars(select(User).order_by(User.id).options(
+            subqueryload(User.addresses))).all()
+        check_users_addresses(users)
+        s.expunge_all()
+        addresses = s.scalars(select(Address).where(Address.id < 20).order_by(Address.id)
+                              .options(immediateload(Address.user))).all()
+        with count_statements(data) as log:
+            assert [a.user.name for a in addresses] == ["ann"] * 3
+        assert log.count == 0
+
+
+def test_populate_existing_resets_loaded_lazy_relationships(data):
+    with Session(data) as s:
+        user = s.get(User, 1)
+        assert len(user.addresses) == 3
+        s.connection().execute(text("DELETE FROM ls_addresses WHERE id = 12"))
+        s.scalars(select(User).where(User.id == 1)).all()
+        assert len(user.addresses) == 3  # loaded values are kept ...
+        s.scalars(select(User).where(User.id == 1)
+                  .execution_options(populate_existing=True)).all()
+        assert [a.id for a in user.addresses] == [10, 11]  # ... unless populate_existing
+
+
+def test_inner_joined_load_below_an_outer_one_is_nested(data):
+    with Session(data) as s:
+        users = s.scalars(select(User).order_by(User.id).options(
+            joinedload(User.posts).joinedload(Post.tags, innerjoin=True))).unique().all()
+        # every user is kept; only posts that have tags are in the collections
+        assert [(u.id, [p.id for p in u.posts]) for u in users] == [
+            (1, [1, 2]), (2, []), (3, []), (4, [])]
+
+
+def test_relationship_join_starts_at_its_parent_after_select_from(data):
+    with Session(data) as s:
+        stmt = select(Address).select_from(User).join(Address.user).where(User.name == "bob")
+        assert [a.id for a in s.scalars(stmt.order_by(Address.id))] == [20, 21]
+
+
+def test_relationship_innerjoin_makes_joined_loads_inner(engine):
+    class IBase(DeclarativeBase):
+        pass
+
+    class Owner(IBase):
+        __tablename__ = "ls_inner_owners"
+        id = Column(Integer, primary_key=True)
+
+    class Pet(IBase):
+        __tablename__ = "ls_inner_pets"
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(ForeignKey("ls_inner_owners.id"))
+        owner = relationship(Owner, lazy="joined", innerjoin=True)
+
+    IBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Pet(id=1, owner=Owner(id=1)), Pet(id=2)])
+        s.commit()
+        assert [p.id for p in s.scalars(select(Pet))] == [1]  # the INNER JOIN drops pet 2
+        assert [p.id for p in s.scalars(select(Pet).options(
+            joinedload(Pet.owner, innerjoin=False)).order_by(Pet.id))] == [1, 2]
+
+
+def test_unloaded_lists_unloaded_relationships(data):
+    from session_ext import inspect
+
+    with Session(data) as s:
+        user = s.get(User, 1)
+        assert {"addresses", "posts", "profile"} <= inspect(user).unloaded
+        _ = user.addresses
+        assert "addresses" not in inspect(user).unloaded
+        assert "name" not in inspect(user).unloaded
+
+
+def test_default_eager_loading_stops_at_a_class_already_on_the_path(engine):
+
+    from session_ext import Mapped, inspect, mapped_column
+
+    class PBase(DeclarativeBase):
+        pass
+
+    class Node(PBase):
+        __tablename__ = "ls_path_nodes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        parent_id: Mapped[int | None] = mapped_column(ForeignKey("ls_path_nodes.id"))
+        children = relationship("Node", lazy="selectin")
+
+    class Box(PBase):
+        __tablename__ = "ls_path_boxes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        items = relationship("Thing", lazy="selectin", back_populates="box")
+
+    class Thing(PBase):
+        __tablename__ = "ls_path_things"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        box_id: Mapped[int] = mapped_column(ForeignKey("ls_path_boxes.id"))
+        box = relationship(Box, lazy="selectin", back_populates="items")
+
+    PBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Node(children=[Node()]), Box(items=[Thing()])])
+        s.commit()
+    with Session(engine) as s:
+        nodes = s.scalars(select(Node)).all()
+        assert all("children" in inspect(n).unloaded for n in nodes)  # as SQLAlchemy's
+        [thing] = s.scalars(select(Thing)).all()
+        assert "box" not in inspect(thing).unloaded
+        assert "items" in inspect(thing.box).unloaded  # Thing is on the path already
+
+
+def test_lazy_loaded_objects_do_not_eager_load_back_to_their_parent(engine):
+    from session_ext import Mapped, inspect, mapped_column
+
+    class LBase(DeclarativeBase):
+        pass
+
+    class Shelf(LBase):
+        __tablename__ = "ls_path_shelves"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        books = relationship("Book", back_populates="shelf")
+
+    class Book(LBase):
+        __tablename__ = "ls_path_books"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        shelf_id: Mapped[int] = mapped_column(ForeignKey("ls_path_shelves.id"))
+        shelf = relationship(Shelf, lazy="selectin", back_populates="books")
+
+    LBase.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Shelf(books=[Book(), Book()]))
+        s.commit()
+    with Session(engine) as s:
+        shelf = s.scalars(select(Shelf)).one()
+        assert all("shelf" in inspect(b).unloaded for b in shelf.books)  # as SQLAlchemy's
+        assert shelf.books[0].shelf is shelf

@@ -663,8 +663,10 @@ class TestLegacyQuery:
     def test_join_inferred_onclause(self, session):
         # the foreign key gives the ON clause
         users = session.query(User).join(Address).filter(Address.email.like("carol%")).all()
-        assert [u.id for u in users] == [3, 3, 3]
-        assert users[0] is users[1]
+        # as SQLAlchemy's legacy Query: the join's three rows give the object once
+        assert [u.id for u in users] == [3]
+        rows = session.scalars(select(User).join(Address).where(Address.email.like("carol%")))
+        assert [u.id for u in rows] == [3, 3, 3]  # a select() gives every row
 
     def test_query_multi_entity(self, session):
         rows = (
@@ -1035,3 +1037,100 @@ def test_yield_per_partitions_and_identity(engine, backend):
                     seen_keep = row.Tiny
         assert sizes == [1000, 1000, 500]
         assert seen_keep is keep
+
+
+# ============================================================================ query guide features
+def test_identity_token_keeps_objects_apart(session):
+    stmt = select(User).where(User.id == 1)
+    a = session.scalars(stmt.execution_options(identity_token="one")).one()
+    b = session.scalars(stmt.execution_options(identity_token="two")).one()
+    plain = session.get(User, 1)
+    assert len({id(a), id(b), id(plain)}) == 3
+    assert inspect(a).key == (User, (1,), "one") and inspect(b).key[2] == "two"
+    assert session.scalars(stmt.execution_options(identity_token="one")).one() is a
+
+
+def test_column_descriptions_describe_entities_aliases_and_columns():
+    ua = session_ext.aliased(User, name="u2")
+    d = select(User, User.id, ua).column_descriptions
+    assert [x["name"] for x in d] == ["User", "id", "u2"]
+    assert [x["aliased"] for x in d] == [False, False, True]
+    assert d[0]["entity"] is User and d[0]["expr"] is User and d[0]["type"] is User
+    assert d[1]["entity"] is User and d[1]["expr"] is User.id
+    assert d[2]["entity"] is ua and d[2]["expr"] is ua and d[2]["type"] is User
+
+
+def test_dml_entity_description():
+    stmt = update(User).values(name="x").returning(User.id)
+    d = stmt.entity_description
+    assert (d["name"], d["entity"], d["table"]) == ("User", User, User.__table__)
+    [r] = stmt.returning_column_descriptions
+    assert (r["name"], r["entity"]) == ("id", User)
+
+
+def test_dict_bundle(session):
+    bundle = session_ext.DictBundle("u", User.id, User.name)
+    rows = session.execute(select(bundle).where(User.id < 3).order_by(User.id)).all()
+    assert [r.u for r in rows] == [{"id": 1, "name": "alice"}, {"id": 2, "name": "bob"}]
+
+
+def test_named_alias_is_the_row_key(session):
+    ua = session_ext.aliased(User, name="someone")
+    row = session.execute(select(ua, User).where(ua.id == 1, User.id == ua.id + 1)).one()
+    assert row._fields == ("someone", "User")
+    assert (row.someone.name, row.User.name) == ("alice", "bob")
+
+
+def test_aliased_over_subquery_lacking_columns_leaves_them_unloaded(session):
+    subq = select(User.id, User.name).where(User.id == 3).subquery()
+    carol = session.scalars(select(session_ext.aliased(User, subq))).one()
+    assert {"age", "email"} <= inspect(carol).unloaded
+    assert carol.age == 35  # loaded on access
+
+
+def test_aliases_sharing_one_subquery_read_it_once(session):
+    subq = select(User.id, User.name, User.age, User.email, Address.id, Address.email) \
+        .join_from(User, Address, User.id == Address.user_id).where(User.id == 3).subquery()
+    ua = session_ext.aliased(User, subq, name="u")
+    aa = session_ext.aliased(Address, subq, name="a")
+    rows = session.execute(select(ua, aa).order_by(aa.id)).all()
+    assert [(r.u.name, r.a.id) for r in rows] == [("carol", 4), ("carol", 5), ("carol", 6)]
+
+
+def test_stream_results_returns_every_row(session):
+    stmt = select(User).order_by(User.id).execution_options(stream_results=True)
+    assert [u.id for u in session.scalars(stmt)] == [1, 2, 3, 4, 5]
+    assert [u.id for u in session.scalars(stmt).yield_per(2)] == [1, 2, 3, 4, 5]
+
+
+def test_yield_per_refuses_unique(session):
+    stmt = select(User).execution_options(yield_per=2)
+    with pytest.raises(exc.InvalidRequestError, match="unique"):
+        session.scalars(stmt).unique().all()
+    with pytest.raises(exc.InvalidRequestError, match="unique"):
+        session.execute(stmt).unique().all()
+
+
+def test_query_set_operations_adapt_later_criteria(session):
+    q1 = session.query(User).filter(User.id < 3)
+    q2 = session.query(User).filter(User.id.in_([2, 4]))
+    assert [u.id for u in q1.union(q2).order_by(User.id)] == [1, 2, 4]
+    assert [u.id for u in q1.union(q2).filter(User.name != "bob").order_by(User.id)] == [1, 4]
+    assert sorted(u.id for u in q1.union_all(q2)) == [1, 2, 4]  # objects come once each
+    assert [u.id for u in q1.intersect(q2)] == [2]
+    assert [u.id for u in q1.except_(q2)] == [1]
+    assert all(isinstance(u, User) for u in q1.union(q2))
+
+
+def test_query_more_reference_methods(session):
+    q = session.query(User).order_by(User.id)
+    assert q.with_entities(User.name).all()[:2] == [("alice",), ("bob",)]
+    assert [u.id for u in q.slice(1, 3)] == [2, 3]
+    assert q.filter(User.id == 5).value(User.name) == "eve"
+    assert [len(r) for r in q.limit(1).tuples()] == [1]
+    assert q.is_single_entity and not q.add_column(User.name).is_single_entity
+    assert q.autoflush(False).get_execution_options()["autoflush"] is False
+    assert q.whereclause is None and q.selectable is q.statement
+    n = session.query(func.count(Address.id)).filter(Address.user_id == User.id).correlate(User)
+    assert session.query(User.name, n.label("n")).order_by(User.id).first() == ("alice", 2)
+    assert [u.id for u in q.select_from(User).join(Address).filter(Address.id > 4)] == [3]

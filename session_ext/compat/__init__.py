@@ -225,10 +225,20 @@ def row_key_index(metadata: Any) -> Any:
     return metadata._key_to_index
 
 
-def result_metadata(keys: list[str]) -> Any:
+def result_metadata(keys: list[str], unique_filter: Any = None) -> Any:
     """Result metadata for rows with ``keys`` (``Result.keys()``), made without a
-    cursor (``SimpleResultMetaData`` is not exported).  2.0.0-2.1.x."""
-    return SimpleResultMetaData(keys)
+    cursor (``SimpleResultMetaData`` is not exported); ``unique_filter``: the
+    function ``.unique()`` calls on each value (``_unique_filters``).  2.0.0-2.1.x."""
+    if unique_filter is None:
+        return SimpleResultMetaData(keys)
+    filters = [unique_filter] * len(keys)
+    if _UNIQUE_FILTERS_MADE:  # 2.1: made when .unique() is first used
+        return SimpleResultMetaData(keys, _create_unique_filters=lambda result: filters)
+    return SimpleResultMetaData(keys, _unique_filters=filters)
+
+
+_UNIQUE_FILTERS_MADE = (
+    "_create_unique_filters" in SimpleResultMetaData.__init__.__code__.co_varnames)
 
 
 def rows_result(metadata: Any, rows: Any, scalars: bool) -> Any:

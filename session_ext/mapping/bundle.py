@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.sql.expression import ClauseList
 
 from ..compat import ANNOTATIONS, annotate, raw_columns, result_metadata, row_key_index
@@ -77,6 +78,23 @@ class Bundle:
         return f"Bundle({self.name!r}, {', '.join(map(str, self.exprs))})"
 
 
+class DictBundle(Bundle):
+    """A :class:`Bundle` whose value is a dict of its columns by name."""
+
+    def __init__(self, name: str, *exprs: Any, single_entity: bool = False) -> None:
+        super().__init__(name, *exprs, single_entity=single_entity)
+        labels = self.labels()
+        if len(set(labels)) != len(labels):
+            raise ArgumentError("DictBundle does not support duplicate column names")
+
+    def create_row_processor(self, query: Any, procs: Sequence[Callable[[Any], Any]],
+                             labels: Sequence[str]) -> Callable[[Any], Any]:
+        def proc(values: Any) -> dict[str, Any]:
+            return dict(zip(labels, (p(values) for p in procs)))
+
+        return proc
+
+
 def bundles_of(statement: Any) -> dict[int, Bundle]:
     """Position in the statement's selected elements -> the Bundle selected there."""
     out = {}
@@ -87,4 +105,4 @@ def bundles_of(statement: Any) -> dict[int, Bundle]:
     return out
 
 
-__all__ = ["BUNDLE_ANNOTATION", "Bundle", "bundles_of"]
+__all__ = ["BUNDLE_ANNOTATION", "Bundle", "DictBundle", "bundles_of"]

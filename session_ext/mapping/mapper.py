@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.schema import Column, Table
 
 from .. import exc
-from ..compat import ANNOTATIONS, annotate, autoincrement_column
+from ..compat import ANNOTATIONS, annotate, autoincrement_column, sqlplugin
 from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
 from .attributes import DEFERRED_COLUMNS, ColumnAttribute
 from .polymorphic import default_polymorphic, polymorphic_from
@@ -426,4 +426,28 @@ def entity_of(element: Any) -> Mapper | None:
     return None
 
 
-__all__ = ["Mapper", "class_mapper", "entity_of"]
+def entity_name(element: Any) -> str | None:
+    """The name a selected entity has in result rows: its ``aliased(...,
+    name=...)`` name, else its class's name (None for other elements)."""
+    ann = getattr(element, ANNOTATIONS, None)
+    if not ann or ENTITY_ANNOTATION not in ann:
+        return None
+    alias = ann.get(sqlplugin.ALIAS_ANNOTATION)
+    return alias[1] if alias is not None else ann[ENTITY_ANNOTATION].class_.__name__
+
+
+def missing_keys(element: Any) -> tuple[str, ...]:
+    """The attribute keys a selected entity's FROM element lacks (see
+    ``compat.sqlplugin.entity_over``)."""
+    ann = getattr(element, ANNOTATIONS, None)
+    return ann.get(sqlplugin.MISSING_ANNOTATION, ()) if ann else ()
+
+
+def _column_entity(column: Any) -> Mapper | None:
+    table = getattr(column, "table", None)
+    return mapper_for_table(table) if table is not None else None
+
+
+sqlplugin.column_entity = _column_entity  # Select.column_descriptions' "entity"
+
+__all__ = ["Mapper", "class_mapper", "entity_name", "entity_of", "missing_keys"]

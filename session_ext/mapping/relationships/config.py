@@ -47,6 +47,8 @@ class RelationshipConfig:
         self.viewonly = kw["viewonly"]
         #: a target object may be referred to by one parent object at a time
         self.single_parent = bool(kw.get("single_parent", False))
+        #: joined eager loads of it are INNER JOINs (``joinedload(..., innerjoin=)`` wins)
+        self.innerjoin = bool(kw.get("innerjoin", False))
         if self.backref and self.back_populates:
             raise exc.ArgumentError("Use either backref or back_populates, not both")
         self.info: dict[str, Any] = dict(kw.get("info") or {})

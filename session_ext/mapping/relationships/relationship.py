@@ -136,6 +136,7 @@ def relationship(
     viewonly: bool = False,
     single_parent: bool = False,
     info: dict[str, Any] | None = None,
+    innerjoin: bool = False,
     **dataclass_options: Any,
 ) -> Any:
     """Declare a relationship to another mapped class (see the module docs).
@@ -161,6 +162,7 @@ def relationship(
         viewonly=viewonly,
         single_parent=single_parent,
         info=info,
+        innerjoin=innerjoin,
     )
     if dataclass_options:
         from ..typed import check_dataclass_options

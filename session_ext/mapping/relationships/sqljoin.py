@@ -118,6 +118,8 @@ class RelationshipJoin:
         parent = self._parent_entity()
         ptable, ttable = rel.parent.table, rel.mapper.table
         criteria = [_adapt(c, [(ttable, target)]) for c in self.criteria]
+        if left is None:  # join(Address.user): from Address, wherever it is in the FROMs
+            left = parent
         if rel.kind.through_secondary:
             first = _adapt(rel.primaryjoin, [(ptable, parent)])
             second = _adapt(rel.secondaryjoin, [(ttable, target)])
