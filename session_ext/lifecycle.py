@@ -278,11 +278,6 @@ class ObjectBookkeeping:
         if listening.session:
             leaving = [(_leaving_event(s), s.obj()) for s in
                        [*self.identity_map.all_states(), *self.new, *self.deleted]]
-        self._expunge_all()
-        for event, obj in leaving or ():
-            _fire(self, event, obj)
-
-    def _expunge_all(self) -> None:
         # every entry goes: no need to sweep out those of collected objects first
         for state in list(self.identity_map.by_key.values()):
             state.session_id = None
@@ -298,6 +293,8 @@ class ObjectBookkeeping:
         self.deleted.clear()
         if _dead:
             sweep_dead()  # mostly states of sessions already closed: dropped at once
+        for event, obj in leaving or ():
+            _fire(self, event, obj)
 
     def discard_pending(self) -> None:
         """Pending objects become transient and nothing is marked deleted."""

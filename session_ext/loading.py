@@ -97,7 +97,10 @@ def _object_loader(session: Session, mapper: Mapper, layout: Any, offset: int,
     (the same mapper unless loading polymorphically)."""
     cls = mapper.class_
     new = cls.__new__
-    fill = _fill_positions(mapper, layout, offset, skip)
+    fill_key = ("fill_positions", layout, offset, skip)
+    fill = mapper._stmt_cache.get(fill_key)
+    if fill is None:  # once per layout, not per session (get() builds a loader per session)
+        fill = mapper._stmt_cache[fill_key] = tuple(_fill_positions(mapper, layout, offset, skip))
     # the loader refers to the identity map, never to the session: get() keeps
     # loaders on the session, and a reference cycle would keep a closed session
     # (and so its deleted objects' "deleted" state) alive until gc runs

@@ -181,7 +181,7 @@ class _TransactionControl:
         """The engine or connection to use, looked up in this order: the mapped
         class and its bases, the mapper's table, the tables in ``clause``,
         then the session's own ``bind``."""
-        if self._router:
+        if self._router.binds:  # (the dict: Binds.__bool__ would be a Python call)
             bind = self._router.route(mapper, clause)
             if bind is not None:
                 return bind
@@ -224,7 +224,8 @@ class Session(_TransactionControl):
         n_plus_one: str | None = None,
         n_plus_one_threshold: int = 3,
     ) -> None:
-        _check_arguments(future, n_plus_one, join_transaction_mode)
+        if (future, n_plus_one, join_transaction_mode) != _DEFAULT_ARGUMENTS:
+            _check_arguments(future, n_plus_one, join_transaction_mode)
         #: N+1 detection: warn or raise when one relationship lazy-loads for
         #: ``n_plus_one_threshold`` objects loaded by the same statement
         self.n_plus_one = n_plus_one
@@ -594,6 +595,10 @@ class Session(_TransactionControl):
 
         cls = self._query_cls or Query
         return cls(entities, self, **kw)
+
+
+#: Session(future=, n_plus_one=, join_transaction_mode=) as most sessions are made
+_DEFAULT_ARGUMENTS = (True, None, "conditional_savepoint")
 
 
 def _check_arguments(future: bool, n_plus_one: str | None, join_transaction_mode: str) -> None:

@@ -55,6 +55,10 @@ class TxState(enum.Enum):
     ROLLED_BACK = "rolled back"
     CLOSED = "closed"
 
+    # members are singletons compared by identity: hash them in C, not with
+    # Enum's Python-level __hash__ (two calls per state change otherwise)
+    __hash__ = object.__hash__
+
 
 #: the legal state changes of a transaction (see SessionTransaction._become)
 TRANSITIONS: dict[TxState, frozenset[TxState]] = {
@@ -414,7 +418,8 @@ class SessionTransaction:
             if listening.session:  # a released SAVEPOINT counts, as in SQLAlchemy
                 session.dispatch.after_commit(session)  # type: ignore[attr-defined]
             stack.ended(self)
-            self._fire_end()
+            if listening.session:
+                self._fire_end()
             return
         self._refuse_if_aborted()
         if session.twophase and self._state is not TxState.PREPARED:
@@ -433,7 +438,8 @@ class SessionTransaction:
             self._close_connections()
             stack.ended(self)
             stack.hooks.after_rollback(session, self, False)
-            self._fire_end()
+            if listening.session:
+                self._fire_end()
             raise
         self._become(TxState.COMMITTED)
         self._close_connections()
@@ -442,11 +448,11 @@ class SessionTransaction:
         if listening.session:
             session.dispatch.after_commit(session)  # type: ignore[attr-defined]
         stack.hooks.after_commit(session, self)
-        self._fire_end()
-
-    def _fire_end(self) -> None:
         if listening.session:
-            self.session.dispatch.after_transaction_end(self.session, self)  # type: ignore[attr-defined]
+            self._fire_end()
+
+    def _fire_end(self) -> None:  # callers check listening.session (no call without listeners)
+        self.session.dispatch.after_transaction_end(self.session, self)  # type: ignore[attr-defined]
 
     def rollback(self) -> None:
         """Roll back this transaction (and any nested ones inside it)."""
@@ -479,7 +485,8 @@ class SessionTransaction:
             session.dispatch.after_rollback(session)  # type: ignore[attr-defined]
         if failed:
             if hooks.is_clean(session):
-                self._fire_end()
+                if listening.session:
+                    self._fire_end()
                 return
             warnings.warn(
                 "Session's state has been changed on a non-active transaction - this "
@@ -488,7 +495,8 @@ class SessionTransaction:
                 stacklevel=5,
             )
         hooks.after_rollback(session, self, self.nested)
-        self._fire_end()
+        if listening.session:
+            self._fire_end()
 
     def close(self) -> None:
         """End without restoring objects (the session is expunging them anyway).
@@ -503,7 +511,8 @@ class SessionTransaction:
             self._rollback_connections(include_external=False, skip_owned=True)
         self._close_connections()
         self._become(TxState.CLOSED)
-        self._fire_end()
+        if listening.session:
+            self._fire_end()
 
     def fail(self, error: BaseException) -> None:
         """A flush failed: undo its database work now, put the session's objects
