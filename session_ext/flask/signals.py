@@ -59,12 +59,15 @@ class ModelChanges:
     """What one session inserted, updated and deleted since its last commit
     or rollback, for the app ``app`` (the signals' sender)."""
 
-    __slots__ = ("app", "changes")
+    __slots__ = ("app", "changes", "committing")
 
     def __init__(self, app: Any) -> None:
         self.app = app
         #: identity key (or ``id(obj)`` while it has none) -> (obj, operation)
         self.changes: dict[Any, tuple[object, str]] = {}
+        #: the outermost transaction's commit started (``after_commit`` also
+        #: follows a SAVEPOINT's release, which sends nothing)
+        self.committing = False
 
     def note(self, session: Any) -> None:
         """Note the session's unflushed changes (before a flush or a commit)."""
@@ -76,10 +79,14 @@ class ModelChanges:
 
     def before_commit(self, session: Any) -> None:
         self.note(session)
+        self.committing = True
         if self.changes:
             before_models_committed.send(self.app, changes=list(self.changes.values()))
 
     def after_commit(self) -> None:
+        if not self.committing:
+            return  # a SAVEPOINT was released: its changes are sent with the outer commit
+        self.committing = False
         if self.changes:
             changes = list(self.changes.values())
             self.changes.clear()
@@ -87,6 +94,7 @@ class ModelChanges:
 
     def clear(self) -> None:
         self.changes.clear()
+        self.committing = False
 
 
 # --------------------------------------------------------------------------- the listeners

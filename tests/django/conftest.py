@@ -93,6 +93,19 @@ def _fresh_databases(databases: dict[str, str]) -> None:
     """Every test of this folder runs on its own databases."""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _template_engines_loaded_in_the_main_thread() -> None:
+    """Django sets up its template engines (importing every installed
+    templatetag module) on first use. A 500 page rendered by an async view's
+    worker thread would do that there, and compiling modules in a thread
+    sometimes hits CPython 3.11's "AST constructor recursion depth mismatch"
+    SystemError (python/cpython#106905), failing an unrelated test. Set them
+    up once, here."""
+    from django.template import engines
+
+    assert engines.all(), "no template engine configured"
+
+
 @pytest.fixture
 def client() -> Client:
     """Django's test client (the suite's plain ``client`` is pytest-flask's)."""

@@ -18,9 +18,9 @@ relationships only refused, ``populate_existing``); what actually loads
 ``refresh``); when to expire (commit and rollback expire everything).
 what actually loads for joined-table inheritance (expiring and refreshing
 attributes of one table or both; the values, not the SQL). Not covered: the
-deferred-column bullet of "What Actually Loads" (session_ext loads every
-column; see docs/differences.md, "Typed models: collections are lists, columns
-are never deferred").
+deferred-column bullet of "What Actually Loads" (deferred columns and their
+loading are tested with the column loading page,
+tests/sa_docs/test_queryguide_columns.py, and tests/test_column_loading.py).
 """
 
 from __future__ import annotations
