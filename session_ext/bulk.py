@@ -15,16 +15,28 @@
 
 Results are Core results; :mod:`session_ext.execution` turns RETURNING rows
 of entities into objects.
+
+The legacy methods (``Session.bulk_save_objects``, ``bulk_insert_mappings``,
+``bulk_update_mappings``) run on the same two, as SQLAlchemy's do: the objects
+are not added to the session, objects of the session are not synchronized,
+an UPDATE matching fewer rows than given raises ``StaleDataError``, and
+``session._flushing`` is true meanwhile (for ``get_bind()`` overrides).
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 
 from . import exc
 from .compat import dml_values, returning_elements, where_criteria
+from .lifecycle import make_transient_to_detached
+from .mapping.mapper import class_mapper
+from .state import instance_state
 
 if TYPE_CHECKING:
     from .mapping.mapper import Mapper
@@ -134,8 +146,9 @@ def joined_returning(session: Session, mapper: Mapper, statement: Any, keys: lis
 
 
 def bulk_update(session: Session, mapper: Mapper, conn: Any, statement: Any,
-                rows: list[dict[str, Any]], core_opts: Any) -> Any:
-    """Run an ORM bulk UPDATE by primary key; the last Core result."""
+                rows: list[dict[str, Any]], core_opts: Any, *, legacy: bool = False) -> Any:
+    """Run an ORM bulk UPDATE by primary key; the last Core result.  ``legacy``
+    (``bulk_update_mappings``): rowcounts checked, the session's objects left alone."""
     pk_keys = mapper.pk_keys
     for n, r in enumerate(rows):
         missing = [k for k in pk_keys if r.get(k) is None]
@@ -164,8 +177,22 @@ def bulk_update(session: Session, mapper: Mapper, conn: Any, statement: Any,
         for group in _groups(part_rows, True):
             stmt = update(part.local_table).where(crit)
             result = conn.execute(stmt, group, execution_options=core_opts)
-    _sync_updated(session, mapper, rows)
+            if legacy:
+                _check_matched(conn.dialect, result, len(group), part)
+    if not legacy:
+        _sync_updated(session, mapper, rows)
     return result
+
+
+def _check_matched(dialect: Any, result: Any, expected: int, mapper: Mapper) -> None:
+    reliable = (dialect.supports_sane_multi_rowcount if expected > 1
+                else dialect.supports_sane_rowcount)
+    if reliable and result.rowcount != expected:
+        raise exc.StaleDataError(
+            f"UPDATE statement on table {mapper.local_table.name!r} expected to update "
+            f"{expected} row(s); {result.rowcount} were matched (rows of the given primary "
+            "keys are missing)"
+        )
 
 
 def _sync_updated(session: Session, mapper: Mapper, rows: list[dict[str, Any]]) -> None:
@@ -188,3 +215,128 @@ def _sync_updated(session: Session, mapper: Mapper, rows: list[dict[str, Any]]) 
         for k, v in r.items():
             if k in attrs and k not in committed:
                 d[k] = v
+
+
+# --------------------------------------------------------------------------- legacy methods
+def _as_mapper(entity: Any) -> Mapper:
+    return entity if hasattr(entity, "column_attr_set") else class_mapper(entity)
+
+
+def _run_legacy(session: Session, operation: str, mapper: Mapper,
+                work: Callable[[Any], None]) -> None:
+    """``work(connection)`` in the session's transaction with ``session._flushing``
+    true; a failure rolls the transaction back as a failed flush does."""
+    stack = session.transactions
+    if stack.ctx is not None:
+        stack.check_ctx()
+    tx = stack.autobegin(f"{operation}()")
+    tx.check_active(operation)
+    book = session.objects
+    if book.flushing:
+        raise exc.InvalidRequestError(f"{operation}() cannot run inside a flush")
+    book.flushing = threading.get_ident()
+    try:
+        work(stack.connection_for_bind(session.get_bind(mapper.base_mapper)))
+    except BaseException as error:
+        tx.fail(error)
+        raise
+    finally:
+        book.flushing = 0
+
+
+def _insert_returning_defaults(mapper: Mapper, conn: Any, rows: list[dict[str, Any]],
+                               render_nulls: bool) -> None:
+    """INSERT ``rows`` and write the primary key and server-generated values
+    of each back into it."""
+    if mapper.table_parts:
+        keys = _joined_insert(mapper, conn, insert(mapper.class_), rows, render_nulls, {})
+        for r, key in zip(rows, keys):
+            r.update(zip(mapper.pk_keys, key))
+        return
+    fetch = list(dict.fromkeys([*mapper.pk_keys, *sorted(mapper.fetch_on_insert)]))
+    cols = [mapper.column_attrs[k].column for k in fetch]
+    one_by_one = not conn.dialect.insert_executemany_returning
+    stmt = insert(mapper.table).returning(*cols, sort_by_parameter_order=not one_by_one)
+    start = 0
+    for group in _groups(rows, render_nulls):  # in order: rows[start:] are the originals
+        params = [_column_keys(mapper, r) for r in group]
+        if one_by_one:
+            returned = [conn.execute(stmt, p).one() for p in params]
+        else:
+            returned = conn.execute(stmt, params).all()
+        for r, row in zip(rows[start:start + len(group)], returned):
+            r.update(zip(fetch, row))
+        start += len(group)
+
+
+def _insert_legacy(mapper: Mapper, conn: Any, rows: list[dict[str, Any]],
+                   return_defaults: bool, render_nulls: bool) -> None:
+    if return_defaults:
+        _insert_returning_defaults(mapper, conn, rows, render_nulls)
+    else:
+        bulk_insert(mapper, conn, insert(mapper.local_table), rows,
+                    {"render_nulls": render_nulls}, {})
+
+
+def bulk_insert_mappings(session: Session, entity: Any, mappings: Iterable[dict[str, Any]],
+                         return_defaults: bool = False, render_nulls: bool = False) -> None:
+    """INSERT a row per dictionary of attribute values; ``return_defaults``
+    writes the new primary key and server defaults into the dictionaries."""
+    mapper = _as_mapper(entity)
+    keys = mapper.column_attr_set
+    given = list(mappings)
+    rows = [{k: v for k, v in m.items() if k in keys} for m in given]
+    if not rows:
+        return
+    _run_legacy(session, "bulk_insert_mappings", mapper,
+                lambda conn: _insert_legacy(mapper, conn, rows, return_defaults, render_nulls))
+    if return_defaults:
+        for m, r in zip(given, rows):
+            m.update(r)
+
+
+def bulk_update_mappings(session: Session, entity: Any,
+                         mappings: Iterable[dict[str, Any]]) -> None:
+    """UPDATE the row of each dictionary's primary key with its other values."""
+    mapper = _as_mapper(entity)
+    keys = mapper.column_attr_set
+    rows = [{k: v for k, v in m.items() if k in keys} for m in mappings]
+    if rows:
+        _update_legacy(session, "bulk_update_mappings", mapper, rows)
+
+
+def _update_legacy(session: Session, operation: str, mapper: Mapper,
+                   rows: list[dict[str, Any]]) -> None:
+    stmt = update(mapper.class_)
+    _run_legacy(session, operation, mapper, lambda conn: bulk_update(
+        session, mapper, conn, stmt, rows, {}, legacy=True))
+
+
+def bulk_save_objects(session: Session, objects: Iterable[object], return_defaults: bool = False,
+                      update_changed_only: bool = True, preserve_order: bool = True) -> None:
+    """INSERT the objects without a database identity and UPDATE the others
+    (their changed attributes, or all with ``update_changed_only=False``),
+    without adding any to the session. ``return_defaults``: new objects get
+    their primary key and server defaults and become detached."""
+    items = [(instance_state(obj), obj) for obj in objects]
+    if not preserve_order:
+        items.sort(key=lambda item: (id(item[0].mapper), item[0].key is not None))
+    for (mapper, is_update), group in itertools.groupby(
+            items, lambda item: (item[0].mapper, item[0].key is not None)):
+        batch = list(group)
+        keys = mapper.column_attr_set
+        if is_update:
+            pk_keys = mapper.pk_keys
+            rows = [{k: v for k, v in obj.__dict__.items() if k in keys and (
+                not update_changed_only or k in state.committed or k in pk_keys)}
+                for state, obj in batch]
+            _update_legacy(session, "bulk_save_objects", mapper, rows)
+            continue
+        rows = [{k: v for k, v in obj.__dict__.items() if k in keys} for _s, obj in batch]
+        _run_legacy(session, "bulk_save_objects", mapper,
+                    lambda conn, m=mapper, r=rows: _insert_legacy(m, conn, r, return_defaults,
+                                                                  False))
+        if return_defaults:
+            for (state, obj), row in zip(batch, rows):
+                obj.__dict__.update(row)
+                make_transient_to_detached(state)

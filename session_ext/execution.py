@@ -37,7 +37,7 @@ from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_eval
 from .lifecycle import autoflush
 from .loading import entity_loader
 from .mapping.bundle import bundles_of
-from .mapping.mapper import Mapper, entity_name, entity_of, missing_keys
+from .mapping.mapper import Mapper, entity_name, entity_of, mapper_for_table, missing_keys
 from .mapping.polymorphic import layout_of
 from .ormexecute import IN_EVENT, run_listeners
 from .state import _dead, instance_state, sweep_dead
@@ -123,7 +123,9 @@ def execute(
     if bind_arguments and bind_arguments.get("bind") is not None:
         bind = bind_arguments["bind"]
     else:
-        mapper = (bind_arguments or {}).get("mapper", first_mapper)
+        mapper = (bind_arguments or {}).get("mapper", first_mapper or dml_mapper)
+        if mapper is None and entities is None and isinstance(statement, Select):
+            mapper = _first_column_mapper(statement)  # as SQLAlchemy: select(User.name)
         bind = session.get_bind(mapper, clause=statement)
     conn = session.transactions.connection_for_bind(bind)
     core_opts = {k: v for k, v in execution_options.items() if k not in _SESSION_OPTIONS}
@@ -143,6 +145,15 @@ def execute(
         eager.statement = apply_plans(eager.statement, statement, entities, eager.columns)
     result = conn.execute(eager.statement, params, execution_options=core_opts)
     return _entity_result(session, entities, result, opts, eager)
+
+
+def _first_column_mapper(statement: Select) -> Mapper | None:
+    """The mapped class of the first selected column's table, which
+    ``get_bind()`` receives for a select of columns (None: not a mapped table)."""
+    for col in statement.selected_columns:
+        table = getattr(col, "table", None)
+        return mapper_for_table(table) if table is not None else None
+    return None
 
 
 def _column_plans(statement: Any, layout: list[tuple[Mapper | None, int]],

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import operator
 import warnings
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.sql import ClauseElement
 
 from . import direct, exc
 from .compat import autoincrement_column, bind_processor
@@ -36,6 +38,26 @@ if TYPE_CHECKING:
 
 Item = tuple["InstanceState", object]
 _MISSING = object()
+_second = operator.itemgetter(1)
+
+#: types of values seen in flushed rows that are no SQL expression (grows as
+#: rows show new types): a row whose values' types are all here is plain
+_PLAIN_TYPES: set[type] = {int, str, float, bool, type(None), bytes}
+
+
+def _has_sql(values: Any) -> bool:
+    """True if one of ``values`` is a SQL expression (``Model.x + 1``,
+    ``select(...).scalar_subquery()``, ``null()``): written into the statement
+    itself, and its attribute expired after the flush.  One pass over the
+    values' types in C: plain rows pay no Python call per value."""
+    new = set(map(type, values)) - _PLAIN_TYPES
+    if not new:
+        return False
+    if any(issubclass(t, ClauseElement) for t in new):
+        return True
+    if len(_PLAIN_TYPES) < 512:
+        _PLAIN_TYPES.update(new)
+    return False
 
 
 class _DefaultContext:
@@ -160,7 +182,8 @@ def _insert_runs(conn: Any, mapper: Mapper, items: list[Item], undo: Any) -> lis
     col_key = {k: attrs[k].column.key for k in keys}
     same_keys = all(k == c for k, c in col_key.items())
     none_is_default = [
-        k for k in keys if k in mapper.python_defaults or k in mapper.fetch_on_insert
+        k for k in keys if (k in mapper.python_defaults or k in mapper.fetch_on_insert)
+        and not attrs[k].column.type.should_evaluate_none  # evaluates_none(): None is NULL
     ]
     py_defaults = mapper.python_defaults
     #: runs of consecutive objects that set the same columns, in the order they
@@ -238,6 +261,11 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
         for (state, _obj), _params in rows:
             state.known_none = state.known_none | omitted if later and state.known_none \
                 else omitted
+    if not _PLAIN_TYPES.issuperset(map(type, chain.from_iterable(
+            map(dict.values, map(_second, rows))))) and _has_sql(
+            chain.from_iterable(map(dict.values, map(_second, rows)))):
+        _insert_with_sql(conn, mapper, present, rows, raw, undo)
+        return
     columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch
@@ -268,7 +296,9 @@ def _insert_returning(conn: Any, mapper: Mapper, rows: list[Any], fetch: list[st
     dialect = conn.dialect
     table = mapper.table
     ret_cols = [mapper.column_attrs[k].column for k in fetch]
-    if len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
+    if not table.implicit_returning:
+        _insert_one_by_one(conn, mapper, rows, fetch, undo)
+    elif len(rows) > 1 and _rowid_ordered(dialect, mapper, fetch):
         # SQLite gives the rows of one multi-row INSERT increasing rowids in VALUES
         # order, so sorting the RETURNING rows by key pairs them with our rows.
         stmt = _stmt(
@@ -313,18 +343,81 @@ def _insert_returning(conn: Any, mapper: Mapper, rows: list[Any], fetch: list[st
             for k, v in zip(fetch, row):
                 undo.set(d, k, v)
     else:
-        stmt = _stmt(mapper, ("insert",), table.insert)
-        pk_fetch = [k for k in fetch if k in mapper.pk_keys]
-        for (_, obj), params in rows:
-            result = conn.execute(stmt, params)
-            d = obj.__dict__
-            inserted = result.inserted_primary_key
-            for k, v in zip(mapper.pk_keys, inserted):
-                if k in pk_fetch:
-                    undo.set(d, k, v)
-            for k in fetch:
-                if k not in pk_fetch:
-                    undo.unset(d, k)  # unknown server value: load on access
+        _insert_one_by_one(conn, mapper, rows, fetch, undo)
+
+
+def _insert_one_by_one(conn: Any, mapper: Mapper, rows: list[Any], fetch: list[str],
+                       undo: Any) -> None:
+    """No RETURNING (the dialect's or the table's ``implicit_returning=False``):
+    a statement per row, the key from the driver, other generated values
+    expired (loaded on access)."""
+    table = mapper.table
+    stmt = _stmt(mapper, ("insert",), table.insert)
+    pk_fetch = [k for k in fetch if k in mapper.pk_keys]
+    for (_, obj), params in rows:
+        result = conn.execute(stmt, params)
+        d = obj.__dict__
+        inserted = result.inserted_primary_key
+        for k, v in zip(mapper.pk_keys, inserted):
+            if k in pk_fetch:
+                undo.set(d, k, v)
+        for k in fetch:
+            if k not in pk_fetch:
+                undo.unset(d, k)  # unknown server value: load on access
+
+
+def _insert_with_sql(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[Any],
+                     raw: bool, undo: Any) -> None:
+    """A run with SQL expression values: each such row is an INSERT of its own
+    (the expressions rendered in it), the plain rows between them batched as
+    usual; the order of the rows is kept."""
+    plain: list[Any] = []
+    for row in rows:
+        if not _has_sql(row[1].values()):
+            plain.append(row)
+            continue
+        if plain:
+            _insert_run(conn, mapper, present, plain, raw, undo)
+            plain = []
+        _insert_sql_row(conn, mapper, row, undo)
+    if plain:
+        _insert_run(conn, mapper, present, plain, raw, undo)
+
+
+def _insert_sql_row(conn: Any, mapper: Mapper, row: Any, undo: Any) -> None:
+    """INSERT one row whose values include SQL expressions; the primary key
+    and server defaults come back by RETURNING where there is one, the
+    expressions' attributes are expired."""
+    (_state, obj), params = row
+    table = mapper.table
+    to_attr = {c: k for k, c in mapper.attr_to_column_key.items()}
+    values = {}
+    exprs = {}
+    for ckey, v in params.items():
+        if ckey in to_attr:
+            (exprs if isinstance(v, ClauseElement) else values)[ckey] = v
+    stmt = table.insert().values({table.c[c]: v for c, v in exprs.items()})
+    expr_keys = [to_attr[c] for c in exprs]
+    given = {to_attr[c] for c in params if c in to_attr}
+    fetch = [k for k in mapper.column_attr_keys if k in mapper.pk_keys and k in expr_keys
+             or k in mapper.fetch_on_insert and (k not in given or k in expr_keys)]
+    d = obj.__dict__
+    if fetch and conn.dialect.insert_returning and table.implicit_returning:
+        returned = conn.execute(
+            stmt.returning(*[mapper.column_attrs[k].column for k in fetch]), values).one()
+        for k, v in zip(fetch, returned):
+            undo.set(d, k, v)
+    else:
+        inserted = conn.execute(stmt, values).inserted_primary_key
+        for k, v in zip(mapper.pk_keys, inserted):
+            if k in fetch:
+                undo.set(d, k, v)
+        for k in fetch:
+            if k not in mapper.pk_keys:
+                undo.unset(d, k)
+    for k in expr_keys:
+        if k not in fetch:
+            undo.unset(d, k)  # the value the expression made: loaded on access
 
 
 def _plain_present(sig: tuple[str, ...], keys: tuple[str, ...], column_set: frozenset[str],
@@ -519,21 +612,26 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
     updated = plan.updated
     groups: dict[tuple[str, ...], list[tuple[Item, dict[str, Any]]]] = {}
     conn = None
+    plain_types = _PLAIN_TYPES
     for item in items:
         state, obj = item
         d = obj.__dict__
         changes: dict[str, Any] = {}
+        sql = False
         for key, old in state.committed.items():
             new = d.get(key, NO_VALUE)
             if new is NO_VALUE or key not in col_key:
                 continue  # expired again, or a relationship (handled by dependency.py)
             if old is NO_VALUE:
-                changes[key] = new
+                pass
             elif key in plain:
-                if old is not new and not old == new:
-                    changes[key] = new
-            elif attrs[key].values_differ(old, new):
-                changes[key] = new
+                if old is new or old == new:
+                    continue
+            elif not attrs[key].values_differ(old, new):
+                continue
+            changes[key] = new
+            if type(new) not in plain_types:
+                sql = sql or _has_sql((new,))
         if not changes:
             unchanged.append(state)
             continue
@@ -566,9 +664,10 @@ def update_rows(plan: FlushPlan, mapper: Mapper, items: list[Item]) -> None:
                 if k in changes and changes[k] != v:
                     plan.key_switches.append((state, skey))
                     break
-        group = groups.get(tuple(changes))
+        group_key: tuple[str, ...] = (*changes, _SQL_GROUP) if sql else tuple(changes)
+        group = groups.get(group_key)
         if group is None:
-            group = groups[tuple(changes)] = []
+            group = groups[group_key] = []
         group.append((item, params))
         updated.append(item)
     if groups:
@@ -605,15 +704,69 @@ def _run_update_groups(plan: FlushPlan, mapper: Mapper, conn: Any,
         return table.update().where(_pk_where(mapper))
 
     for changed, rows in groups.items():
+        fetch = mapper.fetch_on_update - set(changed)
+        if changed and changed[-1] is _SQL_GROUP or fetch and _eager_update(mapper, dialect):
+            _update_one_by_one(conn, mapper, rows, fetch, undo)
+            continue
         params_list = [p for _, p in rows]
         names = (changed if mapper.same_column_keys else tuple(col_key[k] for k in changed))
         result = _executemany(conn, mapper, "update", names + pk_params, build, params_list)
         _check_rowcount(dialect, result, len(params_list), "UPDATE", mapper)
-        fetch = mapper.fetch_on_update - set(changed)
         if fetch:
             for (_, obj), _p in rows:
                 for k in fetch:
                     undo.unset(obj.__dict__, k)
+
+
+#: the last key of an UPDATE group whose rows set SQL expressions
+_SQL_GROUP = "\x00sql"
+
+
+def _eager_update(mapper: Mapper, dialect: Any) -> bool:
+    """``eager_defaults=True``: server-generated values of UPDATEs come back by RETURNING."""
+    return ((mapper.part_of or mapper).eager_defaults is True and dialect.update_returning
+            and mapper.table.implicit_returning)
+
+
+def _update_one_by_one(conn: Any, mapper: Mapper, rows: list[Any], fetch: set[str],
+                       undo: Any) -> None:
+    """An UPDATE per row: rows setting SQL expressions (rendered in the
+    statement, their attributes expired afterwards), or fetching
+    server-generated values by RETURNING (``eager_defaults=True``)."""
+    table = mapper.table
+    col_of = mapper.column_attrs
+    to_attr = {c: k for k, c in mapper.attr_to_column_key.items()}
+    returning = sorted(fetch) if fetch and _eager_update(mapper, conn.dialect) else []
+    base = table.update().where(_pk_where(mapper))
+    for (_, obj), params in rows:
+        exprs = {c: v for c, v in params.items() if isinstance(v, ClauseElement)}
+        stmt = base.values({table.c[c]: v for c, v in exprs.items()}) if exprs else base
+        values = {c: v for c, v in params.items() if c not in exprs}
+        d = obj.__dict__
+        if returning:
+            result = conn.execute(stmt.returning(*[col_of[k].column for k in returning]),
+                                  values)
+            row = result.first()
+            if row is None:
+                raise _stale("UPDATE", mapper, 1, 0)
+            for k, v in zip(returning, row):
+                undo.set(d, k, v)
+        else:
+            result = conn.execute(stmt, values)
+            _check_rowcount(conn.dialect, result, 1, "UPDATE", mapper)
+            for k in fetch:
+                undo.unset(d, k)
+        for c in exprs:
+            undo.unset(d, to_attr[c])  # the value the expression made: loaded on access
+
+
+def _stale(verb: str, mapper: Mapper, expected: int, matched: int) -> exc.StaleDataError:
+    return exc.StaleDataError(
+        f"{verb} statement on table {mapper.table.name!r} (class {mapper.class_.__name__}) "
+        f"expected to {'update' if verb == 'UPDATE' else 'delete'} {expected} row(s); "
+        f"{matched} were matched. The rows were changed or deleted by another transaction "
+        "or statement since they were loaded: roll back and reload them"
+    )
 
 
 def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper: Mapper) -> None:
@@ -625,12 +778,7 @@ def _check_rowcount(dialect: Any, result: Any, expected: int, verb: str, mapper:
         return
     matched = result.rowcount
     if matched != expected:
-        raise exc.StaleDataError(
-            f"{verb} statement on table {mapper.table.name!r} (class {mapper.class_.__name__}) "
-            f"expected to {'update' if verb == 'UPDATE' else 'delete'} {expected} row(s); "
-            f"{matched} were matched. The rows were changed or deleted by another transaction "
-            "or statement since they were loaded: roll back and reload them"
-        )
+        raise _stale(verb, mapper, expected, matched)
 
 
 # --------------------------------------------------------------------------- DELETE

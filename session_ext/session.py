@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-from . import _gc, exc, lifecycle, refreshing
+from . import _gc, bulk, exc, lifecycle, refreshing
 from .binds import BindRouter, unbound_error
 from .compat import EXECUTION_OPTIONS
 from .lifecycle import ObjectBookkeeping, autoflush
@@ -189,13 +189,37 @@ class _TransactionControl:
             return self.bind
         raise unbound_error(mapper, clause)
 
+    @property
+    def _flushing(self) -> bool:
+        """True during a flush or a legacy bulk operation (what SQLAlchemy's
+        ``get_bind()`` overrides read to route writes)."""
+        return bool(self.objects.flushing)
+
     @classmethod
     def object_session(cls, instance: object) -> Session | None:
         """The session ``instance`` belongs to, or None (the module's :func:`object_session`)."""
         return object_session(instance)
 
 
-class Session(_TransactionControl):
+class _LegacyBulk:
+    """SQLAlchemy's legacy bulk methods (bodies in :mod:`session_ext.bulk`):
+    rows written without adding the objects to the session."""
+
+    def bulk_save_objects(self, objects: Iterable[object], return_defaults: bool = False,
+                          update_changed_only: bool = True, preserve_order: bool = True) -> None:
+        bulk.bulk_save_objects(self, objects, return_defaults,  # type: ignore[arg-type]
+                               update_changed_only, preserve_order)
+
+    def bulk_insert_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]],
+                             return_defaults: bool = False, render_nulls: bool = False) -> None:
+        bulk.bulk_insert_mappings(self, mapper, mappings,  # type: ignore[arg-type]
+                                  return_defaults, render_nulls)
+
+    def bulk_update_mappings(self, mapper: Any, mappings: Iterable[dict[str, Any]]) -> None:
+        bulk.bulk_update_mappings(self, mapper, mappings)  # type: ignore[arg-type]
+
+
+class Session(_TransactionControl, _LegacyBulk):
     """Manages persistence operations for mapped objects.
 
     Mirrors SQLAlchemy 2.x's ``Session``: objects are added, changed and

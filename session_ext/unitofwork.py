@@ -109,7 +109,10 @@ def _check_identity_conflicts(session: Session, plan: FlushPlan) -> None:
         for state, obj in items:
             d = obj.__dict__
             pk = tuple(d.get(k) for k in pk_keys)
-            if None in pk:
+            try:
+                if None in pk:
+                    continue
+            except TypeError:  # a SQL expression for the key: its INSERT makes it
                 continue
             existing = imap.get_state(mapper.identity_key_from_values(pk))
             if existing is None or existing is state:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import ForeignKey, delete, insert, inspect, select, update
 
 from session_ext import DeclarativeBase, Mapped, Session, mapped_column
-from session_ext.exc import InvalidRequestError
+from session_ext.exc import InvalidRequestError, PendingRollbackError, StaleDataError
 
 
 class Base(DeclarativeBase):
@@ -97,3 +97,66 @@ def test_update_returning_entities(session):
     got = session.scalars(update(Person).where(Person.name == "a").values(nick="N")
                           .returning(Person)).all()
     assert got == [a] and a.nick == "N"
+
+
+# --------------------------------------------------------------------------- legacy bulk methods
+def test_bulk_save_objects_writes_without_adding(session):
+    new = [Person(name="a"), Person(name="b", nick="B")]
+    session.bulk_save_objects(new)
+    assert [inspect(o).transient for o in new] == [True, True]
+    assert not any(o in session for o in new) and new[0].__dict__.get("id") is None
+    keyed = [Person(name="c"), Person(name="d")]
+    session.bulk_save_objects(keyed, return_defaults=True)
+    assert [inspect(o).detached for o in keyed] == [True, True]
+    assert [o.id for o in keyed] == [3, 4]
+    loaded = session.get(Person, 3)
+    keyed[0].nick = "C"
+    session.bulk_save_objects(keyed)  # UPDATE by key: only the changed column
+    assert loaded.nick is None  # the session's object is not synchronized
+    session.refresh(loaded)
+    assert loaded.nick == "C"
+    assert session.scalars(select(Person.name).order_by(Person.id)).all() == ["a", "b", "c", "d"]
+
+
+def test_bulk_insert_mappings_returns_defaults_into_the_dicts(session):
+    plain = [{"name": "a", "nick": None}]
+    session.bulk_insert_mappings(Person, plain)
+    assert plain == [{"name": "a", "nick": None}]
+    given = [{"name": "b"}, {"name": "c", "nick": None}, {"name": "d", "nick": "D"}]
+    session.bulk_insert_mappings(Person, given, return_defaults=True)
+    assert [m["id"] for m in given] == [2, 3, 4]
+    bosses = [{"name": "x", "title": "T"}]
+    session.bulk_insert_mappings(Boss, bosses, return_defaults=True)
+    assert session.get(Boss, bosses[0]["id"]).title == "T"
+
+
+def test_bulk_update_mappings_checks_rowcounts(session):
+    session.bulk_insert_mappings(Person, [{"name": "a"}, {"name": "b"}])
+    session.bulk_update_mappings(Person, [{"id": 1, "nick": "A"}, {"id": 2, "name": "b2"}])
+    assert session.execute(select(Person.name, Person.nick).order_by(Person.id)).all() == [
+        ("a", "A"), ("b2", None)]
+    session.commit()
+    with pytest.raises(StaleDataError):
+        session.bulk_update_mappings(Person, [{"id": 99, "nick": "gone"}])
+    with pytest.raises(PendingRollbackError):
+        session.execute(select(Person.id))
+    session.rollback()
+    assert session.scalar(select(Person.nick).where(Person.id == 1)) == "A"
+
+
+def test_get_bind_sees_flushing_during_bulk_operations(engine):
+    seen = []
+
+    class Recording(Session):
+        def get_bind(self, mapper=None, clause=None, **kw):
+            seen.append(self._flushing)
+            return super().get_bind(mapper, clause, **kw)
+
+    Base.metadata.create_all(engine)
+    try:
+        with Recording(engine) as s:
+            assert s._flushing is False
+            s.bulk_insert_mappings(Person, [{"name": "a"}])
+            assert seen == [True] and s._flushing is False
+    finally:
+        Base.metadata.drop_all(engine)

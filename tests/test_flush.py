@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     delete,
     func,
+    null,
     select,
     text,
 )
@@ -759,3 +760,103 @@ def test_deleted_row_replaced_by_new_object_with_same_key(widget_db):
         session.add(Widget(id=1, a="replacement"))
         session.commit()
     assert rows(widget_db, Widget.__table__, "id", "a") == [(1, "replacement"), (2, "a2")]
+
+
+# --------------------------------------------------------------------------- SQL expressions,
+# evaluates_none, implicit_returning=False, eager_defaults=True on UPDATE
+class ExprBase(DeclarativeBase):
+    pass
+
+
+class Counter(ExprBase):
+    __tablename__ = "fl_counter"
+    id = Column(Integer, primary_key=True)
+    value = Column(Integer)
+    note = Column(String(20), server_default="none", nullable=True)
+
+
+class Evaluated(ExprBase):
+    __tablename__ = "fl_evaluated"
+    id = Column(Integer, primary_key=True)
+    data = Column(String(20).evaluates_none(), server_default="default", nullable=True)
+
+
+class NoReturning(ExprBase):
+    __tablename__ = "fl_no_returning"
+    __table_args__ = {"implicit_returning": False}
+    id = Column(Integer, primary_key=True)
+    data = Column(String(20), server_default="server", nullable=True)
+
+
+class Stamped(ExprBase):
+    __tablename__ = "fl_stamped"
+    __mapper_args__ = {"eager_defaults": True}
+    id = Column(Integer, primary_key=True)
+    data = Column(String(20))
+    version = Column(Integer, default=1, onupdate=func.abs(-7))
+
+
+@pytest.fixture
+def expr_db(engine):
+    ExprBase.metadata.create_all(engine)
+    yield engine
+    ExprBase.metadata.drop_all(engine)
+
+
+def test_sql_expression_update_is_rendered_and_the_attribute_expired(expr_db):
+    with Session(expr_db) as s:
+        s.add_all([Counter(id=1, value=10), Counter(id=2, value=5)])
+        s.commit()
+        one, two = s.get(Counter, 1), s.get(Counter, 2)
+        one.value = Counter.value + 1
+        two.value = 6  # a plain change in the same flush is batched as before
+        s.flush()
+        assert "value" not in inspect(one).dict and two.value == 6
+        assert one.value == 11
+        s.commit()
+    assert rows(expr_db, Counter.__table__, "id", "value") == [(1, 11), (2, 6)]
+
+
+def test_sql_expression_insert_keeps_row_order_and_fetches_the_key(expr_db):
+    with Session(expr_db) as s:
+        top = select(func.coalesce(func.max(Counter.id) + 1, 1)).scalar_subquery()
+        objs = [Counter(id=top, value=1), Counter(id=5, value=2), Counter(id=top, value=3)]
+        s.add_all(objs)
+        s.flush()
+        assert [o.id for o in objs] == [1, 5, 6]
+        assert [inspect(o).identity for o in objs] == [(1,), (5,), (6,)]
+        assert objs[0].note == "none"  # the server default came back too
+        nulled = Counter(id=9, note=None), Counter(id=10, note=null())
+        s.add_all(nulled)
+        s.commit()
+    assert rows(expr_db, Counter.__table__, "id", "note")[-2:] == [
+        (9, "none"), (10, None)]
+
+
+def test_evaluates_none_column_inserts_null_over_its_default(expr_db):
+    with Session(expr_db) as s:
+        s.add_all([Evaluated(id=1, data=None), Evaluated(id=2)])
+        s.commit()
+    assert rows(expr_db, Evaluated.__table__, "id", "data") == [
+        (1, None), (2, "default")]
+
+
+def test_implicit_returning_false_expires_server_values(expr_db, count_statements):
+    with Session(expr_db) as s:
+        objs = [NoReturning(), NoReturning()]
+        s.add_all(objs)
+        with count_statements(expr_db) as stmts:
+            s.flush()
+        assert not any(" RETURNING " in q.upper() for q in stmts.statements)
+        assert [o.id for o in objs] == [1, 2]
+        assert "data" not in inspect(objs[0]).dict and objs[0].data == "server"
+
+
+def test_eager_defaults_true_fetches_update_defaults_with_returning(expr_db):
+    with Session(expr_db) as s:
+        obj = Stamped(id=3, data="a")
+        s.add(obj)
+        s.flush()
+        obj.data = "b"
+        s.flush()
+        assert inspect(obj).dict["version"] == 7  # loaded by the UPDATE, not expired

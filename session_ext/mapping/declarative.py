@@ -406,6 +406,7 @@ def _map_class(cls: type) -> None:
     mapper.set_polymorphic(margs.get("polymorphic_on"), margs.get("polymorphic_identity"))
     mapper.polymorphic_load = margs.get("polymorphic_load")
     mapper.with_polymorphic_arg = margs.get("with_polymorphic")
+    mapper.eager_defaults = margs.get("eager_defaults", "auto")
     if parent is not None or mapper.polymorphic_on is not None:
         mapper.refresh_hierarchy()
     for key, prop in props.items():

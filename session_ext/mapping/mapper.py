@@ -34,6 +34,10 @@ def mapper_for_table(table: Any) -> Mapper | None:
 class Mapper:
     """Maps one class to one table."""
 
+    #: ``__mapper_args__``' ``eager_defaults``: True fetches server-generated
+    #: values of UPDATEs with RETURNING too ("auto": INSERTs only)
+    eager_defaults: Any = "auto"
+
     def __init__(self, class_: type, table: Table, registry: Any,
                  inherits: Mapper | None = None, part_of: Mapper | None = None) -> None:
         # registry: the declarative.Registry (which imports this module)
