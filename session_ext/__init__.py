@@ -30,6 +30,7 @@ from .mapping import (
     declared_attr,
     mapped_column,
 )
+from .mapping.attrevents import NO_VALUE, validates
 from .mapping.attributes import query_expression
 from .mapping.bundle import Bundle, DictBundle
 from .mapping.mapper import class_mapper
@@ -87,6 +88,8 @@ def inspect(subject: Any) -> Any:
 
 
 __all__ = [
+    "NO_VALUE",
+    "validates",
     "AliasedClass",
     "aliased",
     "with_polymorphic",

@@ -25,13 +25,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.schema import Column
+
 from . import listening
 from .compat import LibraryEvents, put_events_first
 from .factory import sessionmaker
+from .mapping.attrevents import AttributeTarget, target_for
+from .mapping.attributes import ColumnAttribute
 from .mapping.declarative import Registry
-from .mapping.mapper import Mapper
+from .mapping.mapper import Mapper, mapper_for_table
 from .scoping import scoped_session
 from .session import Session
+from .state import instance_state
 
 
 class SessionEvents(LibraryEvents):
@@ -214,6 +219,70 @@ class MapperEvents(LibraryEvents):
         """Attributes were expired: ``attrs`` their keys, None for all."""
 
 
+class AttributeEvents(LibraryEvents):
+    """``set``, ``append`` and ``remove`` of a mapped attribute (SQLAlchemy's
+    ``AttributeEvents``): listen on ``User.name`` (the column) or a
+    relationship (``User.addresses``).  ``retval=True``: a ``set``/``append``
+    listener's return value is what is stored; ``raw=True``: the listener gets
+    the object's state instead of the object; ``propagate=True``: also for
+    objects of mapped subclasses."""
+
+    _se_target = AttributeTarget
+
+    @classmethod
+    def _se_accept(cls, target: Any) -> Any:
+        if isinstance(target, AttributeTarget):
+            return target
+        attr = _attribute_of(target)
+        return target_for(attr) if attr is not None else None
+
+    @classmethod
+    def _se_wrap_kw(cls, target: Any, identifier: str, fn: Any, kw: dict[str, Any]) -> Any:
+        raw, retval = kw.get("raw", False), kw.get("retval", False)
+        if raw:
+            plain = fn
+
+            def fn(target: Any, *args: Any) -> Any:  # noqa: F811
+                return plain(instance_state(target), *args)
+        if retval or identifier == "remove":
+            return fn if raw else None
+        given = fn
+
+        def value_kept(target: Any, value: Any, *args: Any) -> Any:
+            given(target, value, *args)
+            return value
+
+        return value_kept
+
+    def set(self, target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
+        """A scalar attribute is set: ``oldvalue`` is its value, or ``NO_VALUE``
+        (session_ext's) when not loaded or never set."""
+
+    def append(self, target: Any, value: Any, initiator: Any) -> None:
+        """An object is added to a collection (before it goes in)."""
+
+    def remove(self, target: Any, value: Any, initiator: Any) -> None:
+        """An object is removed from a collection."""
+
+
+def _attribute_of(target: Any) -> Any:
+    """The descriptor a listen() target names: a mapped Column (``User.name``),
+    a relationship, or a column descriptor; None otherwise."""
+    if isinstance(target, ColumnAttribute) or (
+            getattr(target, "is_relationship", False) and hasattr(target, "_set_scalar")):
+        return target
+    if isinstance(target, Column):
+        table = getattr(target, "table", None)
+        mapper = mapper_for_table(table) if table is not None else None
+        key = mapper.col_to_key.get(target) if mapper is not None else None
+        if key is not None:
+            for klass in mapper.class_.__mro__:
+                attr = klass.__dict__.get(key)
+                if attr is not None:
+                    return attr if isinstance(attr, ColumnAttribute) else None
+    return None
+
+
 _INSTANCE_EVENTS = frozenset(("init", "load", "refresh", "expire"))
 
 
@@ -234,4 +303,4 @@ def _factory_class(factory: sessionmaker[Any]) -> type:
     return cls
 
 
-put_events_first(SessionEvents, MapperEvents)
+put_events_first(SessionEvents, MapperEvents, AttributeEvents)

@@ -427,16 +427,36 @@ class LibraryEvents(_event.Events[Any]):
         return None
 
     @classmethod
+    def _se_wrap_kw(cls, target: Any, identifier: str, fn: Any, kw: dict[str, Any]) -> Any:
+        """:meth:`_se_wrap` given also listen()'s keywords (``retval``, ``raw``, ...)."""
+        return cls._se_wrap(target, identifier, fn)
+
+    @classmethod
     def _accept_with(cls, target: Any, identifier: str) -> Any:
         return cls._se_accept(target)
 
     @classmethod
     def _listen(cls, event_key: Any, **kw: Any) -> None:
         cls._se_on_listen(event_key.identifier)
-        wrapped = cls._se_wrap(event_key.target, event_key.identifier, event_key._listen_fn)
+        wrapped = cls._se_wrap_kw(event_key.target, event_key.identifier,
+                                  event_key._listen_fn, kw)
         if wrapped is not None:
             event_key = event_key.with_wrapper(wrapped)
         super()._listen(event_key, **kw)
+
+
+def propagated_listeners(collection: Any) -> Any:
+    """The listeners of an event collection registered with ``propagate=True``."""
+    return getattr(collection, "propagate", ())
+
+
+def event_op(name: str) -> Any:
+    """SQLAlchemy's attribute-event operation token of that name (``"APPEND"``,
+    ``"REMOVE"``, ``"REPLACE"``, ``"BULK_REPLACE"``): ``sqlalchemy.util.symbol``
+    returns one object per name, the one ``sqlalchemy.orm.attributes`` uses."""
+    from sqlalchemy.util import symbol
+
+    return symbol(name)
 
 
 def put_events_first(*classes: type) -> None:

@@ -61,31 +61,32 @@ class InstrumentedList(list):  # type: ignore[type-arg]
             if obj is not None and key not in obj.__dict__:
                 obj.__dict__[key] = self
 
-    def _added(self, item: Any) -> None:
-        """Before ``item`` goes in: type check, backref, cascade (each may raise)."""
+    def _added(self, item: Any) -> Any:
+        """Before ``item`` goes in: type check, backref, cascade (each may raise);
+        returns what goes in (an attribute event may replace it)."""
         if item is None:
             self._none = True
         elif self._state is not None:
-            self._rel._collection_added(self._state, item)  # type: ignore[union-attr]
+            return self._rel._collection_added(self._state, item)  # type: ignore[union-attr]
+        return item
 
     def _removed(self, item: Any) -> None:
         if item is not None and self._state is not None:
             self._rel._collection_removed(self._state, item)  # type: ignore[union-attr]
 
-    def _before_add(self, item: Any) -> None:
+    def _before_add(self, item: Any) -> Any:
         """``_before_change()`` then ``_added(item)``; when the events refuse the
         item (the cascade: an object of another session), the owner is left as
         unchanged as SQLAlchemy leaves it: not modified for this."""
         state = self._state
         if state is None:
-            self._added(item)
-            return
+            return self._added(item)
         was_modified = state.modified
         key = self._rel.key  # type: ignore[union-attr]
         had_key = key in state.committed
         self._before_change()
         try:
-            self._added(item)
+            return self._added(item)
         except BaseException:
             if not had_key:
                 state.committed.pop(key, None)
@@ -98,8 +99,7 @@ class InstrumentedList(list):  # type: ignore[type-arg]
 
     # list API -------------------------------------------------------------------
     def append(self, item: Any) -> None:
-        self._before_add(item)
-        super().append(item)
+        super().append(self._before_add(item))
 
     def _append_quiet(self, item: Any) -> None:
         """Append from the other side of a backref (no further backref events)."""
@@ -122,8 +122,7 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         return self
 
     def insert(self, index: SupportsIndex, item: Any) -> None:
-        self._before_add(item)
-        super().insert(index, item)
+        super().insert(index, self._before_add(item))
 
     def remove(self, item: Any) -> None:
         try:
@@ -182,8 +181,14 @@ class InstrumentedList(list):  # type: ignore[type-arg]
         self._before_change()
         for item in not_in(old, new):
             self._removed(item)
+        replaced = {}
         for item in added:
-            self._added(item)
+            put = self._added(item)
+            if put is not item:
+                replaced[id(item)] = put
+        if replaced:  # attribute events put other objects in
+            new = [replaced.get(id(x), x) for x in new]
+            value = new[0]
         super().__setitem__(index, new if isinstance(index, slice) else value)
 
     def __delitem__(self, index: Any) -> None:

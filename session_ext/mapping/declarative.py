@@ -28,6 +28,7 @@ from .. import exc, listening
 from ..compat import copy_column
 from ..state import STATE_ATTR
 from . import typed
+from .attrevents import install_validators
 from .mapper import Mapper
 
 #: held while a registry resolves its relationships (re-entered from inside)
@@ -414,6 +415,7 @@ def _map_class(cls: type) -> None:
     ident = mapper.polymorphic_identity
     disc = mapper.col_to_key.get(mapper.polymorphic_on) if ident is not None else None  # type: ignore[arg-type]
     _column_inits[cls] = (registry, mapper, (disc, ident) if disc is not None else None)
+    install_validators(mapper)
     registry.add(cls)
 
 
@@ -492,10 +494,10 @@ class _Declarative:
         fresh = STATE_ATTR not in d
         if disc is not None and fresh:
             d[disc[0]] = disc[1]  # the discriminator of a new object of the class
-        if fresh and mapper is not None and mapper.column_attr_set.issuperset(kwargs):
+        if fresh and mapper is not None and mapper.init_keys.issuperset(kwargs):
             d.update(kwargs)  # what the column descriptors do for a new object
             return
-        columns = mapper.column_attrs if mapper is not None else {}
+        columns = mapper.init_keys if mapper is not None else ()
         for key, value in kwargs.items():
             if fresh and key in columns:
                 d[key] = value  # what the column descriptor does for a new object

@@ -17,6 +17,7 @@ from sqlalchemy.schema import Column, Table
 from .. import exc
 from ..compat import ANNOTATIONS, annotate, autoincrement_column, sqlplugin
 from ..compat.sqlplugin import ENTITY_ANNOTATION, with_plugin
+from .attrevents import init_keys
 from .attributes import DEFERRED_COLUMNS, ColumnAttribute
 from .polymorphic import default_polymorphic, polymorphic_from
 
@@ -134,6 +135,8 @@ class Mapper:
         self.columns: tuple[Column[Any], ...] = Columns(cols)
         self.columns._by_key = {self.col_to_key[c]: c for c in cols}  # type: ignore[attr-defined]
         self.column_attr_set: frozenset[str] = frozenset(self.column_attr_keys)
+        #: the keys the constructor stores directly: no attribute events (attrevents)
+        self.init_keys: frozenset[str] = init_keys(self)
         self._configure_deferral(cols)
         #: the types of ``select_columns``
         self.column_types: tuple[Any, ...] = tuple(c.type for c in layout)

@@ -116,7 +116,7 @@ class BackrefEvents:
                 d[self.key] = None
 
     # called with the objects (never None) added to / removed from a collection
-    def _collection_added(self, state: InstanceState, item: Any) -> None:
+    def _collection_added(self, state: InstanceState, item: Any) -> Any:
         self._check_type(item)
         if self.single_parent:
             self.claim_single_parent(state.obj(), item)
@@ -126,6 +126,7 @@ class BackrefEvents:
         owner = state.obj()
         if self.partner is not None and owner is not None:
             self.partner._add_to(item, owner)
+        return item  # attribute events may put another object in (see mapping/attrevents.py)
 
     def _collection_removed(self, state: InstanceState, item: Any) -> None:
         owner = state.obj()

@@ -240,6 +240,8 @@ class RelationshipConfig:
         self._configured = True
         if type(self)._configured_class is not None:
             self.__class__ = self._configured_as()
+            if "_se_attr_events" in self.__dict__:  # attribute events: evented class again
+                self._se_attr_events.install()
         self._split_criteria()
         self._setup_backref()
         self._build_lazy_clause()
