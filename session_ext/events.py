@@ -228,6 +228,7 @@ class AttributeEvents(LibraryEvents):
     objects of mapped subclasses."""
 
     _se_target = AttributeTarget
+    _se_own_keywords = ("retval", "raw")
 
     @classmethod
     def _se_accept(cls, target: Any) -> Any:

@@ -405,6 +405,8 @@ class LibraryEvents(_event.Events[Any]):
     or None) and ``_se_on_listen()`` (called as a listener is registered)."""
 
     _se_target: Any = None
+    #: listen() keywords the subclass handles in _se_wrap_kw (Core's _listen refuses them)
+    _se_own_keywords: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kw: Any) -> None:
         if cls.__dict__.get("_se_target") is not None:
@@ -440,6 +442,8 @@ class LibraryEvents(_event.Events[Any]):
         cls._se_on_listen(event_key.identifier)
         wrapped = cls._se_wrap_kw(event_key.target, event_key.identifier,
                                   event_key._listen_fn, kw)
+        for name in cls._se_own_keywords:  # handled by _se_wrap_kw; Core takes no such keyword
+            kw.pop(name, None)
         if wrapped is not None:
             event_key = event_key.with_wrapper(wrapped)
         super()._listen(event_key, **kw)

@@ -61,9 +61,10 @@ class AttributeTarget:
         self.attr = attr
         self.owner = owner
         self.key: str = attr.key
-        #: (function, class, include_removes, include_backrefs) of ``@validates``
-        #: methods; each applies to objects of its class
-        self.validators: list[tuple[Any, type, bool, bool]] = []
+        #: ``@validates`` method name -> the classes declaring it for this
+        #: attribute; the method is looked up on the object's class, so a
+        #: subclass's method of that name replaces its parent's
+        self.validators: dict[str, tuple[type, ...]] = {}
 
     def _listeners(self, obj: Any, name: str) -> Any:
         coll = getattr(self.dispatch, name)
@@ -74,8 +75,13 @@ class AttributeTarget:
 
     def _run_validators(self, obj: Any, value: Any, initiator: Initiator, remove: bool) -> Any:
         backref = initiator.key != self.key
-        for fn, cls, include_removes, include_backrefs in self.validators:
-            if (backref and not include_backrefs) or not isinstance(obj, cls):
+        for name, classes in self.validators.items():
+            if not isinstance(obj, classes):
+                continue
+            fn = getattr(type(obj), name, None)
+            names, include_removes, include_backrefs = getattr(
+                fn, "__se_validates__", ((), False, False))
+            if self.key not in names or (backref and not include_backrefs):
                 continue
             if include_removes:
                 value = fn(obj, self.key, value, remove)
@@ -286,12 +292,11 @@ def install_validators(mapper: Any) -> None:
             if spec is None or name in seen:
                 continue
             seen.add(name)
-            names, include_removes, include_backrefs = spec
-            for key in names:
+            for key in spec[0]:
                 attr = _class_descriptor(cls, key) if key in mapper.attrs else None
                 if attr is None:
                     raise exc.ArgumentError(
                         f"@validates({key!r}) on {cls.__name__}.{name}: {cls.__name__} has "
                         "no mapped attribute of that name")
-                target_for(attr).validators.append(
-                    (fn, cls, include_removes, include_backrefs))
+                validators = target_for(attr).validators
+                validators[name] = (*validators.get(name, ()), cls)
