@@ -11,8 +11,8 @@ setters fire the events and then do what the plain descriptor does.
 Which listeners fire for an object: those of the attribute's target when the
 object's class is the class the target belongs to, and those registered with
 ``propagate=True`` for objects of its mapped subclasses too (inherited
-attributes share the base class's descriptor).  Validators (``@validates``
-on the class) fire first, then the listeners in the order registered.
+attributes share the base class's descriptor).  The listeners fire in
+the order registered, then the validators (``@validates`` on the class).
 """
 
 from __future__ import annotations
@@ -89,25 +89,27 @@ class AttributeTarget:
                 value = fn(obj, self.key, value)
         return value
 
+    # listeners first, then validators: SQLAlchemy registers validators when
+    # the mappers are configured, after the listeners of the models' modules
     def fire_set(self, obj: Any, value: Any, old: Any, initiator: Initiator) -> Any:
-        if self.validators:
-            value = self._run_validators(obj, value, initiator, False)
         for fn in self._listeners(obj, "set"):
             value = fn(obj, value, old, initiator)
+        if self.validators:
+            value = self._run_validators(obj, value, initiator, False)
         return value
 
     def fire_append(self, obj: Any, value: Any, initiator: Initiator) -> Any:
-        if self.validators:
-            value = self._run_validators(obj, value, initiator, False)
         for fn in self._listeners(obj, "append"):
             value = fn(obj, value, initiator)
+        if self.validators:
+            value = self._run_validators(obj, value, initiator, False)
         return value
 
     def fire_remove(self, obj: Any, value: Any, initiator: Initiator) -> None:
-        if self.validators:
-            self._run_validators(obj, value, initiator, True)
         for fn in self._listeners(obj, "remove"):
             fn(obj, value, initiator)
+        if self.validators:
+            self._run_validators(obj, value, initiator, True)
 
     def install(self) -> None:
         """Make the descriptor fire this target's events."""
@@ -223,9 +225,8 @@ class EventedRelationship:
 
     def _add_to(self, target: Any, item: Any) -> None:
         events = _targets[self]
-        if self.uselist:
-            if target.__dict__.get(self.key) is not None or instance_state(target).key is None:
-                events.fire_append(target, item, self._backref_initiator(OP_APPEND))
+        if self.uselist:  # loaded or not, as SQLAlchemy
+            events.fire_append(target, item, self._backref_initiator(OP_APPEND))
         else:
             old = self._known_value(target)  # type: ignore[attr-defined]
             if old is not item:
@@ -235,7 +236,7 @@ class EventedRelationship:
     def _remove_from(self, target: Any, item: Any) -> None:
         events = _targets[self]
         d = target.__dict__
-        if self.uselist:
+        if self.uselist:  # only from a loaded (or new) collection, as SQLAlchemy
             if d.get(self.key) is not None or instance_state(target).key is None:
                 events.fire_remove(target, item, self._backref_initiator(OP_REMOVE))
         else:
