@@ -22,8 +22,7 @@ Execute events: ``do_orm_execute`` changing execution options and the
 statement, and re-executing statements (a cache of frozen results through
 ``invoke_statement()``; the page's ``loading.merge_frozen_result()`` is
 replaced by calling the frozen result). Left out: ``with_loader_criteria()``
-(session_ext has no such option) and the attribute events ``set``/
-``append``/``remove`` (not provided yet).
+(session_ext has no such option). Attribute events: test_session_events_attributes.py.
 """
 
 from __future__ import annotations
