@@ -42,7 +42,7 @@ from .loading import entity_loader
 from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_name, entity_of, mapper_for_table, missing_keys
 from .mapping.polymorphic import layout_of
-from .ormexecute import IN_EVENT, run_listeners
+from .ormexecute import IN_EVENT, RELATIONSHIP_LOAD, run_listeners
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
     LOADER_CRITERIA,
@@ -222,7 +222,7 @@ _SESSION_OPTIONS = frozenset(
     {
         "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
         "identity_token",
-        UNIQUE_OK, IN_EVENT,
+        UNIQUE_OK, IN_EVENT, RELATIONSHIP_LOAD,
     }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ClauseElement, Delete, Update
+from sqlalchemy.sql.expression import Alias, ClauseElement, Delete, Update
 from sqlalchemy.sql.schema import Table
 
 from . import exc
@@ -83,8 +83,9 @@ def with_loader_criteria(entity_or_base: Any, where_criteria: Any, loader_only: 
     WHERE for the selected entity, ON for joins to it. ``where_criteria``: a SQL
     expression, or a function of the class returning one
     (``lambda cls: cls.timestamp > cutoff``), called when the statement runs.
-    ``track_closure_variables`` is accepted for compatibility: the function is
-    called on every execution, so its closure's current values are used."""
+    ``loader_only`` and ``track_closure_variables`` are accepted as SQLAlchemy
+    accepts them: ``loader_only`` changes nothing there either; the function
+    is called on every execution, so its closure's current values are used."""
     return LoaderCriteria(entity_or_base, where_criteria, loader_only, include_aliases,
                           propagate_to_loaders)
 
@@ -102,8 +103,12 @@ def _entity(element: Any) -> tuple[Any, Any]:
     ann = getattr(element, "_annotations", None)
     mapper = ann.get(ENTITY_ANNOTATION) if ann else None
     if mapper is None:
-        mapper = mapper_for_table(element) if isinstance(element, Table) else None
-        return mapper, None
+        if isinstance(element, Table):
+            return mapper_for_table(element), None
+        if isinstance(element, Alias):  # a column of aliased(Model): select(a.id)
+            mapper = mapper_for_table(unannotated(element.element))
+            return mapper, (element if mapper is not None else None)
+        return None, None
     plain = unannotated(element)
     if (ann and ALIAS_ANNOTATION in ann) or plain is not unannotated(mapper.table):
         return mapper, plain
@@ -160,9 +165,6 @@ def apply(statement: Any, options: tuple[LoaderCriteria, ...]) -> Any:
         crit = criteria(options, mapper) if mapper is not None else []
         return statement.where(*crit) if crit else statement
     if not isinstance(statement, Select):
-        return statement
-    options = tuple(o for o in options if not o.loader_only)
-    if not options:
         return statement
     joins = setup_joins(statement)
     joined = set()

@@ -46,6 +46,7 @@ from .mapping.relationships import (
     register_loader,
 )
 from .mapping.relationships.sqljoin import RelationshipJoin
+from .ormexecute import RELATIONSHIP_LOAD
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 from .subclass_loading import SubclassStep, load_subclass_columns, subclass_step
 
@@ -696,10 +697,10 @@ def _lazy_rows(session: Session, rel: Relationship, stmt: Any, params: Any) -> l
     loading knows it comes from ``rel`` (it stops at a class on that path)."""
     target = rel.mapper
     if not target.has_eager_defaults():
-        return list(session.execute(stmt, params, execution_options={UNIQUE_OK: True})
-                    .scalars().all())
+        return list(session.execute(stmt, params, execution_options={
+            UNIQUE_OK: True, RELATIONSHIP_LOAD: True}).scalars().all())
     result = session.execute(stmt, params, execution_options={
-        UNIQUE_OK: True, "_se_explicit_eager_only": True})
+        UNIQUE_OK: True, RELATIONSHIP_LOAD: True, "_se_explicit_eager_only": True})
     items = list(result.scalars().all())
     post_load(session, target, items, [], frozenset({rel}))
     return items
@@ -1036,7 +1037,7 @@ def _run(session: Session, stmt: Any, joined: list[Any]) -> Any:
     """Run a relationship's SELECT; ``joined``: option paths of joined steps on
     the related objects (and column options for them). The relationships' own
     eager loading is applied by post_load(), which knows the path."""
-    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True,
+    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True, RELATIONSHIP_LOAD: True,
                             "_se_explicit_eager_only": True}
     active = LOADER_CRITERIA.get()
     if active:  # with_loader_criteria() of the statement that loaded the parents
