@@ -20,9 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_
+from sqlalchemy.exc import ArgumentError, NoForeignKeysError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import Alias, ClauseElement, Delete, Update
 from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql.util import join_condition
 
 from . import exc
 from .compat import (
@@ -129,7 +131,22 @@ def criteria(options: tuple[LoaderCriteria, ...], mapper: Any, alias: Any = None
     return out
 
 
-def _join(options: tuple[LoaderCriteria, ...], join: tuple[Any, ...]) -> tuple[Any, ...]:
+def _inferred_on(statement: Any, right: Any, left: Any) -> Any:
+    """The ON clause Core would infer from foreign keys for a join to ``right``
+    (``.join(Address)``): from ``left``, else the first FROM that has one."""
+    for candidate in ((left,) if left is not None else statement.columns_clause_froms):
+        try:
+            return join_condition(candidate, right)
+        except (ArgumentError, NoForeignKeysError):
+            continue
+    raise exc.InvalidRequestError(
+        f"with_loader_criteria(): no ON clause found for the join to {right}; "
+        "join along a relationship or give the ON clause"
+    )
+
+
+def _join(statement: Any, options: tuple[LoaderCriteria, ...],
+          join: tuple[Any, ...]) -> tuple[Any, ...]:
     right, onclause, left, flags = join
     spec = rel_join_of(onclause) if onclause is not None else rel_join_of(right)
     if spec is not None:
@@ -151,10 +168,7 @@ def _join(options: tuple[LoaderCriteria, ...], join: tuple[Any, ...]) -> tuple[A
     if not crit:
         return join
     if onclause is None:
-        raise exc.InvalidRequestError(
-            f"with_loader_criteria(): the join to {mapper.class_.__name__} has no ON "
-            "clause to add the criteria to; join along a relationship or give the ON clause"
-        )
+        onclause = _inferred_on(statement, right, left)
     return right, and_(onclause, *crit), left, flags
 
 
@@ -169,7 +183,7 @@ def apply(statement: Any, options: tuple[LoaderCriteria, ...]) -> Any:
     joins = setup_joins(statement)
     joined = set()
     if joins:
-        new = tuple(_join(options, j) for j in joins)
+        new = tuple(_join(statement, options, j) for j in joins)
         for right, onclause, _left, _flags in joins:
             spec = rel_join_of(onclause) if onclause is not None else rel_join_of(right)
             target = right if spec is None or onclause is not None else spec._target()

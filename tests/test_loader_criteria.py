@@ -55,6 +55,8 @@ def run(engine):
         out["join_explicit"] = s.execute(
             select(User.name, Address.email).join(Address, User.id == Address.user_id)
             .options(crit).order_by(Address.id)).all()
+        out["join_inferred"] = s.execute(select(User.name, Address.email).join(Address)
+                                         .options(crit).order_by(Address.id)).all()
         out["outerjoin"] = s.execute(select(User.name, Address.email).outerjoin(User.addresses)
                                      .options(crit).order_by(User.id, Address.id)).all()
     with Session(engine) as s:
@@ -119,7 +121,7 @@ def test_loader_criteria_apply_everywhere_as_in_sqlalchemy(engine: Any) -> None:
     out = same_on_both(PROGRAM, engine, name="loader_criteria")
     # Address rows: 1 "x" (user a), 2 "y" (user a), 3 "x" (user b)
     assert out["where"] == 1 and out["cols"] == [2]
-    assert out["join_rel"] == out["join_explicit"] == [("a", "y")]
+    assert out["join_rel"] == out["join_explicit"] == out["join_inferred"] == [("a", "y")]
     # in the ON clause of an outer join: users without a matching address stay
     assert out["outerjoin"] == [("a", "y"), ("b", None), ("c", None)]
     assert out["lazy"] == out["selectin"] == out["joined"] == [["y"], [], []]
