@@ -19,18 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import Table, and_
 from sqlalchemy.exc import ArgumentError, NoForeignKeysError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import Alias, ClauseElement, Delete, Update
-from sqlalchemy.sql.schema import Table
-from sqlalchemy.sql.util import join_condition
 
 from . import exc
 from .compat import (
+    ANNOTATIONS,
     WITH_OPTIONS,
     ClauseAdapter,
     PathOption,
+    join_condition,
     select_froms,
     setup_joins,
     unannotated,
@@ -102,7 +102,7 @@ def options_of(statement: Any) -> tuple[LoaderCriteria, ...]:
 
 def _entity(element: Any) -> tuple[Any, Any]:
     """(mapper, alias or None) a FROM element stands for; (None, None) otherwise."""
-    ann = getattr(element, "_annotations", None)
+    ann = getattr(element, ANNOTATIONS, None)
     mapper = ann.get(ENTITY_ANNOTATION) if ann else None
     if mapper is None:
         if isinstance(element, Table):

@@ -30,7 +30,7 @@ from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.selectable import ForUpdateArg
-from sqlalchemy.sql.util import ClauseAdapter, find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables, join_condition
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util import greenlet_spawn
 
@@ -385,7 +385,7 @@ __all__ = [
     "WITH_OPTIONS", "annotate", "async_proxy_for", "autoincrement_column", "bind_processor",
     "chunked_result", "connection_options", "copy_column", "copy_schema_item", "dml_on_table",
     "dml_values",
-    "find_tables",
+    "find_tables", "join_condition",
     "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
     "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
     "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",
