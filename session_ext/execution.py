@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import ClauseList, Delete, Insert, Update
 from . import _gc, bulk, direct, exc, listening
 from .compat import (
     EXECUTION_OPTIONS,
+    WITH_OPTIONS,
     chunked_result,
     dml_on_table,
     dml_values,
@@ -102,9 +103,10 @@ def execute(
                                                  hooked.bind_arguments or None)
     entities = None
     first_mapper = None
-    crit = options_of(statement)  # with_loader_criteria(): rarely there
-    if crit:
-        statement = apply_criteria(statement, crit)
+    if getattr(statement, WITH_OPTIONS, None):  # with_loader_criteria() among them?
+        crit = options_of(statement)
+        if crit:
+            statement = apply_criteria(statement, crit)
     if isinstance(statement, Select):
         layout = statement_entities(statement)
         if any(m is not None for m, _ in layout) or bundles_of(statement):
@@ -509,7 +511,8 @@ class _EagerLoading:
         #: per entity slot: the columns left out (:mod:`session_ext.deferral`)
         self.columns: dict[int, SlotPlan] = {}
         #: with_loader_criteria() options the loaded objects' relationships keep
-        self.criteria = criteria_options = options_of(statement)
+        self.criteria = criteria_options = (
+            options_of(statement) if getattr(statement, WITH_OPTIONS, None) else ())
         mappers = [m for m, _ in layout if m is not None]
         options = collect_options(statement)
         if not options and not (defaults and any(m.has_eager_defaults() for m in mappers)):
