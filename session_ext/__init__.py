@@ -15,6 +15,7 @@ from .deferral import defer, deferred, load_only, undefer, undefer_group, with_e
 from .dynamic import AppenderQuery, WriteOnlyCollection
 from .execution import eager_statement
 from .factory import create_session, sessionmaker
+from .loader_criteria import with_loader_criteria
 from .mapping import (
     DeclarativeBase,
     DeclarativeBaseNoMeta,
@@ -92,7 +93,7 @@ __all__ = [
     "validates",
     "AliasedClass",
     "aliased",
-    "with_polymorphic",
+    "with_polymorphic", "with_loader_criteria",
     "selectin_polymorphic",
     "AppenderQuery",
     "Bundle",

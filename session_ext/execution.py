@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import ClauseList, Delete, Insert, Update
 from . import _gc, bulk, direct, exc, listening
 from .compat import (
     EXECUTION_OPTIONS,
+    WITH_OPTIONS,
     chunked_result,
     dml_on_table,
     dml_values,
@@ -35,13 +36,17 @@ from .deferral import plan_for as column_plan_for
 from .direct import row_processors
 from .evaluator import UNLOADED, UnevaluatableError, value_evaluator, where_evaluator
 from .lifecycle import autoflush
+from .loader_criteria import apply as apply_criteria
+from .loader_criteria import criteria as criteria_for
+from .loader_criteria import options_of, propagate
 from .loading import entity_loader
 from .mapping.bundle import bundles_of
 from .mapping.mapper import Mapper, entity_name, entity_of, mapper_for_table, missing_keys
 from .mapping.polymorphic import layout_of
-from .ormexecute import IN_EVENT, run_listeners
+from .ormexecute import IN_EVENT, RELATIONSHIP_LOAD, run_listeners
 from .state import _dead, instance_state, sweep_dead
 from .strategies import (
+    LOADER_CRITERIA,
     UNIQUE_OK,
     JoinedStep,
     LoadContext,
@@ -98,6 +103,10 @@ def execute(
                                                  hooked.bind_arguments or None)
     entities = None
     first_mapper = None
+    if getattr(statement, WITH_OPTIONS, None):  # with_loader_criteria() among them?
+        crit = options_of(statement)
+        if crit:
+            statement = apply_criteria(statement, crit)
     if isinstance(statement, Select):
         layout = statement_entities(statement)
         if any(m is not None for m, _ in layout) or bundles_of(statement):
@@ -215,7 +224,7 @@ _SESSION_OPTIONS = frozenset(
     {
         "autoflush", "populate_existing", "synchronize_session", "_se_explicit_eager_only",
         "identity_token",
-        UNIQUE_OK, IN_EVENT,
+        UNIQUE_OK, IN_EVENT, RELATIONSHIP_LOAD,
     }
 )
 SYNC_STRATEGIES = ("auto", "fetch", "evaluate", False, None)
@@ -501,6 +510,9 @@ class _EagerLoading:
         self.post: dict[int, Any] = {}
         #: per entity slot: the columns left out (:mod:`session_ext.deferral`)
         self.columns: dict[int, SlotPlan] = {}
+        #: with_loader_criteria() options the loaded objects' relationships keep
+        self.criteria = criteria_options = (
+            options_of(statement) if getattr(statement, WITH_OPTIONS, None) else ())
         mappers = [m for m, _ in layout if m is not None]
         options = collect_options(statement)
         if not options and not (defaults and any(m.has_eager_defaults() for m in mappers)):
@@ -510,7 +522,12 @@ class _EagerLoading:
             if mapper is not None:
                 # options of the class, or of a subclass (selectinload(Manager.paperwork))
                 paths[i] = [list(p) for p in option_paths(options) if applies_to(p, mapper)]
-        self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults)
+        extra = None
+        if criteria_options:
+            def extra(mapper: Mapper) -> list[Any]:
+                return criteria_for(criteria_options, mapper)
+        self.statement, self.steps, self.post = apply_joined(statement, layout, paths, defaults,
+                                                             extra)
 
     @classmethod
     def none(cls, statement: Any) -> _EagerLoading:
@@ -524,11 +541,13 @@ class _EagerLoading:
         self.steps = []
         self.post = {}
         self.columns = {}
+        self.criteria = ()
         return self
 
     @property
     def active(self) -> bool:
-        return bool(self.steps or any(paths for _m, paths, _v in self.post.values())
+        return bool(self.steps or self.criteria
+                    or any(paths for _m, paths, _v in self.post.values())
                     or any(p.marks or p.expressions for p in self.columns.values()))
 
 
@@ -941,8 +960,16 @@ def _after_rows(
     for slot, plan in eager.columns.items():
         if slot < len(per_slot):
             mark_objects(per_slot[slot], plan)
-    for slot, (mapper, paths, visited) in eager.post.items():
-        if slot >= len(per_slot) or not paths:
-            continue
-        objs = list({id(o): o for o in per_slot[slot]}.values())
-        post_load(session, mapper, objs, paths, visited, populate, defaults=False)
+    token = None
+    if eager.criteria:
+        propagating = propagate(eager.criteria, [o for objs in per_slot for o in objs])
+        token = LOADER_CRITERIA.set(propagating)
+    try:
+        for slot, (mapper, paths, visited) in eager.post.items():
+            if slot >= len(per_slot) or not paths:
+                continue
+            objs = list({id(o): o for o in per_slot[slot]}.values())
+            post_load(session, mapper, objs, paths, visited, populate, defaults=False)
+    finally:
+        if token is not None:
+            LOADER_CRITERIA.reset(token)

@@ -387,9 +387,11 @@ def get_by_identity(
         or bind_arguments
         or (mapper.relationships and mapper.has_eager_defaults())
         or mapper.deferred_keys
+        or (listening.session and session.dispatch.do_orm_execute)  # type: ignore[attr-defined]
     ):
         # load like a query, so loader options and the relationships'
-        # lazy="joined"/"selectin" apply (and no direct lane is taken)
+        # lazy="joined"/"selectin" apply (and no direct lane is taken); a
+        # do_orm_execute listener sees it (with_loader_criteria() from there applies)
         from sqlalchemy import and_, select
 
         populate = populate_existing or bool(with_for_update)

@@ -21,8 +21,8 @@ from .compat import EXECUTION_OPTIONS
 
 #: execution option marking a run started by ``invoke_statement()``
 IN_EVENT = "_se_in_do_orm_execute"
-#: execution option of the loaders' relationship SELECTs (strategies.UNIQUE_OK)
-_RELATIONSHIP_LOAD = "_se_unique_ok"
+#: execution option of the loaders' relationship SELECTs (lazy and selectin loads)
+RELATIONSHIP_LOAD = "_se_relationship_load"
 
 
 class ORMExecuteState:
@@ -74,7 +74,7 @@ class ORMExecuteState:
 
     @property
     def is_relationship_load(self) -> bool:
-        return bool(self.local_execution_options.get(_RELATIONSHIP_LOAD))
+        return bool(self.local_execution_options.get(RELATIONSHIP_LOAD))
 
     def invoke_statement(self, statement: Any = None, params: Any = None,
                          execution_options: dict[str, Any] | None = None,

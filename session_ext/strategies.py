@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, tuple_
@@ -45,6 +46,7 @@ from .mapping.relationships import (
     register_loader,
 )
 from .mapping.relationships.sqljoin import RelationshipJoin
+from .ormexecute import RELATIONSHIP_LOAD
 from .state import NO_VALUE, STATE_ATTR, InstanceState, instance_state
 from .subclass_loading import SubclassStep, load_subclass_columns, subclass_step
 
@@ -499,6 +501,12 @@ class _Loader(LoaderStrategy):
             st.load_options[key] = value
 
 
+#: the ``with_loader_criteria()`` options (propagating) of the statement whose
+#: objects' relationships are being loaded after its rows: the SELECTs of
+#: selectin loading add them (:mod:`session_ext.loader_criteria`)
+LOADER_CRITERIA: ContextVar[tuple[Any, ...]] = ContextVar("se_loader_criteria", default=())
+
+
 class Sticky(str):
     """A lazy strategy remembered on an object with what its option said: the
     criteria of ``lazyload(A.bs.and_(...))``, column options
@@ -689,10 +697,10 @@ def _lazy_rows(session: Session, rel: Relationship, stmt: Any, params: Any) -> l
     loading knows it comes from ``rel`` (it stops at a class on that path)."""
     target = rel.mapper
     if not target.has_eager_defaults():
-        return list(session.execute(stmt, params, execution_options={UNIQUE_OK: True})
-                    .scalars().all())
+        return list(session.execute(stmt, params, execution_options={
+            UNIQUE_OK: True, RELATIONSHIP_LOAD: True}).scalars().all())
     result = session.execute(stmt, params, execution_options={
-        UNIQUE_OK: True, "_se_explicit_eager_only": True})
+        UNIQUE_OK: True, RELATIONSHIP_LOAD: True, "_se_explicit_eager_only": True})
     items = list(result.scalars().all())
     post_load(session, target, items, [], frozenset({rel}))
     return items
@@ -811,6 +819,7 @@ def apply_joined(
     layout: list[tuple[Any, int]],
     entity_paths: dict[int, list[Path]],
     defaults: bool = True,
+    extra_criteria: Any = None,
 ) -> tuple[Any, list[JoinedStep], dict[int, tuple[Mapper, list[Path], frozenset[Relationship]]]]:
     """Add the joins of joined-eager relationships to ``statement``.
 
@@ -875,7 +884,7 @@ def apply_joined(
             nested = getattr(strategy, "innerjoin", False) and slot in outer
             if not getattr(strategy, "innerjoin", False) or nested:
                 outer.add(next_slot)
-            stmt, talias, pieces = _add_join(stmt, rel, from_elem, strategy)
+            stmt, talias, pieces = _add_join(stmt, rel, from_elem, strategy, extra_criteria)
             added.append((next_slot, slot if nested else None, pieces))
             stmt = stmt.add_columns(*[_column_of(talias, c) for c in rel.mapper.select_columns])
             steps.append(JoinedStep(rel, slot, next_slot, width))
@@ -920,8 +929,8 @@ def _column_of(from_elem: Any, column: Any) -> Any:
     return col if col is not None else from_elem.c[column.key]
 
 
-def _add_join(stmt: Any, rel: Relationship, from_elem: Any,
-              strategy: str) -> tuple[Any, Any, list[Any]]:
+def _add_join(stmt: Any, rel: Relationship, from_elem: Any, strategy: str,
+              extra_criteria: Any = None) -> tuple[Any, Any, list[Any]]:
     """The target alias of a joined eager load and the joins to it (``(target,
     ON, outer)``, added by :func:`_emit_joins`); ``stmt`` gets the
     relationship's ORDER BY."""
@@ -934,6 +943,8 @@ def _add_join(stmt: Any, rel: Relationship, from_elem: Any,
         return c if from_elem is c.table else _column_of(from_elem, c)
 
     criteria = getattr(strategy, "criteria", ())
+    if extra_criteria is not None:  # with_loader_criteria(): joined eager loads too
+        criteria = (*criteria, *extra_criteria(target))
     # joinedload(A.bs.and_(...)): the criteria join the ON clause
     adapter = ClauseAdapter(talias)
     pieces = _JoinPieces(talias, [adapter.traverse(c) for c in criteria])
@@ -1026,8 +1037,11 @@ def _run(session: Session, stmt: Any, joined: list[Any]) -> Any:
     """Run a relationship's SELECT; ``joined``: option paths of joined steps on
     the related objects (and column options for them). The relationships' own
     eager loading is applied by post_load(), which knows the path."""
-    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True,
+    opts: dict[str, Any] = {"autoflush": False, UNIQUE_OK: True, RELATIONSHIP_LOAD: True,
                             "_se_explicit_eager_only": True}
+    active = LOADER_CRITERIA.get()
+    if active:  # with_loader_criteria() of the statement that loaded the parents
+        stmt = stmt.options(*active)
     columns = [p for p in joined if isinstance(p, deferral.ColumnOption)]
     paths = [p for p in joined if not isinstance(p, deferral.ColumnOption)]
     if columns:

@@ -30,7 +30,7 @@ from sqlalchemy.engine.default import DefaultDialect, DefaultExecutionContext
 from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.selectable import ForUpdateArg
-from sqlalchemy.sql.util import ClauseAdapter, find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables, join_condition
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.util import greenlet_spawn
 
@@ -65,6 +65,16 @@ raw_columns = attrgetter("_raw_columns")
 #: the elements given to ``select().select_from()`` (a tuple, empty when
 #: none).  2.0.0-2.1.x.
 select_froms = attrgetter("_from_obj")
+#: a select()'s joins, as ``(right, onclause, left, flags)`` tuples.  2.0.0-2.1.x.
+setup_joins = attrgetter("_setup_joins")
+
+
+def with_setup_joins(statement: Any, joins: tuple[Any, ...]) -> Any:
+    """A copy of ``statement`` with ``joins`` (see :data:`setup_joins`) instead
+    of its own.  2.0.0-2.1.x."""
+    stmt = statement._generate()
+    stmt._setup_joins = joins
+    return stmt
 
 #: attribute name of a statement's own execution options (those set with
 #: ``stmt.execution_options()``), for ``getattr(stmt, EXECUTION_OPTIONS, {})``
@@ -375,12 +385,12 @@ __all__ = [
     "WITH_OPTIONS", "annotate", "async_proxy_for", "autoincrement_column", "bind_processor",
     "chunked_result", "connection_options", "copy_column", "copy_schema_item", "dml_on_table",
     "dml_values",
-    "find_tables",
+    "find_tables", "join_condition",
     "greenlet_spawn", "handle_driver_error", "has_limit", "has_limit_or_offset",
     "has_multi_values", "in_greenlet", "limit_and_offset", "option_engine_parent",
     "order_by_clauses", "plain_cursor_execution", "pool_connection", "raw_columns",
     "require_unique", "result_metadata", "returning_elements", "rows_result", "select_froms",
-    "selected_width",
+    "selected_width", "setup_joins", "with_setup_joins",
     "type_affinity", "unannotated", "unobserved_in_transaction", "where_criteria",
 ]
 

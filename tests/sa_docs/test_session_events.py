@@ -21,8 +21,9 @@ commit, rollback, soft rollback, SAVEPOINTs) and the instance events
 Execute events: ``do_orm_execute`` changing execution options and the
 statement, and re-executing statements (a cache of frozen results through
 ``invoke_statement()``; the page's ``loading.merge_frozen_result()`` is
-replaced by calling the frozen result). Left out: ``with_loader_criteria()``
-(session_ext has no such option). Attribute events: test_session_events_attributes.py.
+replaced by calling the frozen result). "Adding global WHERE / ON criteria"
+(``with_loader_criteria()``) is in test_session_events_loader_criteria.py; the
+attribute events in test_session_events_attributes.py.
 """
 
 from __future__ import annotations
