@@ -287,7 +287,9 @@ def run(engine):
 
 
 def test_query_expressions_on_loaded_expired_and_reloaded_objects_as_sqlalchemy(engine):
-    seen = same_on_both(QUERY_EXPRESSIONS, engine, name="query_expressions")
+    # SQLAlchemy 2.0 keeps a with_expression() value over a reload; 2.1 evaluates it again
+    seen = same_on_both(QUERY_EXPRESSIONS, engine, name="query_expressions",
+                        oracle_since=(2, 1))
     assert seen["plain"] == (None, 7)
     assert seen["expired"] == (None, 1, 21)
     assert seen["after_commit"] == (None, 1, 31, 7)

@@ -432,7 +432,9 @@ def test_selectin_polymorphic_loads_subclass_columns_after_the_rows(
             out.append(_loaded(m, emps))
         return out
 
-    top, reports, chained, sub_reports, sub_loaded = same_on_both(models, engine, program)
+    # SQLAlchemy 2.0 loads these with another number of statements; 2.1 is the reference
+    top, reports, chained, sub_reports, sub_loaded = same_on_both(models, engine, program,
+                                                                  oracle_since=(2, 1))
     # Principal implies Engineer, the class between it and Employee
     assert top == ([("Employee", []), ("Manager", []), ("Engineer", []), ("Principal", [])], 5)
     assert reports == (["q1"], 0)

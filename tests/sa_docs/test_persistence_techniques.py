@@ -665,7 +665,9 @@ def run(engine):
 
 
 def test_persistence_techniques_run_the_same_on_both(engine: Any) -> None:
-    seen = same_on_both(PROGRAM, engine, name="persistence_techniques")
+    # SQLAlchemy 2.0's bulk_insert_mappings(return_defaults=True) writes no keys back
+    seen = same_on_both(PROGRAM, engine, name="persistence_techniques",
+                        oracle_since=(2, 1))
     assert seen["expr.dirty"] is True
     assert seen["expr.unloaded_after_flush"] == ["value"]
     assert seen["expr.reloaded"] == 11

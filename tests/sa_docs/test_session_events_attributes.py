@@ -223,7 +223,8 @@ def run(engine):
 
 
 def test_validators(engine: object) -> None:
-    out = same_on_both(VALIDATORS, engine, name="validators")
+    # a subclass method replacing its base's validator: SQLAlchemy 2.1's behaviour
+    out = same_on_both(VALIDATORS, engine, name="validators", oracle_since=(2, 1))
     assert out[0] == "spongebob"
     assert out[1] == "sb@example.com"
     assert out[2] == "refused: failed simple email validation"
