@@ -95,15 +95,19 @@ def _fresh_databases(databases: dict[str, str]) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _template_engines_loaded_in_the_main_thread() -> None:
-    """Django sets up its template engines (importing every installed
-    templatetag module) on first use. A 500 page rendered by an async view's
+    """Django sets up its template engines and loaders (importing every
+    installed templatetag module) on first use. A 500 page rendered by an async view's
     worker thread would do that there, and compiling modules in a thread
     sometimes hits CPython 3.11's "AST constructor recursion depth mismatch"
     SystemError (python/cpython#106905), failing an unrelated test. Set them
     up once, here."""
     from django.template import engines
+    from django.test import RequestFactory
+    from django.views.defaults import server_error
 
     assert engines.all(), "no template engine configured"
+    # and the 500 page's own path (its template loaders are imported on first use)
+    assert server_error(RequestFactory().get("/")).status_code == 500
 
 
 @pytest.fixture
