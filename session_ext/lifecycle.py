@@ -490,7 +490,8 @@ def autoflush(session: SessionLike) -> None:
         session.autoflush
         and not objects.autoflush_blocks
         and not objects.flushing
-        and objects.flushable()
+        # objects.flushable(), inlined: every query and get() passes here
+        and (objects.new or objects.deleted or objects.identity_map.modified)
     ):
         try:
             session.flush()
