@@ -495,7 +495,12 @@ class Session(_TransactionControl, _LegacyBulk):
                 tx.note_failed_statement(err)
             raise
 
-    @overload
+    @overload  # SQLAlchemy 2.0 types select(User) as a Select[tuple[User]]
+    def scalars(self, statement: TypedReturnsRows[tuple[_T]], params: Any = None, *,
+                execution_options: dict[str, Any] | None = None,
+                bind_arguments: dict[str, Any] | None = None) -> ScalarResult[_T]: ...
+
+    @overload  # 2.1 as a Select[User]
     def scalars(self, statement: TypedReturnsRows[_T], params: Any = None, *,
                 execution_options: dict[str, Any] | None = None,
                 bind_arguments: dict[str, Any] | None = None) -> ScalarResult[_T]: ...
@@ -505,14 +510,9 @@ class Session(_TransactionControl, _LegacyBulk):
                 execution_options: dict[str, Any] | None = None,
                 bind_arguments: dict[str, Any] | None = None) -> Any: ...
 
-    def scalars(  # the overloads: select(User) gives a ScalarResult[User] to type checkers
-        self,
-        statement: Any,
-        params: Any = None,
-        *,
-        execution_options: dict[str, Any] | None = None,
-        bind_arguments: dict[str, Any] | None = None,
-    ) -> Any:
+    def scalars(self, statement: Any, params: Any = None, *,  # overloads: ScalarResult[User]
+                execution_options: dict[str, Any] | None = None,
+                bind_arguments: dict[str, Any] | None = None) -> Any:
         """Execute and return the first column of each row (``ScalarResult``)."""
         return self.execute(
             statement, params, execution_options=execution_options, bind_arguments=bind_arguments
