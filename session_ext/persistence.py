@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import operator
 import warnings
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select
@@ -57,6 +56,19 @@ def _has_sql(values: Any) -> bool:
         return True
     if len(_PLAIN_TYPES) < 512:
         _PLAIN_TYPES.update(new)
+    return False
+
+
+def _run_has_sql(rows: list[Any], columns: tuple[str, ...]) -> bool:
+    """True if a row of this run holds a SQL expression.  Column by column, in C:
+    reading each column's values with one getter skips the rows' other entries
+    (an object's own ``__dict__`` holds its state too) and builds no views."""
+    dicts = list(map(_second, rows))
+    for column in columns:
+        get = operator.itemgetter(column)
+        if not _PLAIN_TYPES.issuperset(map(type, map(get, dicts))) and _has_sql(
+                map(get, dicts)):
+            return True
     return False
 
 
@@ -261,12 +273,10 @@ def _insert_run(conn: Any, mapper: Mapper, present: tuple[str, ...], rows: list[
         for (state, _obj), _params in rows:
             state.known_none = state.known_none | omitted if later and state.known_none \
                 else omitted
-    if not _PLAIN_TYPES.issuperset(map(type, chain.from_iterable(
-            map(dict.values, map(_second, rows))))) and _has_sql(
-            chain.from_iterable(map(dict.values, map(_second, rows)))):
+    columns = present if same_keys else tuple(col_key[k] for k in present)
+    if _run_has_sql(rows, columns):
         _insert_with_sql(conn, mapper, present, rows, raw, undo)
         return
-    columns = present if same_keys else tuple(col_key[k] for k in present)
     keys_from_rowids = len(rows) > 1 and fetch == [mapper.pk_keys[0]] and _rowid_ordered(
         dialect, mapper, fetch
     )

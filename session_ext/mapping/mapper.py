@@ -8,6 +8,7 @@ database generates, and cached Core statements.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any
 
@@ -108,6 +109,10 @@ class Mapper:
             _mapper_by_table.setdefault(table, self)
 
     def add_column_attribute(self, key: str, column: Column[Any]) -> ColumnAttribute:
+        # a plain interned str: a column's key is a ``quoted_name`` (a str
+        # subclass), and every ``__dict__`` lookup with one compares the strings
+        # character by character instead of by identity
+        key = sys.intern(str(key))
         attr = ColumnAttribute(self, key, column)
         self.attrs[key] = attr
         self.column_attrs[key] = attr
