@@ -269,6 +269,10 @@ def test_existing_core_table_is_mapped(engine):
         assert isinstance(loaded, Account)
         assert (loaded.title, loaded.balance) == ("savings", 5)
         assert session_ext.inspect(loaded).persistent
+        # a Core column's key is a quoted_name (a str subclass); the attribute
+        # keys are plain str, so __dict__ lookups compare by identity
+        assert {type(k) for k in vars(loaded) if k in {"id", "title", "balance"}} == {str}
+        assert {type(k) for k in session_ext.inspect(Account).attrs} == {str}
 
 
 def test_reflected_table_insert_and_load(engine):
