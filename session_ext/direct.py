@@ -32,6 +32,7 @@ its own per-dialect type memos there), so it goes away with its engine.
 
 from __future__ import annotations
 
+import operator
 import os
 from typing import Any, NoReturn
 
@@ -144,6 +145,7 @@ def _pk_key(mapper: Any, keys: tuple[str, ...] | None) -> tuple[Any, ...]:
 
 #: what :func:`prepared` returns for a statement the lane never prepared
 _MISS = object()
+_type_code = operator.itemgetter(1)  # of a cursor.description entry
 
 
 def raise_as_core(conn: Any, error: BaseException, statement: str, params: Any,
@@ -163,7 +165,7 @@ class OneRowSelect:
     (a bind processor, expanding or literal parameters); callers then use Core.
     """
 
-    __slots__ = ("sql", "order", "named", "types")
+    __slots__ = ("sql", "order", "named", "types", "in_order")
 
     def __init__(self, sql: str, order: tuple[int, ...], named: tuple[str, ...] | None,
                  types: tuple[Any, ...]) -> None:
@@ -171,6 +173,8 @@ class OneRowSelect:
         self.order = order  # position in the caller's values, per driver parameter
         self.named = named  # parameter names for a named paramstyle, else None
         self.types = types  # the selected columns' types, for result processors
+        #: the driver takes the caller's values as they are (the usual key lookup)
+        self.in_order = named is None and order == tuple(range(len(order)))
 
     @classmethod
     def prepare(cls, stmt: Any, names: tuple[str, ...], dialect: Any) -> OneRowSelect | None:
@@ -195,9 +199,12 @@ class OneRowSelect:
 
     def fetch_one(self, conn: Any, values: tuple[Any, ...]) -> Any:
         """The first row (a tuple) for ``values``, or None; Core handles errors."""
-        params: Any = tuple(values[i] for i in self.order)
-        if self.named is not None:
-            params = dict(zip(self.named, params))
+        if self.in_order and len(values) == len(self.order):
+            params: Any = tuple(values)
+        else:
+            params = tuple(values[i] for i in self.order)
+            if self.named is not None:
+                params = dict(zip(self.named, params))
         cursor = None
         try:
             cursor = pool_connection(conn).dbapi_connection.cursor()
@@ -209,7 +216,7 @@ class OneRowSelect:
             raise_as_core(conn, e, self.sql, params, cursor)
         if row is None:
             return None
-        procs = row_processors(conn.dialect, tuple(d[1] for d in description), self.types)
+        procs = row_processors(conn.dialect, tuple(map(_type_code, description)), self.types)
         if procs is not None:
             row = tuple(v if p is None else p(v) for p, v in zip(procs, row))
         return row
