@@ -30,7 +30,7 @@ from sqlalchemy.schema import Column
 from . import listening
 from .compat import LibraryEvents, put_events_first
 from .factory import sessionmaker
-from .mapping.attrevents import AttributeTarget, target_for
+from .mapping.attrevents import AttributeTarget, class_descriptor, target_for
 from .mapping.attributes import ColumnAttribute
 from .mapping.declarative import Registry
 from .mapping.mapper import Mapper, mapper_for_table
@@ -277,10 +277,8 @@ def _attribute_of(target: Any) -> Any:
         mapper = mapper_for_table(table) if table is not None else None
         key = mapper.col_to_key.get(target) if mapper is not None else None
         if key is not None:
-            for klass in mapper.class_.__mro__:
-                attr = klass.__dict__.get(key)
-                if attr is not None:
-                    return attr if isinstance(attr, ColumnAttribute) else None
+            attr = class_descriptor(mapper.class_, key)
+            return attr if isinstance(attr, ColumnAttribute) else None
     return None
 
 

@@ -145,28 +145,29 @@ def _inferred_on(statement: Any, right: Any, left: Any) -> Any:
     )
 
 
-def _join(statement: Any, options: tuple[LoaderCriteria, ...],
-          join: tuple[Any, ...]) -> tuple[Any, ...]:
-    right, onclause, left, flags = join
+def _join_target(join: tuple[Any, ...]) -> tuple[Any, Any]:
+    """(relationship join spec or None, the FROM element joined to) of one of
+    a select()'s joins (see ``compat.setup_joins``)."""
+    right, onclause = join[0], join[1]
     spec = rel_join_of(onclause) if onclause is not None else rel_join_of(right)
+    if spec is not None and onclause is None:  # .join(User.addresses)
+        return spec, spec._target()
+    return spec, right
+
+
+def _join(statement: Any, options: tuple[LoaderCriteria, ...], join: tuple[Any, ...],
+          spec: Any, target: Any) -> tuple[Any, ...]:
+    """``join`` with the criteria for its target in its ON clause."""
+    right, onclause, left, flags = join
+    mapper, alias = _entity(target)
+    crit = criteria(options, mapper, alias) if mapper is not None else []
+    if not crit:
+        return join
     if spec is not None:
-        target = right if onclause is not None else spec._target()
-        mapper, alias = _entity(target)
-        if mapper is None:
-            return join
-        crit = criteria(options, mapper, alias)
-        if not crit:
-            return join
         spec = RelationshipJoin(spec.rel, spec.parent, spec.target, (*spec.criteria, *crit))
         if onclause is not None:
             return right, spec.__clause_element__(), left, flags
         return spec.__clause_element__(), None, left, flags
-    mapper, alias = _entity(right)
-    if mapper is None:
-        return join
-    crit = criteria(options, mapper, alias)
-    if not crit:
-        return join
     if onclause is None:
         onclause = _inferred_on(statement, right, left)
     return right, and_(onclause, *crit), left, flags
@@ -183,13 +184,13 @@ def apply(statement: Any, options: tuple[LoaderCriteria, ...]) -> Any:
     joins = setup_joins(statement)
     joined = set()
     if joins:
-        new = tuple(_join(statement, options, j) for j in joins)
-        for right, onclause, _left, _flags in joins:
-            spec = rel_join_of(onclause) if onclause is not None else rel_join_of(right)
-            target = right if spec is None or onclause is not None else spec._target()
+        new = []
+        for join in joins:
+            spec, target = _join_target(join)
             joined.add(unannotated(target))
+            new.append(_join(statement, options, join, spec, target))
         if any(a is not b for a, b in zip(new, joins)):
-            statement = with_setup_joins(statement, new)
+            statement = with_setup_joins(statement, tuple(new))
     where = []
     seen = set()
     for element in (*statement.columns_clause_froms, *select_froms(statement)):

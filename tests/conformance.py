@@ -7,13 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import sqlalchemy
+from doc_programs import SA_VERSION
 from sqlalchemy import exc as sa_exc
 
 KINDS = ("sa", "se")
-
-#: the installed SQLAlchemy as (major, minor); 2.1's ORM is the reference
-SA_VERSION = tuple(int(p) for p in sqlalchemy.__version__.split(".")[:2])
 
 
 def run_each(models: Callable[[str], Any] | Mapping[str, Any], engine: Any,

@@ -145,13 +145,14 @@ def init_keys(mapper: Any) -> frozenset[str]:
     keys = mapper.column_attr_set
     cls = mapper.class_
     for key in keys:
-        if isinstance(_class_descriptor(cls, key), EventedColumnAttribute):
+        if isinstance(class_descriptor(cls, key), EventedColumnAttribute):
             return frozenset(k for k in keys
-                             if not isinstance(_class_descriptor(cls, k), EventedColumnAttribute))
+                             if not isinstance(class_descriptor(cls, k), EventedColumnAttribute))
     return keys
 
 
-def _class_descriptor(cls: type, key: str) -> Any:
+def class_descriptor(cls: type, key: str) -> Any:
+    """What ``cls`` (or the nearest class of its MRO defining it) holds under ``key``."""
     for klass in cls.__mro__:
         if key in klass.__dict__:
             return klass.__dict__[key]
@@ -294,7 +295,7 @@ def install_validators(mapper: Any) -> None:
                 continue
             seen.add(name)
             for key in spec[0]:
-                attr = _class_descriptor(cls, key) if key in mapper.attrs else None
+                attr = class_descriptor(cls, key) if key in mapper.attrs else None
                 if attr is None:
                     raise exc.ArgumentError(
                         f"@validates({key!r}) on {cls.__name__}.{name}: {cls.__name__} has "
